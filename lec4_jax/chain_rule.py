@@ -1,0 +1,267 @@
+"""The chain rule by hand: a small engine of handwritten VJP rules.
+
+A model is ordinary Python over this module's ops (``mul``, ``sub``, ``square`` ...). Given plain
+JAX values the ops just compute. Given :class:`Node` values they also record a graph, one node per
+op, in the order the ops ran, which is a topological order. :func:`backward` then walks that list
+in reverse, starting from cotangent 1 at the output. Each node's VJP rule maps the cotangent
+arriving at the node (the *upstream* gradient, dL/dnode) to the cotangents it passes to its inputs,
+and those are *added up* where a value feeds several nodes: the lecture's
+``(y_pred - y) * (y_pred - y)`` reaches ``y_pred`` twice.
+
+.. math::
+
+    \\frac{\\partial L}{\\partial a} = \\sum_{n \\,:\\, a \\in \\mathrm{inputs}(n)}
+        \\frac{\\partial L}{\\partial n} \\frac{\\partial n}{\\partial a}
+
+The walk is a loop, not a recursion, so graphs of any depth work. All arithmetic is plain JAX:
+the walk jits, vmaps and can be differentiated again.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+from jax import lax
+
+Array = Any  # a JAX array, a tracer, or a Python/NumPy scalar
+
+
+@dataclasses.dataclass(frozen=True)
+class Primitive:
+    """An op: how to compute it, and its VJP rule ``vjp(ct, *inputs, **params) -> input cts``."""
+
+    name: str
+    symbol: str
+    apply: Callable[..., Array]
+    vjp: Callable[..., tuple[Array, ...]]
+
+
+def _sum_to(ct: Array, like: Array) -> Array:
+    """Un-broadcasts a cotangent to the shape of the input it belongs to."""
+    shape = jnp.shape(like)
+    if jnp.shape(ct) == shape:
+        return ct
+    extra = jnp.ndim(ct) - len(shape)
+    ct = jnp.sum(ct, axis=tuple(range(extra))) if extra else ct
+    axes = tuple(i for i, n in enumerate(shape) if n == 1 and jnp.shape(ct)[i] != 1)
+    return jnp.sum(ct, axis=axes, keepdims=True) if axes else ct
+
+
+def _add_vjp(ct, a, b):
+    return _sum_to(ct, a), _sum_to(ct, b)  # d(a+b)/da = 1, d(a+b)/db = 1
+
+
+def _sub_vjp(ct, a, b):
+    return _sum_to(ct, a), _sum_to(-ct, b)  # d(a-b)/da = 1, d(a-b)/db = -1
+
+
+def _mul_vjp(ct, a, b):
+    return _sum_to(ct * b, a), _sum_to(ct * a, b)  # d(a*b)/da = b, d(a*b)/db = a
+
+
+def _neg_vjp(ct, a):
+    return (-ct,)  # d(-a)/da = -1
+
+
+def _square_vjp(ct, a):
+    return (ct * (2 * a),)  # d(a^2)/da = 2a
+
+
+def _pow_vjp(ct, a, *, exponent):
+    return (ct * (exponent * a ** (exponent - 1)),)  # d(a^p)/da = p a^(p-1)
+
+
+ADD = Primitive("add", "+", lambda a, b: a + b, _add_vjp)
+SUB = Primitive("sub", "-", lambda a, b: a - b, _sub_vjp)
+MUL = Primitive("mul", "*", lambda a, b: a * b, _mul_vjp)
+NEG = Primitive("neg", "-", lambda a: -a, _neg_vjp)
+SQUARE = Primitive("square", "^2", lambda a: lax.integer_pow(jnp.asarray(a), 2), _square_vjp)
+POW = Primitive("pow", "^p", lambda a, *, exponent: a**exponent, _pow_vjp)
+PRIMITIVES = (ADD, SUB, MUL, NEG, SQUARE, POW)
+
+
+class Node:
+    """One value in a recorded graph: a leaf (an input) or the output of one op."""
+
+    __slots__ = ("graph", "index", "name", "primitive", "inputs", "params", "value")
+
+    def __init__(self, graph, index, name, primitive, inputs, params, value):
+        self.graph, self.index, self.name = graph, index, name
+        self.primitive, self.inputs, self.params, self.value = primitive, inputs, params, value
+
+    @property
+    def is_leaf(self) -> bool:
+        return self.primitive is None
+
+    def __repr__(self) -> str:
+        op = "leaf" if self.is_leaf else self.primitive.name
+        return f"Node({self.name!r}, {op})"
+
+    __add__ = lambda self, other: add(self, other)  # noqa: E731
+    __radd__ = lambda self, other: add(other, self)  # noqa: E731
+    __sub__ = lambda self, other: sub(self, other)  # noqa: E731
+    __rsub__ = lambda self, other: sub(other, self)  # noqa: E731
+    __mul__ = lambda self, other: mul(self, other)  # noqa: E731
+    __rmul__ = lambda self, other: mul(other, self)  # noqa: E731
+    __neg__ = lambda self: neg(self)  # noqa: E731
+    __pow__ = lambda self, exponent: power(self, exponent)  # noqa: E731
+
+
+class Graph:
+    """The nodes of one trace, in the order they were made (a topological order)."""
+
+    def __init__(self) -> None:
+        self.nodes: list[Node] = []
+
+    def leaf(self, value: Array, name: str) -> Node:
+        return self._add(name, None, (), {}, value)
+
+    def record(self, primitive: Primitive, inputs, params, name: str | None) -> Node:
+        value = primitive.apply(*(n.value for n in inputs), **params)
+        return self._add(name, primitive, tuple(inputs), params, value)
+
+    def _add(self, name, primitive, inputs, params, value) -> Node:
+        node = Node(self, len(self.nodes), name or f"v{len(self.nodes)}", primitive, inputs,
+                    params, value)
+        self.nodes.append(node)
+        return node
+
+
+def _apply(primitive: Primitive, *args, name: str | None = None, **params):
+    """Computes plainly, or records a node when any argument is a :class:`Node`."""
+    graph = next((a.graph for a in args if isinstance(a, Node)), None)
+    if graph is None:
+        return primitive.apply(*args, **params)
+    inputs = [a if isinstance(a, Node) else graph.leaf(a, "const") for a in args]
+    return graph.record(primitive, inputs, params, name)
+
+
+def add(a, b, *, name=None):
+    return _apply(ADD, a, b, name=name)
+
+
+def sub(a, b, *, name=None):
+    return _apply(SUB, a, b, name=name)
+
+
+def mul(a, b, *, name=None):
+    return _apply(MUL, a, b, name=name)
+
+
+def neg(a, *, name=None):
+    return _apply(NEG, a, name=name)
+
+
+def square(a, *, name=None):
+    return _apply(SQUARE, a, name=name)
+
+
+def power(a, exponent: float, *, name=None):
+    """``a ** exponent`` for a constant exponent (the exponent is not differentiated)."""
+    return _apply(POW, a, name=name, exponent=exponent)
+
+
+@dataclasses.dataclass
+class Walk:
+    """A traced graph and its backward walk.
+
+    ``grads[i]`` is dL/d(node i), the upstream gradient at that node (None where the output does
+    not depend on it); ``passed[i]`` holds the cotangents node i passed to each of its inputs.
+    """
+
+    graph: Graph
+    output: Node
+    grads: list[Array | None]
+    passed: list[tuple[Array, ...]]
+
+    def node(self, name: str) -> Node:
+        matches = [n for n in self.graph.nodes if n.name == name]
+        if len(matches) != 1:
+            raise KeyError(f"{len(matches)} nodes are named {name!r}")
+        return matches[0]
+
+    def value(self, name: str) -> Array:
+        return self.node(name).value
+
+    def grad(self, name: str) -> Array:
+        """dL/d(node), zero where the output does not depend on the node."""
+        node = self.node(name)
+        grad = self.grads[node.index]
+        return jnp.zeros_like(node.value) if grad is None else grad
+
+    def node_grads(self) -> dict[str, Array]:
+        """dL/d(every named node), the lecture's walk-through as a dict."""
+        return {n.name: self.grad(n.name) for n in self.graph.nodes if n.name != "const"}
+
+
+def backward(graph: Graph, output: Node, cotangent: Array = None) -> Walk:
+    """Walks ``graph`` in reverse, from ``cotangent`` (default 1) at ``output``."""
+    grads: list[Array | None] = [None] * len(graph.nodes)
+    passed: list[tuple[Array, ...]] = [()] * len(graph.nodes)
+    grads[output.index] = jnp.ones_like(output.value) if cotangent is None else cotangent
+    for node in reversed(graph.nodes[: output.index + 1]):
+        ct = grads[node.index]
+        if ct is None or node.is_leaf:
+            continue
+        values = (i.value for i in node.inputs)
+        passed[node.index] = node.primitive.vjp(ct, *values, **node.params)
+        for inp, c in zip(node.inputs, passed[node.index]):
+            grads[inp.index] = c if grads[inp.index] is None else grads[inp.index] + c
+    return Walk(graph, output, grads, passed)
+
+
+def local_grads(node: Node) -> tuple[Array, ...]:
+    """d(node)/d(each input): the node's VJP rule applied to a unit cotangent."""
+    if node.is_leaf:
+        return ()
+    one = jnp.ones_like(node.value)
+    return node.primitive.vjp(one, *(i.value for i in node.inputs), **node.params)
+
+
+LossFn = Callable[[Mapping[str, Array], Array, Array], Any]
+
+
+def walk(loss: LossFn, params: Mapping[str, Array], x: Array, y: Array,
+         cotangent: Array = None) -> Walk:
+    """Traces ``loss(params, x, y)`` with every input a named leaf, then walks it back."""
+    graph = Graph()
+    x_node, y_node = graph.leaf(x, "x"), graph.leaf(y, "y")
+    param_nodes = {name: graph.leaf(value, name) for name, value in params.items()}
+    output = loss(param_nodes, x_node, y_node)
+    if not isinstance(output, Node):
+        raise TypeError("the loss does not depend on its inputs through the engine's ops")
+    return backward(graph, output, cotangent)
+
+
+def param_grads(loss: LossFn, params: Mapping[str, Array], x: Array, y: Array):
+    """(loss, {name: dL/dparam}) computed by the handwritten rules."""
+    result = walk(loss, params, x, y)
+    return result.output.value, {name: result.grad(name) for name in params}
+
+
+def custom_vjp(loss: LossFn) -> Callable:
+    """``loss`` as a JAX function whose derivative is our backward walk.
+
+    ``jax.grad`` of the result runs the handwritten VJP rules, not JAX's: this is how JAX lets
+    users define their own derivatives (``jax.custom_vjp``). The forward pass is recomputed in the
+    backward pass, so only JAX values are saved as residuals.
+    """
+
+    @jax.custom_vjp
+    def f(params, x, y):
+        return loss(params, x, y)
+
+    def f_fwd(params, x, y):
+        return loss(params, x, y), (params, x, y)
+
+    def f_bwd(residuals, ct):
+        params, x, y = residuals
+        result = walk(loss, params, x, y, ct)
+        return {k: result.grad(k) for k in params}, result.grad("x"), result.grad("y")
+
+    f.defvjp(f_fwd, f_bwd)
+    return f
