@@ -64,9 +64,14 @@ def step(params, opt_state, x, y, learning_rate, *, grad: str = "autodiff",
     Returns ``(new_params, new_opt_state, loss, grads)``, where ``loss`` and ``grads`` are taken
     at ``params``, before the update.
     """
+    # The barrier keeps XLA from moving work across the step's edge (hoisting what depends only
+    # on the learning rate out of the scan, say), so the step compiles to the same arithmetic
+    # inside the scan as on its own: the two loops give identical histories.
+    params, opt_state, x, y, learning_rate = jax.lax.optimization_barrier(
+        (params, opt_state, x, y, learning_rate))
     loss, g = grads_lib.LOSS_AND_GRAD[grad](params, x, y)
     updates, opt_state = make_optimizer(optimizer, learning_rate).update(g, opt_state, params)
-    return optax.apply_updates(params, updates), opt_state, loss, g
+    return jax.lax.optimization_barrier((optax.apply_updates(params, updates), opt_state, loss, g))
 
 
 update = jax.jit(step, static_argnames=("grad", "optimizer"))

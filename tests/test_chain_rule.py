@@ -1,0 +1,169 @@
+"""lec4_jax.chain_rule: handwritten VJP rules, the recorded graph, and the backward walk."""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from lec4_jax import chain_rule as cr
+from lec4_jax import model
+
+small = st.floats(-100, 100, allow_nan=False, width=32)
+positive = st.floats(0.125, 10, width=32)
+
+
+def lecture_loss(params, x, y):
+    return model.loss(params["w"], x, y)
+
+
+def test_worked_example_node_by_node():
+    # The lecture at x=1, w=1, y=2: loss 1, dloss/ds = -2, dloss/dy_hat = -2, dloss/dw = -2.
+    walk = cr.walk(lecture_loss, {"w": 1.0}, 1.0, 2.0)
+    assert walk.value("y_hat") == 1.0 and walk.value("s") == -1.0 and walk.value("loss") == 1.0
+    assert walk.grad("loss") == 1.0
+    assert walk.grad("s") == -2.0
+    assert walk.grad("y_hat") == -2.0
+    assert walk.grad("w") == -2.0
+
+
+def test_graph_is_the_lectures():
+    walk = cr.walk(lecture_loss, {"w": 1.0}, 1.0, 2.0)
+    ops = [(n.name, None if n.is_leaf else n.primitive.name, [i.name for i in n.inputs])
+           for n in walk.graph.nodes]
+    assert ops == [("x", None, []), ("y", None, []), ("w", None, []),
+                   ("y_hat", "mul", ["x", "w"]), ("s", "sub", ["y_hat", "y"]),
+                   ("loss", "square", ["s"])]
+
+
+def test_local_gradients_are_the_vjp_of_a_unit_cotangent():
+    walk = cr.walk(lecture_loss, {"w": 1.0}, 3.0, 2.0)
+    assert cr.local_grads(walk.node("y_hat")) == (1.0, 3.0)  # d(xw)/dx = w, d(xw)/dw = x
+    assert cr.local_grads(walk.node("s")) == (1.0, -1.0)
+    assert cr.local_grads(walk.node("loss")) == (2.0,)  # 2s at s = 1
+
+
+BINARY = {"add": (cr.add, jnp.add), "sub": (cr.sub, jnp.subtract), "mul": (cr.mul, jnp.multiply)}
+
+
+@pytest.mark.parametrize("name", BINARY)
+@given(a=small, b=small, ct=small)
+def test_binary_vjp_rules_match_jax_vjp(name, a, b, ct):
+    # Bit-exact: each rule is one multiply (or none), as is JAX's.
+    ours, theirs = BINARY[name]
+    primitive = {"add": cr.ADD, "sub": cr.SUB, "mul": cr.MUL}[name]
+    a, b, ct = jnp.float32(a), jnp.float32(b), jnp.float32(ct)
+    _, vjp = jax.vjp(theirs, a, b)
+    assert primitive.vjp(ct, a, b) == vjp(ct)
+    assert ours(a, b) == theirs(a, b)
+
+
+@given(a=small, ct=small)
+def test_unary_vjp_rules_match_jax_vjp(a, ct):
+    a, ct = jnp.float32(a), jnp.float32(ct)
+    assert cr.NEG.vjp(ct, a) == jax.vjp(jnp.negative, a)[1](ct)
+    assert cr.SQUARE.vjp(ct, a) == jax.vjp(lambda v: v**2, a)[1](ct)
+
+
+@pytest.mark.parametrize("exponent", [2, 3, 0.5, -1.5])
+@given(a=positive, ct=small)
+def test_pow_vjp_matches_jax_vjp(exponent, a, ct):
+    # rtol 1e-6: a ** (p - 1) may round differently from JAX's own pow rule for non-integer p.
+    a, ct = jnp.float32(a), jnp.float32(ct)
+    (ours,) = cr.POW.vjp(ct, a, exponent=exponent)
+    (theirs,) = jax.vjp(lambda v: v**exponent, a)[1](ct)
+    np.testing.assert_allclose(ours, theirs, rtol=1e-6)
+
+
+def test_vjp_unbroadcasts_to_each_input():
+    a, b = jnp.ones(3), jnp.float32(2.0)
+    ct = jnp.array([1.0, 2.0, 3.0])
+    da, db = cr.MUL.vjp(ct, a, b)
+    assert da.shape == (3,) and db.shape == () and db == 6.0
+
+
+def test_fan_out_adds_up_cotangents():
+    # (y_pred - y) * (y_pred - y): y_pred feeds two sub nodes; its gradient is the sum, 2s.
+    walk = cr.walk(lambda p, x, y: model.loss_fan_out(p["w"], x, y), {"w": 1.0}, 1.0, 2.0)
+    assert walk.grad("y_hat") == -2.0
+    assert walk.grad("w") == -2.0
+    assert walk.value("loss") == 1.0
+
+
+@given(w=small, x=small, y=small)
+def test_fan_out_form_equals_jax_grad(w, x, y):
+    # Bit-exact: s + s and 2 * s round the same way.
+    w, x, y = (jnp.float32(v) for v in (w, x, y))
+    _, grads = cr.param_grads(lambda p, x, y: model.loss_fan_out(p["w"], x, y), {"w": w}, x, y)
+    assert grads["w"] == jax.grad(model.loss)(w, x, y)
+
+
+def test_backward_is_plain_jax_it_jits_and_vmaps():
+    def grad_w(w, x, y):
+        return cr.param_grads(lecture_loss, {"w": w}, x, y)[1]["w"]
+
+    x = jnp.arange(5.0)
+    got = jax.jit(jax.vmap(grad_w, in_axes=(None, 0, 0)))(1.5, x, 2 * x)
+    want = jax.vmap(jax.grad(model.loss), in_axes=(None, 0, 0))(1.5, x, 2 * x)
+    np.testing.assert_array_equal(got, want)
+
+
+@given(w=small, x=small, y=small)
+def test_grad_of_the_handwritten_gradient_is_the_true_second_derivative(w, x, y):
+    # d2L/dw2 = 2x^2. Exact: both sides compute 2 * x * x-like products from the same values.
+    def grad_w(w):
+        return cr.param_grads(lecture_loss, {"w": w}, jnp.float32(x), jnp.float32(y))[1]["w"]
+
+    w = jnp.float32(w)
+    assert jax.grad(grad_w)(w) == jax.hessian(model.loss)(w, jnp.float32(x), jnp.float32(y))
+
+
+def test_backward_twice_gives_the_same_result():
+    graph = cr.Graph()
+    x, y, w = graph.leaf(3.0, "x"), graph.leaf(2.0, "y"), graph.leaf(1.0, "w")
+    out = model.loss(w, x, y)
+    first = cr.backward(graph, out).grads
+    second = cr.backward(graph, out).grads
+    assert [float(g) for g in first] == [float(g) for g in second]
+
+
+@given(w=small, x=small, y=small)
+def test_custom_vjp_runs_our_rules_and_matches_jax_grad(w, x, y):
+    w, x, y = (jnp.float32(v) for v in (w, x, y))
+    loss = cr.custom_vjp(lecture_loss)
+    got = jax.grad(loss, argnums=(0, 1, 2))({"w": w}, x, y)
+    want = jax.grad(model.loss, argnums=(0, 1, 2))(w, x, y)
+    assert (got[0]["w"], got[1], got[2]) == want
+
+
+def test_custom_vjp_really_uses_the_handwritten_rules(monkeypatch):
+    # Break our mul rule: jax.grad of the custom_vjp loss must change, plain jax.grad must not.
+    broken = cr.Primitive("mul", "*", cr.MUL.apply, lambda ct, a, b: (ct * 0, ct * 0))
+    loss = cr.custom_vjp(lecture_loss)
+    before = jax.grad(loss)({"w": 1.0}, 1.0, 2.0)["w"]
+    monkeypatch.setattr(cr, "MUL", broken)
+    assert before == -2.0 and jax.grad(loss)({"w": 1.0}, 1.0, 2.0)["w"] == 0.0
+
+
+def test_deep_graph_walks_iteratively():
+    # 20,000 chained nodes: a recursive walk would pass Python's recursion limit (1000).
+    graph = cr.Graph()
+    v = w = graph.leaf(jnp.float32(1.0), "w")
+    for _ in range(20_000):
+        v = v + w
+    walk = cr.backward(graph, v)
+    assert len(graph.nodes) == 20_001
+    assert walk.grad("w") == 20_001.0  # v = 20001 * w
+
+
+def test_unreached_nodes_have_zero_gradient():
+    walk = cr.walk(lambda p, x, y: cr.square(p["w"] - y), {"w": 2.0}, 5.0, 1.0)
+    assert walk.grad("x") == 0.0 and walk.grads[0] is None
+
+
+def test_operators_on_nodes_record_the_same_graph():
+    walk = cr.walk(lambda p, x, y: -(x * p["w"] - y) ** 2 + 1.0, {"w": 1.0}, 1.0, 2.0)
+    assert [n.primitive.name for n in walk.graph.nodes if not n.is_leaf] == [
+        "mul", "sub", "pow", "neg", "add"]
+    assert walk.grad("w") == 2.0  # the negated lecture gradient

@@ -1,0 +1,75 @@
+"""lec4_jax.data: parsing and validating user data. Each bad input is one clear line."""
+
+import numpy as np
+import pytest
+
+from lec4_jax import data
+
+
+def test_lecture_data():
+    ds = data.lecture()
+    np.testing.assert_array_equal(ds.x, [1.0, 2.0, 3.0])
+    np.testing.assert_array_equal(ds.y, [2.0, 4.0, 6.0])
+
+
+def test_parse_floats_accepts_strings_and_lists():
+    assert data.parse_floats("1, 2.5,-3e2", "x_data") == [1.0, 2.5, -300.0]
+    assert data.parse_floats(["1", "2"], "x_data") == [1.0, 2.0]
+
+
+@pytest.mark.parametrize(
+    "text, message",
+    [("1,a", "--x_data: 'a' is not a number"), ("1,nan", "--x_data: 'nan' is not finite"),
+     ("inf", "--x_data: 'inf' is not finite"), ("", "--x_data: empty")],
+)
+def test_parse_floats_rejects(text, message):
+    with pytest.raises(data.InputError, match=message):
+        data.parse_floats(text, "x_data")
+
+
+def test_from_lists_checks_lengths_and_emptiness():
+    with pytest.raises(data.InputError, match="x has 2 values but y has 1"):
+        data.from_lists([1.0, 2.0], [1.0])
+    with pytest.raises(data.InputError, match="no samples"):
+        data.from_lists([], [])
+
+
+def write(tmp_path, text, name="d.csv"):
+    path = tmp_path / name
+    path.write_text(text)
+    return str(path)
+
+
+def test_load_csv_with_header_and_blank_lines(tmp_path):
+    ds = data.load_csv(write(tmp_path, "x,y\n1,2\n\n 2 , 4\n3,6\n"))
+    np.testing.assert_array_equal(ds.x, [1, 2, 3])
+    np.testing.assert_array_equal(ds.y, [2, 4, 6])
+
+
+def test_load_csv_without_header(tmp_path):
+    assert data.load_csv(write(tmp_path, "0.5,1\n")).x.tolist() == [0.5]
+
+
+@pytest.mark.parametrize(
+    "text, message",
+    [("", "no data rows"), ("x,y\n", "no data rows"),
+     ("x,y\n1,2\n2,abc\n", r"d.csv:3: 'abc' is not a number"),
+     ("1,2,3\n", r"d.csv:1: expected 2 columns \(x,y\), got 3"),
+     ("1,2\n4\n", r"d.csv:2: expected 2 columns"), ("1,nan\n", r"d.csv:1: 'nan' is not finite")],
+)
+def test_load_csv_rejects_with_line_numbers(tmp_path, text, message):
+    with pytest.raises(data.InputError, match=message):
+        data.load_csv(write(tmp_path, text))
+
+
+def test_load_csv_missing_file_and_directory(tmp_path):
+    with pytest.raises(data.InputError, match="no such file"):
+        data.load_csv(str(tmp_path / "missing.csv"))
+    with pytest.raises(data.InputError, match="is a directory"):
+        data.load_csv(str(tmp_path))
+
+
+def test_every_error_message_is_one_line(tmp_path):
+    with pytest.raises(data.InputError) as info:
+        data.load_csv(write(tmp_path, "1,2\n\x00,3\n"))
+    assert "\n" not in str(info.value)

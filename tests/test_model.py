@@ -1,0 +1,24 @@
+"""lec4_jax.model: pure forward/loss that work under jit, vmap and grad (exact: same ops)."""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from lec4_jax import model
+
+
+def test_forward_and_loss_at_the_worked_example():
+    assert model.forward(1.0, 1.0) == 1.0
+    assert model.loss(1.0, 1.0, 2.0) == 1.0  # (1*1 - 2)^2
+
+
+def test_fan_out_form_has_the_same_value():
+    assert model.loss_fan_out(1.5, 2.0, 4.0) == model.loss(1.5, 2.0, 4.0) == 1.0
+
+
+def test_jit_vmap_grad():
+    x, y = jnp.array([1.0, 2.0, 3.0]), jnp.array([2.0, 4.0, 6.0])
+    losses = jax.jit(jax.vmap(model.loss, in_axes=(None, 0, 0)))(1.0, x, y)
+    np.testing.assert_array_equal(losses, [1.0, 4.0, 9.0])  # exact: small integers
+    assert jax.grad(model.loss)(1.0, 3.0, 6.0) == -18.0  # 2*3*(3 - 6)
+    assert jax.grad(jax.grad(model.loss))(1.0, 3.0, 6.0) == 18.0  # 2*x^2

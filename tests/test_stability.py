@@ -1,0 +1,53 @@
+"""lec4_jax.stability: the stable learning rates, against brute force and real training."""
+
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from lec4_jax import stability, training
+
+
+def test_lecture_intervals_are_where_the_epoch_factor_is_below_one():
+    rates = stability.stable_learning_rates([1.0, 2.0, 3.0])
+    assert rates.complete and len(rates.intervals) == 2
+    (lo1, hi1), (lo2, hi2) = rates.intervals
+    assert lo1 == 0.0
+    # each end is a root of |P| = 1, to float64 precision
+    for end in (hi1, lo2, hi2):
+        assert abs(abs(stability.epoch_factor(end, [1, 2, 3])) - 1) < 1e-12
+    assert rates.max_stable == hi1
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_intervals_agree_with_a_dense_grid(seed):
+    x = np.random.default_rng(seed).uniform(-3, 3, size=4)
+    rates = stability.stable_learning_rates(x)
+    grid = np.linspace(1e-4, 1.5 * rates.intervals[-1][1], 20_001)
+    inside = np.zeros_like(grid, bool)
+    for lo, hi in rates.intervals:
+        inside |= (grid > lo) & (grid < hi)
+    stable = np.abs(stability.epoch_factor(grid, x)) < 1
+    # the two may disagree only within a hair of an end
+    ends = np.array([e for iv in rates.intervals for e in iv])
+    near = np.min(np.abs(grid[:, None] - ends[None, :]), axis=1) < 1e-9
+    assert np.all((inside == stable) | near)
+
+
+def test_degenerate_inputs():
+    assert stability.stable_learning_rates([0.0, 0.0]).intervals == [(0.0, float("inf"))]
+    assert stability.stable_learning_rates([1.0]).max_stable == pytest.approx(1.0)  # |1-2lr|<1
+
+
+def test_limited_search_says_it_is_incomplete():
+    rates = stability.stable_learning_rates(np.linspace(0.5, 1.5, 100), max_windows=3)
+    assert not rates.complete
+
+
+def test_training_diverges_just_above_the_edge_and_not_below():
+    # float32 training for 200 epochs on the lecture data: the edge is where |P| crosses 1.
+    edge = stability.stable_learning_rates([1.0, 2.0, 3.0]).max_stable
+    x, y = jnp.array([1.0, 2.0, 3.0]), jnp.array([2.0, 4.0, 6.0])
+    below = training.train(1.0, x, y, edge * 0.97, epochs=200).final_params
+    above = training.train(1.0, x, y, edge * 1.03, epochs=200).final_params
+    assert abs(below - 2.0) < 1e-3
+    assert not abs(above - 2.0) < 1.0
