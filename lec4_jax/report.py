@@ -92,11 +92,11 @@ class AtomicFile:
         self.path = path
         directory = os.path.dirname(os.path.abspath(path))
         if os.path.isdir(path):
-            raise InputError(f"{flag}: {path} is a directory")
+            raise InputError(f"{flag}: {path}: is a directory")
         try:
             fd, self._tmp = tempfile.mkstemp(prefix=".tmp-", dir=directory)
         except OSError as e:
-            raise InputError(f"{flag}: cannot write {path}: {e.strerror}") from None
+            raise InputError(f"{flag}: {path}: cannot write ({e.strerror})") from None
         os.close(fd)
 
     def commit(self, data: str | bytes) -> None:

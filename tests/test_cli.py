@@ -1,0 +1,166 @@
+"""scripts/train.py as a user runs it: real subprocesses, real output."""
+
+import json
+import os
+import platform
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import torch_lecture
+from lec4_jax import report, training
+
+TRAIN = str(Path(__file__).resolve().parents[1] / "scripts" / "train.py")
+BASE_ENV = {k: v for k, v in os.environ.items() if k != "XLA_FLAGS"}
+
+
+def train(*args, env=None, cwd=None):
+    return subprocess.run([sys.executable, TRAIN, *args], capture_output=True, text=True,
+                          env=dict(BASE_ENV, **(env or {})), cwd=cwd, timeout=120)
+
+
+def lecture_lines(w, loss, grad, final_w, xs=(1.0, 2.0, 3.0), ys=(2.0, 4.0, 6.0), epochs=20):
+    """The lecture's output, formatted from a run's numbers."""
+    f = lambda v: report.fmt(v, "float32")  # noqa: E731
+    lines = [f"predict (BT) 4.0 {f(np.float32(4) * np.float32(w[0]))}"]
+    for e in range(epochs):
+        for i, (x, y) in enumerate(zip(xs, ys)):
+            lines.append(f"\tgrad:  {f(x)} {f(y)} {f(grad[e * len(xs) + i])}")
+        lines.append(f"progress: {e} {f(loss[(e + 1) * len(xs) - 1])}")
+    lines.append(f"predict (AT) 4.0 {f(np.float32(4) * np.float32(final_w))}")
+    return lines
+
+
+def test_default_output_is_the_lectures_as_computed_by_jax():
+    proc = train()
+    assert proc.returncode == 0, proc.stderr
+    h = training.train(1.0, np.float32([1, 2, 3]), np.float32([2, 4, 6]), 0.01, epochs=20)
+    assert proc.stdout.splitlines() == lecture_lines(h.params, h.loss, h.grads, h.final_params)
+    assert proc.stderr == ""
+
+
+@pytest.mark.skipif(platform.machine() not in ("x86_64", "AMD64"), reason="an x86 ISA flag")
+def test_output_is_pytorchs_to_the_last_digit_without_fma():
+    # Bit-exact parity of the whole printed output with the real PyTorch loop: without FMA
+    # (XLA_FLAGS=--xla_cpu_max_isa=AVX) the jitted run rounds exactly as torch does.
+    proc = train(env={"XLA_FLAGS": "--xla_cpu_max_isa=AVX", "JAX_PLATFORMS": "cpu"})
+    t = torch_lecture.train([1.0, 2.0, 3.0], [2.0, 4.0, 6.0])
+    assert proc.stdout.splitlines() == lecture_lines(t["w"], t["loss"], t["grad"], t["final_w"])
+
+
+def test_python_loop_and_other_gradients_print_the_same(tmp_path):
+    want = train("--trace=false").stdout
+    assert train("--trace=false", "--loop=python").stdout == want
+    assert train("--trace=false", "--grad=chain_rule").stdout == want
+    assert train("--trace=false", "--grad=closed_form").stdout == want
+    assert len(want.splitlines()) == 22  # BT, 20 progress lines, AT
+
+
+def test_output_json(tmp_path):
+    out = tmp_path / "run.json"
+    csv = tmp_path / "d.csv"
+    csv.write_text("x,y\n1,2.5\n2,4\n")
+    proc = train("--epochs=3", "--data_csv", str(csv), "--output", str(out), "--x64")
+    assert proc.returncode == 0, proc.stderr
+    record = json.loads(out.read_text())
+    assert set(record) == {"config", "platform", "dtype", "steps", "final_w", "predict_x",
+                           "predict_before", "predict_after", "diverged_at_step"}
+    assert record["config"]["epochs"] == 3 and record["config"]["data_csv"] == str(csv)
+    assert set(record["config"]) >= {"learning_rate", "w_init", "grad", "optimizer", "loop",
+                                     "platform", "x64", "trace", "output", "predict_x"}
+    assert record["dtype"] == "float64" and record["diverged_at_step"] is None
+    assert len(record["steps"]) == 6 and record["steps"][1]["x"] == 2.0
+    assert record["steps"][0] == {"epoch": 0, "x": 1.0, "y": 2.5, "w": 1.0, "loss": 2.25,
+                                  "grad": -3.0}
+    assert record["predict_after"] == 4.0 * record["final_w"]  # exact in float64 (times 4)
+    assert sorted(os.listdir(tmp_path)) == ["d.csv", "run.json"]  # no temporary file left
+
+
+def test_divergence_exits_non_zero_and_still_writes_the_json(tmp_path):
+    out = tmp_path / "run.json"
+    proc = train("--learning_rate=1.0", "--output", str(out))
+    assert proc.returncode == 1
+    (line,) = proc.stderr.strip().splitlines()
+    assert "training diverged at epoch 9, step 29 (sample 3 of 3): loss is inf" in line
+    assert "stable for learning rates in (0, 0.204018) or (0.476538, 0.519014)" in line
+    record = json.loads(out.read_text())
+    assert record["diverged_at_step"] == 29 and len(record["steps"]) == 30
+    assert record["steps"][-1]["loss"] == "Infinity"
+
+
+def test_unstable_learning_rate_is_reported_on_stderr():
+    proc = train("--learning_rate=0.25", "--trace=false")
+    assert proc.returncode == 0
+    assert "the learning rate is unstable" in proc.stderr
+    assert "(0, 0.204018)" in proc.stderr
+
+
+@pytest.fixture
+def bad_csv(tmp_path):
+    files = {"empty.csv": "", "header.csv": "x,y\n", "cell.csv": "x,y\n1,2\n2,abc\n",
+             "columns.csv": "1,2\n1,2,3\n"}
+    for name, text in files.items():
+        (tmp_path / name).write_text(text)
+    return tmp_path
+
+
+BAD = [
+    (["--learning_rate=abc"], "--learning_rate"),
+    (["--learning_rate=0"], "--learning_rate"),
+    (["--learning_rate=-0.1"], "--learning_rate"),
+    (["--learning_rate=nan"], "--learning_rate"),
+    (["--learning_rate=inf"], "--learning_rate"),
+    (["--epochs=0"], "--epochs"),
+    (["--epochs=two"], "--epochs"),
+    (["--w_init=inf"], "--w_init"),
+    (["--predict_x=nan"], "--predict_x"),
+    (["--x_data=1,2"], "x has 2 values but y has 3"),
+    (["--x_data=", "--y_data="], "--x_data: empty"),
+    (["--x_data=1,two,3"], "--x_data: 'two' is not a number"),
+    (["--y_data=1,nan,3"], "--y_data: 'nan' is not finite"),
+    (["--data_csv={d}/cell.csv", "--x_data=1,2,3"], "--data_csv excludes --x_data/--y_data"),
+    (["--data_csv={d}/missing.csv"], "--data_csv: {d}/missing.csv: no such file"),
+    (["--data_csv={d}/empty.csv"], "--data_csv: {d}/empty.csv: no data rows"),
+    (["--data_csv={d}/header.csv"], "no data rows"),
+    (["--data_csv={d}/cell.csv"], "--data_csv: {d}/cell.csv:3: 'abc' is not a number"),
+    (["--data_csv={d}/columns.csv"], "columns.csv:2: expected 2 columns (x,y), got 3"),
+    (["--grad=numeric"], "--grad"),
+    (["--optimizer=sgdd"], "--optimizer"),
+    (["--loop=while"], "--loop"),
+    (["--platform=tpu"], "--platform"),
+    (["stray"], "unexpected arguments: stray"),
+]
+
+
+@pytest.mark.parametrize("args, message", BAD, ids=[" ".join(a) for a, _ in BAD])
+def test_bad_input_is_one_line_and_leaves_no_file(bad_csv, args, message):
+    out = bad_csv / "out" / "run.json"
+    out.parent.mkdir()
+    proc = train(*[a.format(d=bad_csv) for a in args], f"--output={out}")
+    assert proc.returncode == 2
+    (line,) = proc.stderr.strip().splitlines()
+    assert line.startswith("train.py: error: ") and message.format(d=bad_csv) in line
+    assert proc.stdout == "" and os.listdir(out.parent) == []
+
+
+@pytest.mark.parametrize("path, message", [("missing/run.json", "cannot write"),
+                                           (".", "is a directory")])
+def test_unwritable_output(tmp_path, path, message):
+    proc = train(f"--output={tmp_path / path}")
+    assert proc.returncode == 2 and proc.stdout == ""
+    (line,) = proc.stderr.strip().splitlines()
+    assert f"--output: {tmp_path / path}" in line and message in line
+
+
+def test_gpu_without_a_gpu():
+    import jax
+
+    if any(d.platform == "gpu" for d in jax.devices()):
+        pytest.skip("this machine has a GPU")
+    proc = train("--platform=gpu")
+    assert proc.returncode == 2
+    (line,) = proc.stderr.strip().splitlines()
+    assert "--platform=gpu: JAX sees no GPU" in line and "jax[cuda" in line

@@ -1,0 +1,87 @@
+"""lec4_jax.report: number formatting, trace lines, the JSON record, atomic files."""
+
+import json
+import os
+
+import numpy as np
+import pytest
+
+from lec4_jax import report, training
+from lec4_jax.data import InputError
+
+
+def test_fmt_is_the_shortest_round_trip_in_the_dtype():
+    assert report.fmt(0.1, "float32") == "0.1"
+    assert report.fmt(np.float32(1) / 3, "float32") == "0.33333334"
+    assert report.fmt(1 / 3, "float64") == "0.3333333333333333"
+    v = np.float32(-16.228802)
+    assert np.float32(report.fmt(v, "float32")) == v
+
+
+@pytest.fixture(scope="module")
+def lecture_run():
+    return training.run(1.0, [1, 2, 3], [2, 4, 6], 0.01, epochs=2, predict_x=4.0)
+
+
+def test_trace_lines_follow_the_lecture(lecture_run):
+    lines = list(report.trace_lines(lecture_run, 4.0, "float32"))
+    assert lines[0] == "predict (BT) 4.0 4.0"
+    assert lines[1] == "\tgrad:  1.0 2.0 -2.0"
+    assert [line.split()[0] for line in lines[1:]] == (
+        ["grad:"] * 3 + ["progress:"] + ["grad:"] * 3 + ["progress:", "predict"])
+    assert lines[4] == f"progress: 0 {report.fmt(lecture_run.history.loss[2], 'float32')}"
+    assert lines[-1].startswith("predict (AT) 4.0 ")
+
+
+def test_trace_can_be_turned_off(lecture_run):
+    lines = list(report.trace_lines(lecture_run, 4.0, "float32", trace=False))
+    assert len(lines) == 4 and not any("grad:" in line for line in lines)
+
+
+def test_diverged_run_stops_at_the_first_bad_step():
+    run = training.run(1.0, [1, 2, 3], [2, 4, 6], 1.0, epochs=20, predict_x=4.0)
+    lines = list(report.trace_lines(run, 4.0, "float32"))
+    assert sum("grad:" in line for line in lines) == run.diverged_at + 1
+    assert not lines[-1].startswith("predict (AT)")
+    message = report.divergence_message(run, 3)
+    assert message == "training diverged at epoch 9, step 29 (sample 3 of 3): loss is inf"
+
+
+def test_history_record(lecture_run):
+    config = {"predict_x": 4.0, "learning_rate": 0.01}
+    record = report.history_record(lecture_run, config, "cpu", "float32")
+    assert record["config"] is config and record["dtype"] == "float32"
+    assert len(record["steps"]) == 6 and record["diverged_at_step"] is None
+    assert record["steps"][0] == {"epoch": 0, "x": 1.0, "y": 2.0, "w": 1.0, "loss": 1.0,
+                                  "grad": -2.0}
+    assert record["final_w"] == float(lecture_run.final_w)  # exact: float32 widens exactly
+    json.loads(report.to_json(record))
+
+
+def test_json_float_spells_out_non_finite_values():
+    assert [report.json_float(v) for v in (np.inf, -np.inf, np.nan, 0.5)] == [
+        "Infinity", "-Infinity", "NaN", 0.5]
+
+
+def test_stability_note_names_the_intervals():
+    note = report.stability_note([1, 2, 3], 1.0, "adam")
+    assert note.startswith("with this data, plain SGD is stable for learning rates in (0, 0.2040")
+    assert "analysis is for sgd" in note and note.endswith("got 1")
+
+
+def test_atomic_file(tmp_path):
+    path = tmp_path / "out.json"
+    out = report.AtomicFile(str(path))
+    assert not path.exists()
+    out.commit("{}\n")
+    assert path.read_text() == "{}\n" and os.listdir(tmp_path) == ["out.json"]
+    out = report.AtomicFile(str(tmp_path / "other.json"))
+    out.discard()
+    assert os.listdir(tmp_path) == ["out.json"]
+
+
+def test_atomic_file_rejects_unwritable_paths(tmp_path):
+    with pytest.raises(InputError, match="--output: .*: cannot write"):
+        report.AtomicFile(str(tmp_path / "missing" / "out.json"))
+    with pytest.raises(InputError, match="is a directory"):
+        report.AtomicFile(str(tmp_path))
