@@ -1,56 +1,53 @@
-"""dL/dw three ways, which must agree.
+"""dL/d(params) three ways, which must agree.
+
+- ``autodiff``: ``jax.grad`` of the model's loss;
+- ``chain_rule``: the handwritten VJP rules of :mod:`lec4_jax.chain_rule`, walked back;
+- ``closed_form``: the formula worked by hand, kept as an oracle. For the lecture's model
 
 .. math::
 
-    \\frac{\\partial L}{\\partial w} = 2 x (x w - y)
+    \\frac{\\partial L}{\\partial w} = 2 x (x w - y).
 
-Each method has the signature ``(w, x, y) -> dL/dw``; :data:`LOSS_AND_GRAD` maps the method's name
-to a ``(w, x, y) -> (loss, dL/dw)`` function for training.
+:func:`autodiff`, :func:`chain_rule` and :func:`closed_form` are the lecture's ``(w, x, y) ->
+dL/dw``; :func:`loss_and_grad` gives any model's ``(params, x, y) -> (loss, grads)``.
 """
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
+
 import jax
 
 from lec4_jax import chain_rule as cr
-from lec4_jax import model
+from lec4_jax import model as model_lib
+
+METHODS = ("autodiff", "chain_rule", "closed_form")
 
 
-def _chain_rule_loss(params, x, y):
-    return model.loss(params["w"], x, y)
-
-
-def _autodiff_loss_and_grad(w, x, y):
-    return jax.value_and_grad(model.loss)(w, x, y)
-
-
-def _chain_rule_loss_and_grad(w, x, y):
-    loss, grads = cr.param_grads(_chain_rule_loss, {"w": w}, x, y)
-    return loss, grads["w"]
-
-
-def _closed_form_loss_and_grad(w, x, y):
-    return model.loss(w, x, y), 2 * x * (x * w - y)
+@functools.cache
+def loss_and_grad(model: str = "linear", method: str = "autodiff") -> Callable:
+    """``(params, x, y) -> (loss, {name: dL/dparam})`` for a model by name and a method."""
+    m = model_lib.get(model)
+    if method == "autodiff":
+        return jax.value_and_grad(m.loss)
+    if method == "chain_rule":
+        return functools.partial(cr.param_grads, m.loss)
+    if method == "closed_form":
+        return lambda params, x, y: (m.loss(params, x, y), m.closed_form(params, x, y))
+    raise ValueError(f"unknown gradient method {method!r}; choose from {METHODS}")
 
 
 def autodiff(w, x, y):
     """``jax.grad`` of :func:`lec4_jax.model.loss` with respect to ``w``."""
-    return _autodiff_loss_and_grad(w, x, y)[1]
+    return loss_and_grad("linear", "autodiff")({"w": w}, x, y)[1]["w"]
 
 
 def chain_rule(w, x, y):
     """The handwritten VJP rules, walked back from the loss (see :mod:`lec4_jax.chain_rule`)."""
-    return _chain_rule_loss_and_grad(w, x, y)[1]
+    return loss_and_grad("linear", "chain_rule")({"w": w}, x, y)[1]["w"]
 
 
 def closed_form(w, x, y):
     """The oracle :math:`2 x (x w - y)`."""
-    return _closed_form_loss_and_grad(w, x, y)[1]
-
-
-LOSS_AND_GRAD = {
-    "autodiff": _autodiff_loss_and_grad,
-    "chain_rule": _chain_rule_loss_and_grad,
-    "closed_form": _closed_form_loss_and_grad,
-}
-METHODS = tuple(LOSS_AND_GRAD)
+    return loss_and_grad("linear", "closed_form")({"w": w}, x, y)[1]["w"]

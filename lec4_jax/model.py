@@ -1,24 +1,38 @@
-"""The lecture's model, written once over the chain-rule engine's ops.
+"""The lecture's models, each written once over the chain-rule engine's ops.
 
 With plain JAX values the functions below are ordinary pure JAX (they jit, vmap and grad). With
-:class:`~lec4_jax.chain_rule.Node` values they record the lecture's graph::
+:class:`~lec4_jax.chain_rule.Node` values they record the graph the lecture draws, e.g. for the
+lecture's model::
 
     x, w --mul--> y_hat --sub(y)--> s --square--> loss
+
+Parameters of a :class:`Model` are a dict (a pytree), which optax and ``jax.grad`` handle.
 """
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Callable, Mapping
+from typing import Any
+
 from lec4_jax import chain_rule as cr
+
+Params = Mapping[str, Any]
 
 
 def forward(w, x):
-    """The prediction: :math:`\\hat y = x \\cdot w`."""
+    """The lecture's prediction: :math:`\\hat y = x \\cdot w`."""
     return cr.mul(x, w, name="y_hat")
 
 
 def loss(w, x, y):
-    """The per-sample squared error: :math:`L = (x \\cdot w - y)^2`."""
-    s = cr.sub(forward(w, x), y, name="s")
+    """The lecture's per-sample squared error: :math:`L = (x \\cdot w - y)^2`."""
+    return squared_error(forward(w, x), y)
+
+
+def squared_error(y_hat, y):
+    """:math:`L = s^2` with :math:`s = \\hat y - y`."""
+    s = cr.sub(y_hat, y, name="s")
     return cr.square(s, name="loss")
 
 
@@ -29,3 +43,65 @@ def loss_fan_out(w, x, y):
     """
     y_pred = forward(w, x)
     return cr.mul(y_pred - y, y_pred - y, name="loss")
+
+
+@dataclasses.dataclass(frozen=True)
+class Model:
+    """A model: its parameters, its prediction over the engine's ops, and a gradient oracle.
+
+    ``closed_form(params, x, y)`` returns dL/d(each parameter) from a formula worked by hand,
+    written so that it rounds exactly as the chain rule does.
+    """
+
+    name: str
+    params: tuple[str, ...]
+    predict: Callable[[Params, Any], Any]
+    closed_form: Callable[[Params, Any, Any], dict[str, Any]]
+    formula: str
+
+    def loss(self, params: Params, x, y):
+        return squared_error(self.predict(params, x), y)
+
+
+def _linear(p, x):
+    return forward(p["w"], x)
+
+
+def _linear_grads(p, x, y):
+    s = x * p["w"] - y
+    return {"w": 2 * s * x}  # dL/dw = 2 s x
+
+
+def _affine(p, x):
+    return cr.add(cr.mul(x, p["w"], name="xw"), p["b"], name="y_hat")
+
+
+def _affine_grads(p, x, y):
+    s = x * p["w"] + p["b"] - y
+    return {"w": 2 * s * x, "b": 2 * s}  # dL/dw = 2 s x, dL/db = 2 s
+
+
+def _quadratic(p, x):
+    x2 = cr.square(x, name="x2")
+    terms = cr.add(cr.mul(x2, p["w2"], name="x2w2"), cr.mul(x, p["w1"], name="xw1"), name="sum")
+    return cr.add(terms, p["b"], name="y_hat")
+
+
+def _quadratic_grads(p, x, y):
+    x2 = x * x
+    s = x2 * p["w2"] + x * p["w1"] + p["b"] - y
+    return {"w2": 2 * s * x2, "w1": 2 * s * x, "b": 2 * s}  # dL/dw2 = 2 s x^2 ...
+
+
+LINEAR = Model("linear", ("w",), _linear, _linear_grads, "y_hat = x*w")
+AFFINE = Model("affine", ("w", "b"), _affine, _affine_grads, "y_hat = x*w + b")
+QUADRATIC = Model("quadratic", ("w2", "w1", "b"), _quadratic, _quadratic_grads,
+                  "y_hat = x^2*w2 + x*w1 + b")
+MODELS = {m.name: m for m in (LINEAR, AFFINE, QUADRATIC)}
+
+
+def get(name: str) -> Model:
+    try:
+        return MODELS[name]
+    except KeyError:
+        raise ValueError(f"unknown model {name!r}; choose from {sorted(MODELS)}") from None

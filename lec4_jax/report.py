@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from lec4_jax import model as model_lib
 from lec4_jax.data import InputError
 
 
@@ -26,8 +27,21 @@ def fmt(value, dtype) -> str:
     return str(np.dtype(dtype).type(value))
 
 
+def _steps_shown(run) -> int:
+    n = len(run.history.loss)
+    return n if run.diverged_at is None else min(run.diverged_at + 1, n)
+
+
+def _grad_text(run, i: int, dtype) -> str:
+    """The lecture's one gradient, or ``name=value`` for each parameter of a larger model."""
+    grads = run.history.grads
+    if run.model == "linear":
+        return fmt(grads["w"][i], dtype)
+    return " ".join(f"{k}={fmt(grads[k][i], dtype)}" for k in model_lib.get(run.model).params)
+
+
 def trace_lines(run, predict_x: float, dtype, trace: bool = True) -> Iterator[str]:
-    """The lecture's standard output for a run of the linear model.
+    """The lecture's standard output for a run.
 
     ``predict (BT)``, one ``\\tgrad:  x y g`` line per step (when ``trace``), ``progress: epoch
     loss`` after each finished epoch (the loss of its last sample), then ``predict (AT)``. A run
@@ -36,10 +50,9 @@ def trace_lines(run, predict_x: float, dtype, trace: bool = True) -> Iterator[st
     h = run.history
     yield f"predict (BT) {fmt(predict_x, dtype)} {fmt(run.predict_before, dtype)}"
     epochs = np.asarray(h.epoch)
-    steps = len(epochs) if run.diverged_at is None else min(run.diverged_at + 1, len(epochs))
-    for i in range(steps):
+    for i in range(_steps_shown(run)):
         if trace:
-            yield f"\tgrad:  {fmt(h.x[i], dtype)} {fmt(h.y[i], dtype)} {fmt(h.grads[i], dtype)}"
+            yield f"\tgrad:  {fmt(h.x[i], dtype)} {fmt(h.y[i], dtype)} {_grad_text(run, i, dtype)}"
         last_of_epoch = i + 1 == len(epochs) or epochs[i + 1] != epochs[i]
         if last_of_epoch and (run.diverged_at is None or i < run.diverged_at):
             yield f"progress: {epochs[i]} {fmt(h.loss[i], dtype)}"
@@ -58,22 +71,34 @@ def json_float(value) -> float | str:
 
 
 def history_record(run, config: dict[str, Any], platform: str, dtype) -> dict[str, Any]:
-    """The ``--output`` JSON object of a run of the linear model."""
-    h = run.history
-    steps = len(h.loss) if run.diverged_at is None else min(run.diverged_at + 1, len(h.loss))
-    columns = {k: np.asarray(getattr(h, k))[:steps].tolist()
-               for k in ("epoch", "x", "y", "params", "loss", "grads")}
+    """The ``--output`` JSON object of a run.
+
+    The lecture's model records ``w`` and ``grad`` per step and ``final_w``; the others record
+    ``params`` and ``grads`` dicts per step and ``final_params``.
+    """
+    h, steps = run.history, _steps_shown(run)
+    column = lambda a: [json_float(v) for v in np.asarray(a)[:steps]]  # noqa: E731
+    names = model_lib.get(run.model).params  # in the model's order, not the pytree's
+    params = {k: column(h.params[k]) for k in names}
+    grads = {k: column(h.grads[k]) for k in names}
+    rows = zip(np.asarray(h.epoch)[:steps].tolist(), column(h.x), column(h.y), column(h.loss))
+    linear = run.model == "linear"
+    records = []
+    for i, (epoch, x, y, loss) in enumerate(rows):
+        row = {"epoch": epoch, "x": x, "y": y}
+        if linear:
+            row.update(w=params["w"][i], loss=loss, grad=grads["w"][i])
+        else:
+            row.update(params={k: v[i] for k, v in params.items()}, loss=loss,
+                       grads={k: v[i] for k, v in grads.items()})
+        records.append(row)
+    final = {k: json_float(run.final_params[k]) for k in names}
     return {
         "config": config,
         "platform": platform,
         "dtype": np.dtype(dtype).name,
-        "steps": [
-            {"epoch": int(columns["epoch"][i]),
-             **{k: json_float(columns[src][i]) for k, src in
-                (("x", "x"), ("y", "y"), ("w", "params"), ("loss", "loss"), ("grad", "grads"))}}
-            for i in range(steps)
-        ],
-        "final_w": json_float(run.final_w),
+        "steps": records,
+        **({"final_w": final["w"]} if linear else {"final_params": final}),
         "predict_x": json_float(config["predict_x"]),
         "predict_before": json_float(run.predict_before),
         "predict_after": json_float(run.predict_after),
@@ -134,10 +159,11 @@ def divergence_message(run, n_samples: int) -> str:
     """One line: where a run first went non-finite, and what went."""
     step = run.diverged_at
     if step >= len(run.history.loss):
-        return f"training diverged: w became non-finite after the last step ({step - 1})"
+        return f"training diverged: the parameters became non-finite in the last step ({step - 1})"
     epoch, sample = divmod(step, n_samples)
-    what = "loss" if not np.isfinite(run.history.loss[step]) else "w"
-    value = float(np.asarray(run.history.loss[step] if what == "loss" else
-                             run.history.params[step]))
+    what, value = "loss", run.history.loss[step]
+    if np.isfinite(value):
+        what, value = next((k, v[step]) for k, v in run.history.params.items()
+                           if not np.isfinite(v[step]))
     return (f"training diverged at epoch {epoch}, step {step} (sample {sample + 1} of "
-            f"{n_samples}): {what} is {value}")
+            f"{n_samples}): {what} is {float(value)}")

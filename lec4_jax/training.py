@@ -20,7 +20,7 @@ import numpy as np
 import optax
 
 from lec4_jax import grads as grads_lib
-from lec4_jax import model
+from lec4_jax import model as model_lib
 
 OPTIMIZERS: dict[str, Callable[[Any], optax.GradientTransformation]] = {
     "sgd": optax.sgd,
@@ -57,8 +57,8 @@ def make_optimizer(name: str, learning_rate) -> optax.GradientTransformation:
         raise ValueError(f"unknown optimizer {name!r}; choose from {sorted(OPTIMIZERS)}") from None
 
 
-def step(params, opt_state, x, y, learning_rate, *, grad: str = "autodiff",
-         optimizer: str = "sgd"):
+def step(params, opt_state, x, y, learning_rate, *, model: str = "linear",
+         grad: str = "autodiff", optimizer: str = "sgd"):
     """One per-sample update.
 
     Returns ``(new_params, new_opt_state, loss, grads)``, where ``loss`` and ``grads`` are taken
@@ -69,24 +69,25 @@ def step(params, opt_state, x, y, learning_rate, *, grad: str = "autodiff",
     # inside the scan as on its own: the two loops give identical histories.
     params, opt_state, x, y, learning_rate = jax.lax.optimization_barrier(
         (params, opt_state, x, y, learning_rate))
-    loss, g = grads_lib.LOSS_AND_GRAD[grad](params, x, y)
+    loss, g = grads_lib.loss_and_grad(model, grad)(params, x, y)
     updates, opt_state = make_optimizer(optimizer, learning_rate).update(g, opt_state, params)
     return jax.lax.optimization_barrier((optax.apply_updates(params, updates), opt_state, loss, g))
 
 
-update = jax.jit(step, static_argnames=("grad", "optimizer"))
+update = jax.jit(step, static_argnames=("model", "grad", "optimizer"))
 
 
 def init_state(params, learning_rate, optimizer: str = "sgd"):
     return make_optimizer(optimizer, learning_rate).init(params)
 
 
-@functools.partial(jax.jit, static_argnames=("epochs", "grad", "optimizer", "keep_history"))
-def _train_scan(params, x, y, learning_rate, *, epochs, grad, optimizer, keep_history):
+@functools.partial(jax.jit,
+                   static_argnames=("epochs", "model", "grad", "optimizer", "keep_history"))
+def _train_scan(params, x, y, learning_rate, *, epochs, model, grad, optimizer, keep_history):
     def sample(carry, xy):
         params, opt_state = carry
-        new_params, opt_state, loss, g = step(params, opt_state, *xy, learning_rate, grad=grad,
-                                              optimizer=optimizer)
+        new_params, opt_state, loss, g = step(params, opt_state, *xy, learning_rate, model=model,
+                                              grad=grad, optimizer=optimizer)
         return (new_params, opt_state), ((params, loss, g) if keep_history else None)
 
     def epoch(carry, _):
@@ -97,15 +98,18 @@ def _train_scan(params, x, y, learning_rate, *, epochs, grad, optimizer, keep_hi
     return final, per_step
 
 
-def train(params, x, y, learning_rate, *, epochs: int, grad: str = "autodiff",
-          optimizer: str = "sgd", loop: str = "scan", keep_history: bool = True) -> History:
+def train(params, x, y, learning_rate, *, epochs: int, model: str = "linear",
+          grad: str = "autodiff", optimizer: str = "sgd", loop: str = "scan",
+          keep_history: bool = True) -> History:
     """Trains per sample, in order, for ``epochs`` epochs.
 
     Args:
-      params: the initial parameters (a scalar ``w`` for the lecture, or any pytree).
+      params: the initial parameters, a dict such as ``{"w": 1.0}`` (see
+        :data:`lec4_jax.model.MODELS`).
       x, y: 1-D arrays of samples, in the compute dtype.
       learning_rate: a scalar, traced (not baked in), so it can be vmapped.
       epochs: how many passes over the data.
+      model: a name in :data:`lec4_jax.model.MODELS`.
       grad: one of :data:`lec4_jax.grads.METHODS`.
       optimizer: one of :data:`OPTIMIZERS`.
       loop: ``"scan"`` compiles the whole run as one ``lax.scan``; ``"python"`` calls the jitted
@@ -119,11 +123,11 @@ def train(params, x, y, learning_rate, *, epochs: int, grad: str = "autodiff",
     learning_rate = jnp.asarray(learning_rate, x.dtype)
     params = jax.tree.map(lambda p: jnp.asarray(p, x.dtype), params)
     if loop == "python":
-        return _train_python(params, x, y, learning_rate, epochs, grad, optimizer)
+        return _train_python(params, x, y, learning_rate, epochs, model, grad, optimizer)
     if loop != "scan":
         raise ValueError(f"unknown loop {loop!r}; choose from {LOOPS}")
-    final, per_step = _train_scan(params, x, y, learning_rate, epochs=epochs, grad=grad,
-                                  optimizer=optimizer, keep_history=keep_history)
+    final, per_step = _train_scan(params, x, y, learning_rate, epochs=epochs, model=model,
+                                  grad=grad, optimizer=optimizer, keep_history=keep_history)
     if not keep_history:
         return History(None, None, None, None, None, None, final)
     flat = jax.tree.map(lambda a: a.reshape((-1,) + a.shape[2:]), per_step)
@@ -132,14 +136,14 @@ def train(params, x, y, learning_rate, *, epochs: int, grad: str = "autodiff",
     return History(epoch_index, jnp.tile(x, epochs), jnp.tile(y, epochs), *flat, final)
 
 
-def _train_python(params, x, y, learning_rate, epochs, grad, optimizer) -> History:
+def _train_python(params, x, y, learning_rate, epochs, model, grad, optimizer) -> History:
     opt_state = init_state(params, learning_rate, optimizer)
     xs, ys = np.asarray(x), np.asarray(y)
     rows = []
     for _ in range(epochs):
         for xi, yi in zip(xs, ys):
             new_params, opt_state, loss, g = update(params, opt_state, xi, yi, learning_rate,
-                                                    grad=grad, optimizer=optimizer)
+                                                    model=model, grad=grad, optimizer=optimizer)
             rows.append((params, loss, g))
             params = new_params
     stacked = jax.tree.map(lambda *leaves: jnp.stack(leaves), *rows)
@@ -169,35 +173,38 @@ def mean_loss(params, x, y, loss_fn) -> float:
 
 
 class Run(NamedTuple):
-    """A finished run of the lecture's model, with what the report needs.
+    """A finished run, with what the report needs.
 
-    When the run diverged, ``final_w`` is the last ``w`` before the first non-finite step.
-    ``loss_before`` and ``loss_after`` are mean losses over the data at ``w_init`` and
-    ``final_w``.
+    When the run diverged, ``final_params`` are the last ones before the first non-finite step.
+    ``loss_before`` and ``loss_after`` are mean losses over the data at the initial and final
+    parameters.
     """
 
+    model: str
     history: History
     diverged_at: int | None
-    final_w: Any
+    final_params: Any
     predict_before: Any
     predict_after: Any
     loss_before: float
     loss_after: float
 
 
-def run(w_init: float, x, y, learning_rate: float, *, epochs: int, predict_x: float,
-        dtype=jnp.float32, **train_kwargs) -> Run:
-    """Trains the lecture's model from ``w_init`` and predicts at ``predict_x`` before and after.
+def run(params: dict, x, y, learning_rate: float, *, epochs: int, predict_x: float,
+        model: str = "linear", dtype=jnp.float32, **train_kwargs) -> Run:
+    """Trains ``model`` from ``params`` and predicts at ``predict_x`` before and after.
 
     ``x``, ``y`` and the scalars are cast to ``dtype`` first; ``train_kwargs`` go to :func:`train`.
     """
+    m = model_lib.get(model)
     x, y = jnp.asarray(x, dtype), jnp.asarray(y, dtype)
-    w0 = jnp.asarray(w_init, dtype)
-    history = train(w0, x, y, jnp.asarray(learning_rate, dtype), epochs=epochs, **train_kwargs)
+    p0 = {k: jnp.asarray(params[k], dtype) for k in m.params}
+    history = train(p0, x, y, jnp.asarray(learning_rate, dtype), epochs=epochs, model=model,
+                    **train_kwargs)
     bad = diverged_at(history)
-    final_w = history.final_params
+    final = history.final_params
     if bad is not None and bad < len(history.loss):
-        final_w = history.params[bad]
+        final = jax.tree.map(lambda leaf: leaf[bad], history.params)
     px = jnp.asarray(predict_x, dtype)
-    return Run(history, bad, final_w, model.forward(w0, px), model.forward(final_w, px),
-               mean_loss(w0, x, y, model.loss), mean_loss(final_w, x, y, model.loss))
+    return Run(model, history, bad, final, m.predict(p0, px), m.predict(final, px),
+               mean_loss(p0, x, y, m.loss), mean_loss(final, x, y, m.loss))

@@ -37,8 +37,9 @@ def lecture_lines(w, loss, grad, final_w, xs=(1.0, 2.0, 3.0), ys=(2.0, 4.0, 6.0)
 def test_default_output_is_the_lectures_as_computed_by_jax():
     proc = train()
     assert proc.returncode == 0, proc.stderr
-    h = training.train(1.0, np.float32([1, 2, 3]), np.float32([2, 4, 6]), 0.01, epochs=20)
-    assert proc.stdout.splitlines() == lecture_lines(h.params, h.loss, h.grads, h.final_params)
+    h = training.train({"w": 1.0}, np.float32([1, 2, 3]), np.float32([2, 4, 6]), 0.01, epochs=20)
+    want = lecture_lines(h.params["w"], h.loss, h.grads["w"], h.final_params["w"])
+    assert proc.stdout.splitlines() == want
     assert proc.stderr == ""
 
 

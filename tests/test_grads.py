@@ -30,8 +30,14 @@ def test_three_methods_agree_bit_for_bit(w, x, y):
 
 @pytest.mark.parametrize("method", grads.METHODS)
 def test_loss_and_grad_returns_the_loss(method):
-    loss, g = grads.LOSS_AND_GRAD[method](jnp.float32(1.5), jnp.float32(2.0), jnp.float32(4.0))
-    assert (loss, g) == (1.0, -4.0)
+    fn = grads.loss_and_grad("linear", method)
+    loss, g = fn({"w": jnp.float32(1.5)}, jnp.float32(2.0), jnp.float32(4.0))
+    assert (loss, g) == (1.0, {"w": -4.0})
+
+
+def test_unknown_method():
+    with pytest.raises(ValueError, match="unknown gradient method"):
+        grads.loss_and_grad("linear", "numeric")
 
 
 def test_check_grads_on_the_loss_and_on_the_handwritten_rules():

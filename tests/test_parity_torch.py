@@ -40,15 +40,15 @@ def torch_run(c, dtype=torch.float32):
 
 def jax_run(c, dtype=jnp.float32, **kwargs):
     x, y = jnp.asarray(c["x"], dtype), jnp.asarray(c["y"], dtype)
-    return training.train(jnp.asarray(c["w_init"], dtype), x, y, c["lr"], epochs=c["epochs"],
-                          **kwargs)
+    return training.train({"w": jnp.asarray(c["w_init"], dtype)}, x, y, c["lr"],
+                          epochs=c["epochs"], **kwargs)
 
 
 def assert_bit_exact(history, want):
-    np.testing.assert_array_equal(history.params, want["w"], err_msg="w")
+    np.testing.assert_array_equal(history.params["w"], want["w"], err_msg="w")
     np.testing.assert_array_equal(history.loss, want["loss"], err_msg="loss")
-    np.testing.assert_array_equal(history.grads, want["grad"], err_msg="grad")
-    assert np.asarray(history.final_params) == want["final_w"]
+    np.testing.assert_array_equal(history.grads["w"], want["grad"], err_msg="grad")
+    assert np.asarray(history.final_params["w"]) == want["final_w"]
 
 
 @pytest.mark.parametrize("grad", grads.METHODS)
@@ -64,7 +64,7 @@ def test_eager_jax_is_bit_exact(config, grad):
 def test_eager_jax_x64_is_bit_exact_with_torch_float64(config):
     with jax.enable_x64(True), jax.disable_jit():
         history = jax_run(CONFIGS[config], jnp.float64, loop="python")
-        assert history.params.dtype == jnp.float64
+        assert history.params["w"].dtype == jnp.float64
     assert_bit_exact(history, torch_run(CONFIGS[config], torch.float64))
 
 
@@ -76,10 +76,10 @@ out = []
 for c in json.loads(sys.argv[1]):
     with jax.enable_x64(c["x64"]):
         dt = jnp.float64 if c["x64"] else jnp.float32
-        h = training.train(jnp.asarray(c["w_init"], dt), jnp.asarray(c["x"], dt),
+        h = training.train({"w": jnp.asarray(c["w_init"], dt)}, jnp.asarray(c["x"], dt),
                            jnp.asarray(c["y"], dt), c["lr"], epochs=c["epochs"], grad=c["grad"])
-        out.append({k: jnp.ravel(getattr(h, k)).tolist()
-                    for k in ("params", "loss", "grads", "final_params")})
+        out.append({"params": h.params["w"].tolist(), "loss": h.loss.tolist(),
+                    "grads": h.grads["w"].tolist(), "final_params": [float(h.final_params["w"])]})
 print(json.dumps(out))
 """
 
@@ -115,10 +115,10 @@ def assert_within_fma_bound(history, want, x, y, lr, dtype):
     eps = np.finfo(dtype).eps
     w_t, g_t, l_t = (want[k].astype(np.float64) for k in ("w", "grad", "loss"))
     scale = np.abs(w_t) + np.abs(lr * g_t) + 2 * lr * np.abs(x) * (np.abs(x * w_t) + np.abs(y))
-    dw = np.abs(np.asarray(history.params, np.float64) - w_t)
+    dw = np.abs(np.asarray(history.params["w"], np.float64) - w_t)
     assert np.all(dw <= 2 * eps * np.concatenate([[0.0], np.cumsum(scale)[:-1]])), "w"
     ds = np.abs(x) * dw + 2 * eps * (np.abs(x * w_t) + np.abs(y))
-    dg = np.abs(np.asarray(history.grads, np.float64) - g_t)
+    dg = np.abs(np.asarray(history.grads["w"], np.float64) - g_t)
     assert np.all(dg <= 2 * (2 * np.abs(x) * ds + eps * np.abs(g_t))), "grad"
     s = np.abs(x * w_t - y)
     dl = np.abs(np.asarray(history.loss, np.float64) - l_t)
@@ -133,7 +133,7 @@ def tiled(c, dtype):
 def test_jitted_lecture_run_stays_within_two_ulp_of_torch():
     # The lecture's defaults: w stays near 2, so ulps of w are meaningful here. Seen: 1 ulp.
     history, want = jax_run(LECTURE), torch_run(LECTURE)
-    np.testing.assert_array_max_ulp(history.params, want["w"], maxulp=2)
+    np.testing.assert_array_max_ulp(history.params["w"], want["w"], maxulp=2)
     assert_within_fma_bound(history, want, *tiled(LECTURE, np.float32), 0.01, np.float32)
 
 

@@ -20,7 +20,7 @@ def test_fmt_is_the_shortest_round_trip_in_the_dtype():
 
 @pytest.fixture(scope="module")
 def lecture_run():
-    return training.run(1.0, [1, 2, 3], [2, 4, 6], 0.01, epochs=2, predict_x=4.0)
+    return training.run({"w": 1.0}, [1, 2, 3], [2, 4, 6], 0.01, epochs=2, predict_x=4.0)
 
 
 def test_trace_lines_follow_the_lecture(lecture_run):
@@ -39,7 +39,7 @@ def test_trace_can_be_turned_off(lecture_run):
 
 
 def test_diverged_run_stops_at_the_first_bad_step():
-    run = training.run(1.0, [1, 2, 3], [2, 4, 6], 1.0, epochs=20, predict_x=4.0)
+    run = training.run({"w": 1.0}, [1, 2, 3], [2, 4, 6], 1.0, epochs=20, predict_x=4.0)
     lines = list(report.trace_lines(run, 4.0, "float32"))
     assert sum("grad:" in line for line in lines) == run.diverged_at + 1
     assert not lines[-1].startswith("predict (AT)")
@@ -54,7 +54,7 @@ def test_history_record(lecture_run):
     assert len(record["steps"]) == 6 and record["diverged_at_step"] is None
     assert record["steps"][0] == {"epoch": 0, "x": 1.0, "y": 2.0, "w": 1.0, "loss": 1.0,
                                   "grad": -2.0}
-    assert record["final_w"] == float(lecture_run.final_w)  # exact: float32 widens exactly
+    assert record["final_w"] == float(lecture_run.final_params["w"])  # exact: f32 widens exactly
     json.loads(report.to_json(record))
 
 
