@@ -167,3 +167,96 @@ def test_operators_on_nodes_record_the_same_graph():
     assert [n.primitive.name for n in walk.graph.nodes if not n.is_leaf] == [
         "mul", "sub", "pow", "neg", "add"]
     assert walk.grad("w") == 2.0  # the negated lecture gradient
+
+
+# --- random graphs: any program over the engine's ops differentiates like jax.grad ----------
+
+OPS = {
+    "add": lambda a, b: cr.add(a, b),
+    "sub": lambda a, b: cr.sub(a, b),
+    "mul": lambda a, b: cr.mul(a, b),
+    "neg": lambda a, b: cr.neg(a),
+    "square": lambda a, b: cr.square(a),
+    "cube": lambda a, b: cr.power(a, 3),
+}
+
+
+@st.composite
+def programs(draw):
+    """A random graph: each op reads any two earlier values, so values fan out freely."""
+    n_ops = draw(st.integers(1, 12))
+    steps = []
+    for k in range(n_ops):
+        available = 3 + k  # three inputs, then one value per op so far
+        steps.append((draw(st.sampled_from(sorted(OPS))),
+                      draw(st.integers(0, available - 1)), draw(st.integers(0, available - 1))))
+    inputs = draw(st.lists(st.floats(-1.5, 1.5, allow_nan=False), min_size=3, max_size=3))
+    return steps, inputs
+
+
+def run_program(steps, a, b, c):
+    values = [a, b, c]
+    for op, i, j in steps:
+        values.append(OPS[op](values[i], values[j]))
+    return values[-1]
+
+
+@given(programs())
+def test_random_graphs_match_jax_grad(program):
+    # float64, rtol 1e-9: the engine may add a fanned-out value's contributions in another
+    # order than JAX does, so the sums can differ in the last bits.
+    steps, inputs = program
+
+    def loss(params, x, y):
+        return run_program(steps, params["a"], x, y)
+
+    with jax.enable_x64(True):
+        a, x, y = (jnp.float64(v) for v in inputs)
+        result = cr.walk(loss, {"a": a}, x, y)
+        want = jax.grad(lambda a, x, y: run_program(steps, a, x, y), argnums=(0, 1, 2))(a, x, y)
+        got = (result.grad("a"), result.grad("x"), result.grad("y"))
+        np.testing.assert_allclose(got, want, rtol=1e-9, atol=1e-12)
+
+
+# --- every model: three methods, custom_vjp, second derivatives ------------------------------
+
+MODEL_PARAMS = {"linear": ("w",), "affine": ("w", "b"), "quadratic": ("w2", "w1", "b")}
+
+
+@st.composite
+def model_inputs(draw, name):
+    params = {k: jnp.float32(draw(small)) for k in MODEL_PARAMS[name]}
+    return params, jnp.float32(draw(small)), jnp.float32(draw(small))
+
+
+@pytest.mark.parametrize("name", list(MODEL_PARAMS))
+def test_models_three_methods_agree_bit_for_bit(name):
+    # Exact: the closed forms are written to round as the chain rule does (2s, then times x).
+    from lec4_jax import grads
+
+    @given(model_inputs(name))
+    def check(args):
+        want = grads.loss_and_grad(name, "autodiff")(*args)
+        assert grads.loss_and_grad(name, "chain_rule")(*args) == want
+        assert grads.loss_and_grad(name, "closed_form")(*args) == want
+
+    check()
+
+
+@pytest.mark.parametrize("name", list(MODEL_PARAMS))
+def test_models_custom_vjp_matches_jax_grad_and_second_derivatives(name):
+    m = model.get(name)
+    params = {k: jnp.float32(v) for k, v in zip(m.params, (0.7, -0.4, 1.3))}
+    x, y = jnp.float32(1.5), jnp.float32(2.5)
+    # custom_vjp: jax.grad runs our rules; exact, the same roundings as JAX's own rules
+    assert jax.grad(cr.custom_vjp(m.loss))(params, x, y) == jax.grad(m.loss)(params, x, y)
+
+    # the Hessian of the loss, by differentiating our handwritten gradient (rtol 1e-6: float32)
+    def handwritten(p):
+        return cr.param_grads(m.loss, p, x, y)[1]
+
+    got = jax.jacfwd(handwritten)(params)
+    want = jax.hessian(m.loss)(params, x, y)
+    for i in m.params:
+        for j in m.params:
+            np.testing.assert_allclose(got[i][j], want[i][j], rtol=1e-6)

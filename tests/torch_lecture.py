@@ -36,3 +36,39 @@ def train(x_data, y_data, learning_rate=0.01, epochs=20, w_init=1.0, dtype=torch
     as_np = lambda v: np.array(v, dtype=np_dtype)  # noqa: E731
     return {"w": as_np(ws), "loss": as_np(losses), "grad": as_np(grads),
             "final_w": np_dtype(w.item())}
+
+
+PREDICT = {
+    "linear": lambda p, x: x * p["w"],
+    "affine": lambda p, x: x * p["w"] + p["b"],
+    "quadratic": lambda p, x: x * x * p["w2"] + x * p["w1"] + p["b"],
+}
+
+
+def train_model(name, x_data, y_data, params, learning_rate=0.01, epochs=20,
+                dtype=torch.float32):
+    """The lecture's loop for any of lec4_jax's models, written the same way in torch.
+
+    x and y are tensors of ``dtype`` (so x*x rounds in that dtype, as in JAX). Returns per-step
+    ``params`` and ``grads`` dicts of arrays, ``loss``, and ``final_params``.
+    """
+    p = {k: torch.tensor([v], dtype=dtype, requires_grad=True) for k, v in params.items()}
+    rows = {"params": {k: [] for k in p}, "grads": {k: [] for k in p}, "loss": []}
+    for _ in range(epochs):
+        for x_val, y_val in zip(x_data, y_data):
+            x, y = torch.tensor(x_val, dtype=dtype), torch.tensor(y_val, dtype=dtype)
+            y_pred = PREDICT[name](p, x)
+            l = (y_pred - y) * (y_pred - y)  # noqa: E741
+            l.backward()
+            rows["loss"].append(l.item())
+            for k, t in p.items():
+                rows["params"][k].append(t.item())
+                rows["grads"][k].append(t.grad.item())
+                t.data = t.data - learning_rate * t.grad.data
+                t.grad.data.zero_()
+    np_dtype = np.float32 if dtype == torch.float32 else np.float64
+    as_np = lambda v: np.array(v, dtype=np_dtype)  # noqa: E731
+    return {"params": {k: as_np(v) for k, v in rows["params"].items()},
+            "grads": {k: as_np(v) for k, v in rows["grads"].items()},
+            "loss": as_np(rows["loss"]),
+            "final_params": {k: np_dtype(t.item()) for k, t in p.items()}}

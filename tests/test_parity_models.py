@@ -1,0 +1,95 @@
+"""PyTorch parity for the exercises' models (affine, quadratic), as for the lecture's.
+
+The same model runs in torch for real (tests/torch_lecture.py:train_model). Guarantees:
+eager JAX is bit-exact; jitted JAX without FMA (XLA_FLAGS=--xla_cpu_max_isa=AVX, a subprocess)
+is bit-exact; jitted JAX with default flags is within rtol 1e-5, i.e. ~100 float32 eps: each
+step's FMAs move results by about 1 ulp, and these stable runs do not amplify it.
+"""
+
+import json
+import os
+import platform
+import subprocess
+import sys
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+import torch
+
+import torch_lecture
+from lec4_jax import grads, training
+
+CONFIGS = {
+    "affine": [dict(x=[1.0, 2.0, 3.0], y=[2.0, 4.0, 6.0], params={"w": 1.0, "b": 2.0}, lr=0.01,
+                    epochs=20),
+               dict(x=[0.3, -1.7, 2.2], y=[1.5, -2.5, 5.1], params={"w": -0.5, "b": 0.7},
+                    lr=0.05, epochs=9)],
+    "quadratic": [dict(x=[1.0, 2.0, 3.0], y=[2.0, 4.0, 6.0],
+                       params={"w2": 1.0, "w1": 1.0, "b": 0.0}, lr=0.001, epochs=20),
+                  dict(x=[0.3, -1.1, 1.7], y=[0.2, 1.4, 3.3],
+                       params={"w2": 0.4, "w1": -0.2, "b": 0.1}, lr=0.02, epochs=15)],
+}
+CASES = [(name, i) for name, configs in CONFIGS.items() for i in range(len(configs))]
+
+
+def torch_run(name, c, dtype=torch.float32):
+    return torch_lecture.train_model(name, c["x"], c["y"], c["params"], c["lr"], c["epochs"],
+                                     dtype)
+
+
+def jax_run(name, c, **kwargs):
+    x, y = jnp.asarray(c["x"], jnp.float32), jnp.asarray(c["y"], jnp.float32)
+    return training.train(c["params"], x, y, c["lr"], epochs=c["epochs"], model=name, **kwargs)
+
+
+@pytest.mark.parametrize("grad", grads.METHODS)
+@pytest.mark.parametrize("name, i", CASES)
+def test_eager_jax_is_bit_exact(name, i, grad):
+    c = CONFIGS[name][i]
+    with jax.disable_jit():
+        h = jax_run(name, c, grad=grad, loop="python")
+    want = torch_run(name, c)
+    np.testing.assert_array_equal(h.loss, want["loss"], err_msg="loss")
+    for k in c["params"]:
+        np.testing.assert_array_equal(h.params[k], want["params"][k], err_msg=k)
+        np.testing.assert_array_equal(h.grads[k], want["grads"][k], err_msg=f"d{k}")
+        assert h.final_params[k] == want["final_params"][k]
+
+
+_SCRIPT = """
+import json, sys
+import jax.numpy as jnp
+from lec4_jax import training
+out = []
+for name, c in json.loads(sys.argv[1]):
+    h = training.train(c["params"], jnp.asarray(c["x"], jnp.float32),
+                       jnp.asarray(c["y"], jnp.float32), c["lr"], epochs=c["epochs"], model=name)
+    out.append({"loss": h.loss.tolist(), "params": {k: v.tolist() for k, v in h.params.items()},
+                "grads": {k: v.tolist() for k, v in h.grads.items()}})
+print(json.dumps(out))
+"""
+
+
+@pytest.mark.skipif(platform.machine() not in ("x86_64", "AMD64"), reason="an x86 ISA flag")
+def test_jitted_jax_without_fma_is_bit_exact():
+    cases = [(name, CONFIGS[name][i]) for name, i in CASES]
+    env = dict(os.environ, XLA_FLAGS="--xla_cpu_max_isa=AVX", JAX_PLATFORMS="cpu")
+    proc = subprocess.run([sys.executable, "-c", _SCRIPT, json.dumps(cases)], check=True,
+                          capture_output=True, text=True, env=env)
+    for (name, c), got in zip(cases, json.loads(proc.stdout)):
+        want = torch_run(name, c)
+        np.testing.assert_array_equal(np.float32(got["loss"]), want["loss"])
+        for k in c["params"]:
+            np.testing.assert_array_equal(np.float32(got["params"][k]), want["params"][k])
+            np.testing.assert_array_equal(np.float32(got["grads"][k]), want["grads"][k])
+
+
+@pytest.mark.parametrize("name, i", CASES)
+def test_jitted_jax_with_default_flags_is_close(name, i):
+    c = CONFIGS[name][i]
+    h, want = jax_run(name, c), torch_run(name, c)
+    for k in c["params"]:
+        scale = np.max(np.abs(want["params"][k]))
+        np.testing.assert_allclose(h.params[k], want["params"][k], rtol=0, atol=1e-5 * scale)
