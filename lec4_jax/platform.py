@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import logging
-
 import jax
 
 from lec4_jax.data import InputError
@@ -19,8 +17,6 @@ def select(platform: str = "auto", x64: bool = False) -> str:
     """
     if platform not in PLATFORMS:
         raise InputError(f"--platform: {platform!r} is not one of {', '.join(PLATFORMS)}")
-    # JAX logs every backend it probes and misses (e.g. TPU) at INFO; only failures matter here.
-    logging.getLogger("jax._src.xla_bridge").setLevel(logging.WARNING)
     if platform == "cpu":
         jax.config.update("jax_platforms", "cpu")
     jax.config.update("jax_enable_x64", bool(x64))

@@ -6,6 +6,7 @@ Not part of the package: it prints and exits. ``python scripts/NAME.py`` puts th
 
 from __future__ import annotations
 
+import logging
 import math
 import os
 import sys
@@ -34,6 +35,8 @@ def _parse_flags(argv):
 
 def run(main) -> None:
     """``app.run(main)``, with flag errors and :class:`InputError` as one-line errors."""
+    # JAX logs each backend it probes and misses (a TPU, say) at INFO: noise for a user.
+    logging.getLogger("jax._src.xla_bridge").setLevel(logging.WARNING)
 
     def guarded(argv):
         if len(argv) > 1:
@@ -62,3 +65,28 @@ def require_finite(holder: flags.FlagHolder, positive: bool = False) -> None:
 def flag_values(holders) -> dict:
     """``{name: value}`` for the given flag holders, e.g. for a JSON record of the config."""
     return {h.name: h.value for h in holders}
+
+
+def define_param_flags(help_suffix: str = "") -> dict[str, flags.FlagHolder]:
+    """``--w_init``, ``--b_init``, ``--w1_init``, ``--w2_init``: every model's parameters."""
+    holders = {
+        "w": flags.DEFINE_float("w_init", 1.0, f"w (linear, affine){help_suffix}."),
+        "b": flags.DEFINE_float("b_init", 0.0, f"b (affine, quadratic){help_suffix}."),
+        "w1": flags.DEFINE_float("w1_init", 1.0, f"w1 (quadratic){help_suffix}."),
+        "w2": flags.DEFINE_float("w2_init", 1.0, f"w2 (quadratic){help_suffix}."),
+    }
+    for holder in holders.values():
+        require_finite(holder)
+    return holders
+
+
+def model_params(model_name: str, holders: dict[str, flags.FlagHolder]) -> dict[str, float]:
+    """The model's parameter values from the flags; another model's flag is an error."""
+    from lec4_jax import model
+
+    wanted = model.get(model_name).params
+    for name, holder in holders.items():
+        if name not in wanted and flags.FLAGS[holder.name].present:
+            raise InputError(f"--{holder.name} does not apply to --model={model_name} "
+                             f"(its parameters: {', '.join(wanted)})")
+    return {name: holders[name].value for name in wanted}

@@ -15,11 +15,7 @@ _MODEL = flags.DEFINE_enum("model", "linear", list(model.MODELS),
                            "quadratic: x^2*w2 + x*w1 + b.")
 _LEARNING_RATE = flags.DEFINE_float("learning_rate", 0.01, "SGD step size: > 0, finite.")
 _EPOCHS = flags.DEFINE_integer("epochs", 20, "Passes over the data.", lower_bound=1)
-_W_INIT = flags.DEFINE_float("w_init", 1.0, "Initial w (linear, affine).")
-_B_INIT = flags.DEFINE_float("b_init", 0.0, "Initial b (affine, quadratic).")
-_W1_INIT = flags.DEFINE_float("w1_init", 1.0, "Initial w1 (quadratic).")
-_W2_INIT = flags.DEFINE_float("w2_init", 1.0, "Initial w2 (quadratic).")
-_PARAM_FLAGS = {"w": _W_INIT, "b": _B_INIT, "w1": _W1_INIT, "w2": _W2_INIT}
+_PARAM_FLAGS = _cli.define_param_flags(", initial value")
 _X_DATA = flags.DEFINE_list("x_data", list(map(str, data.LECTURE_X)), "Inputs, comma-separated.")
 _Y_DATA = flags.DEFINE_list("y_data", list(map(str, data.LECTURE_Y)), "Targets, comma-separated.")
 _DATA_CSV = flags.DEFINE_string("data_csv", None, "CSV of x,y rows (optional header); "
@@ -33,11 +29,9 @@ _PLATFORM = flags.DEFINE_enum("platform", "auto", platform.PLATFORMS, "Where JAX
 _X64 = flags.DEFINE_bool("x64", False, "Compute in float64 instead of float32.")
 _TRACE = flags.DEFINE_bool("trace", True, "Print the per-step grad: lines.")
 _OUTPUT = flags.DEFINE_string("output", None, "Write the whole history here as JSON.")
-_FLAGS = (_MODEL, _LEARNING_RATE, _EPOCHS, _W_INIT, _B_INIT, _W1_INIT, _W2_INIT, _X_DATA, _Y_DATA,
-          _DATA_CSV, _PREDICT_X, _GRAD, _OPTIMIZER, _LOOP, _PLATFORM, _X64, _TRACE, _OUTPUT)
+_FLAGS = (_MODEL, _LEARNING_RATE, _EPOCHS, *_PARAM_FLAGS.values(), _X_DATA, _Y_DATA, _DATA_CSV,
+          _PREDICT_X, _GRAD, _OPTIMIZER, _LOOP, _PLATFORM, _X64, _TRACE, _OUTPUT)
 _cli.require_finite(_LEARNING_RATE, positive=True)
-for _holder in _PARAM_FLAGS.values():
-    _cli.require_finite(_holder)
 _cli.require_finite(_PREDICT_X)
 
 
@@ -50,18 +44,8 @@ def load_dataset() -> data.Dataset:
     return data.load_csv(_DATA_CSV.value)
 
 
-def initial_params() -> dict[str, float]:
-    """The chosen model's parameter flags; a flag of another model's is an error."""
-    wanted = model.get(_MODEL.value).params
-    for name, holder in _PARAM_FLAGS.items():
-        if name not in wanted and flags.FLAGS[holder.name].present:
-            raise data.InputError(f"--{holder.name} does not apply to --model={_MODEL.value} "
-                                  f"(its parameters: {', '.join(wanted)})")
-    return {name: _PARAM_FLAGS[name].value for name in wanted}
-
-
 def main(_):
-    params = initial_params()
+    params = _cli.model_params(_MODEL.value, _PARAM_FLAGS)
     dataset = load_dataset()
     device = platform.select(_PLATFORM.value, _X64.value)
     dtype = "float64" if _X64.value else "float32"

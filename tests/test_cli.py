@@ -165,3 +165,34 @@ def test_gpu_without_a_gpu():
     assert proc.returncode == 2
     (line,) = proc.stderr.strip().splitlines()
     assert "--platform=gpu: JAX sees no GPU" in line and "jax[cuda" in line
+
+
+def test_affine_model_prints_every_gradient_and_records_dicts(tmp_path):
+    out = tmp_path / "run.json"
+    proc = train("--model=affine", "--b_init=2", "--epochs=2", f"--output={out}")
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.splitlines()
+    assert lines[0] == "predict (BT) 4.0 6.0"  # 4*1 + 2
+    assert lines[1] == "\tgrad:  1.0 2.0 w=2.0 b=2.0"  # s = 1*1 + 2 - 2 = 1
+    record = json.loads(out.read_text())
+    assert record["steps"][0] == {"epoch": 0, "x": 1.0, "y": 2.0, "params": {"w": 1.0, "b": 2.0},
+                                  "loss": 1.0, "grads": {"w": 2.0, "b": 2.0}}
+    assert set(record["final_params"]) == {"w", "b"} and "final_w" not in record
+
+
+@pytest.mark.parametrize("grad", ["autodiff", "chain_rule", "closed_form"])
+@pytest.mark.parametrize("optimizer", ["sgd", "adam"])
+def test_quadratic_model_trains_under_every_gradient(grad, optimizer):
+    proc = train("--model=quadratic", "--learning_rate=0.001", "--trace=false", f"--grad={grad}",
+                 f"--optimizer={optimizer}")
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.splitlines()[-1].startswith("predict (AT) 4.0 ")
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--b_init=1"], "--b_init does not apply to --model=linear (its parameters: w)"),
+    (["--model=quadratic", "--w_init=2"], "--w_init does not apply to --model=quadratic"),
+])
+def test_parameter_flags_of_another_model_are_errors(args, message):
+    proc = train(*args)
+    assert proc.returncode == 2 and message in proc.stderr

@@ -1,0 +1,153 @@
+"""The lecture's picture from real computation: the graph, node by node, as a table and as DOT.
+
+Forward, each node's value; backward, the upstream gradient dL/d(node) arriving at it, its local
+gradient d(node)/d(input) for each input, and the product it passes to each input.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import tempfile
+from collections.abc import Sequence
+
+import jax
+import numpy as np
+
+from lec4_jax import chain_rule as cr
+from lec4_jax import model as model_lib
+from lec4_jax.data import InputError
+from lec4_jax.report import fmt
+
+INSTALL_GRAPHVIZ = "install Graphviz (Debian/Ubuntu: apt-get install graphviz; macOS: brew " \
+                   "install graphviz)"
+
+
+def explain(model: str, params: dict, x, y, dtype="float32"):
+    """Traces and walks ``model``'s loss at one sample; returns the :class:`~chain_rule.Walk`."""
+    m = model_lib.get(model)
+    cast = lambda v: np.dtype(dtype).type(v)  # noqa: E731
+    return cr.walk(m.loss, {k: cast(params[k]) for k in m.params}, cast(x), cast(y))
+
+
+def _op(node: cr.Node, params: Sequence[str]) -> str:
+    if node.is_leaf:
+        return "param" if node.name in params else "input"
+    if node.primitive is cr.POW:
+        return f"pow {node.params['exponent']}"
+    return node.primitive.name
+
+
+def _pairs(names: Sequence[str], values, dtype) -> str:
+    return ", ".join(f"{n}: {fmt(v, dtype)}" for n, v in zip(names, values))
+
+
+def _table(header: Sequence[str], rows: list[Sequence[str]]) -> list[str]:
+    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
+    line = lambda r: "  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip()  # noqa: E731
+    return [line(header), line(["-" * w for w in widths]), *map(line, rows)]
+
+
+def table(walk: cr.Walk, params: Sequence[str], dtype="float32") -> list[str]:
+    """The forward pass, then the backward pass, as aligned text tables."""
+    nodes = walk.graph.nodes
+    forward = [[n.name, _op(n, params), ", ".join(i.name for i in n.inputs), fmt(n.value, dtype)]
+               for n in nodes]
+    backward = []
+    for n in reversed(nodes):
+        names = [i.name for i in n.inputs]
+        backward.append([n.name, _op(n, params), fmt(walk.grad(n.name), dtype),
+                         _pairs(names, cr.local_grads(n), dtype),
+                         _pairs(names, walk.passed[n.index], dtype)])
+    return ["forward pass",
+            *_table(["node", "op", "inputs", "value"], forward),
+            "",
+            "backward pass (upstream = dloss/dnode; passed = upstream * local)",
+            *_table(["node", "op", "upstream", "local d(node)/d(input)", "passed to inputs"],
+                    backward)]
+
+
+def check_against_jax(model: str, walk: cr.Walk, dtype="float32") -> str:
+    """One line: dloss/d(each parameter) from the walk, checked against ``jax.grad``."""
+    m = model_lib.get(model)
+    params = {k: walk.value(k) for k in m.params}
+    want = jax.grad(m.loss)(params, walk.value("x"), walk.value("y"))
+    ours = ", ".join(f"dloss/d{k} = {fmt(walk.grad(k), dtype)}" for k in m.params)
+    if all(walk.grad(k) == want[k] for k in m.params):
+        return f"{ours}  (jax.grad agrees)"
+    theirs = ", ".join(f"dloss/d{k} = {fmt(want[k], dtype)}" for k in m.params)
+    return f"{ours}  (jax.grad DISAGREES: {theirs})"
+
+
+def _expr(node: cr.Node) -> str:
+    """The node as a formula of its inputs, e.g. ``y_hat - y``."""
+    names = [i.name for i in node.inputs]
+    if node.primitive in (cr.ADD, cr.SUB, cr.MUL):
+        return f" {node.primitive.symbol} ".join(names)
+    if node.primitive is cr.NEG:
+        return f"-{names[0]}"
+    exponent = 2 if node.primitive is cr.SQUARE else node.params["exponent"]
+    return f"{names[0]}^{exponent}"
+
+
+def _dot_id(node: cr.Node) -> str:
+    return f"n{node.index}"
+
+
+def _quote(text: str) -> str:
+    """A DOT string literal; newlines become DOT's centred line breaks."""
+    escaped = text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+    return f'"{escaped}"'
+
+
+def dot(walk: cr.Walk, params: Sequence[str], dtype="float32", title: str = "") -> str:
+    """Graphviz DOT of the annotated graph.
+
+    Forward edges (solid, black) carry the input's value; backward edges (dashed, red) carry the
+    gradient passed back to that input. Each node shows its op, its value and dL/d(node).
+    """
+    out = ["digraph backprop {", '  rankdir=LR; fontname="Helvetica";',
+           '  node [fontname="Helvetica", fontsize=11];',
+           '  edge [fontname="Helvetica", fontsize=10];']
+    if title:
+        out.append(f"  labelloc=t; label={_quote(title)};")
+    for n in walk.graph.nodes:
+        what = n.name if n.is_leaf else f"{n.name} = {_expr(n)}"
+        label = (f"{what}\nvalue {fmt(n.value, dtype)}\n"
+                 f"dloss/d{n.name} {fmt(walk.grad(n.name), dtype)}")
+        shape = "ellipse" if n.is_leaf else "box"
+        style = ', style=filled, fillcolor="#fff3c4"' if n.name in params else ""
+        out.append(f"  {_dot_id(n)} [label={_quote(label)}, shape={shape}{style}];")
+    for n in walk.graph.nodes:
+        for i, g in zip(n.inputs, walk.passed[n.index] or [None] * len(n.inputs)):
+            out.append(f"  {_dot_id(i)} -> {_dot_id(n)} [label={_quote(fmt(i.value, dtype))}];")
+            if g is not None:
+                out.append(f"  {_dot_id(n)} -> {_dot_id(i)} [label={_quote(fmt(g, dtype))}, "
+                           'color=red, fontcolor=red, style=dashed, constraint=false];')
+    out.append("}")
+    return "\n".join(out) + "\n"
+
+
+def render(dot_source: str, fmt_name: str, path: str, flag: str) -> None:
+    """Renders DOT to ``path`` with Graphviz's ``dot`` (``svg`` or ``png``), atomically."""
+    exe = shutil.which("dot")
+    if exe is None:
+        raise InputError(f"{flag}: Graphviz's dot is not on PATH; {INSTALL_GRAPHVIZ}")
+    directory = os.path.dirname(os.path.abspath(path))
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=f".{fmt_name}", dir=directory)
+    except OSError as e:
+        raise InputError(f"{flag}: {path}: cannot write ({e.strerror})") from None
+    os.close(fd)
+    try:
+        proc = subprocess.run([exe, f"-T{fmt_name}", "-o", tmp], input=dot_source, text=True,
+                              capture_output=True)
+        if proc.returncode != 0:
+            reason = (proc.stderr.strip().splitlines() or ["no message"])[0]
+            raise InputError(f"{flag}: dot failed: {reason}")
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)
