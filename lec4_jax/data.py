@@ -99,3 +99,21 @@ def _is_header(row: list[str]) -> bool:
         return True
 
     return len(row) == 2 and not any(is_number(cell) for cell in row)
+
+
+DATASETS = ("lecture", "synthetic")
+
+
+def synthetic(num_samples: int, noise: float = 0.1, seed: int = 0, w: float = 2.0) -> Dataset:
+    """``y = w*x + noise``: x uniform on [-1, 1], the noise normal with std ``noise``.
+
+    Deterministic for a seed (NumPy's PCG64). ``|x| <= 1`` keeps the lecture's learning rate
+    stable on any number of samples.
+    """
+    if num_samples < 1:
+        raise InputError(f"--num_samples: must be >= 1, got {num_samples}")
+    if not (math.isfinite(noise) and noise >= 0):
+        raise InputError(f"--noise: must be a finite number >= 0, got {noise}")
+    rng = np.random.default_rng(seed)
+    x = rng.uniform(-1.0, 1.0, num_samples)
+    return Dataset(x, w * x + noise * rng.standard_normal(num_samples))

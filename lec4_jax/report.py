@@ -43,19 +43,27 @@ def _grad_text(run, i: int, dtype) -> str:
 def trace_lines(run, predict_x: float, dtype, trace: bool = True) -> Iterator[str]:
     """The lecture's standard output for a run.
 
-    ``predict (BT)``, one ``\\tgrad:  x y g`` line per step (when ``trace``), ``progress: epoch
-    loss`` after each finished epoch (the loss of its last sample), then ``predict (AT)``. A run
-    that diverged stops after its first non-finite step and prints no ``predict (AT)``.
+    ``predict (BT)``, one ``\\tgrad:  x y g`` line per step (when ``trace``; it needs the run's
+    history), ``progress: epoch loss`` after each finished epoch (the loss of its last sample),
+    then ``predict (AT)``. A run that diverged stops after its first non-finite step and prints
+    no ``predict (AT)``.
     """
     h = run.history
     yield f"predict (BT) {fmt(predict_x, dtype)} {fmt(run.predict_before, dtype)}"
-    epochs = np.asarray(h.epoch)
-    for i in range(_steps_shown(run)):
-        if trace:
+    epoch_loss = np.asarray(h.epoch_loss)
+    finished = len(epoch_loss)  # epochs whose every step was finite
+    if run.diverged_at is not None:
+        finished = min(finished, run.diverged_at // run.num_samples)
+    if trace:
+        epochs = np.asarray(h.epoch)
+        for i in range(_steps_shown(run)):
             yield f"\tgrad:  {fmt(h.x[i], dtype)} {fmt(h.y[i], dtype)} {_grad_text(run, i, dtype)}"
-        last_of_epoch = i + 1 == len(epochs) or epochs[i + 1] != epochs[i]
-        if last_of_epoch and (run.diverged_at is None or i < run.diverged_at):
-            yield f"progress: {epochs[i]} {fmt(h.loss[i], dtype)}"
+            last_of_epoch = i + 1 == len(epochs) or epochs[i + 1] != epochs[i]
+            if last_of_epoch and epochs[i] < finished:
+                yield f"progress: {epochs[i]} {fmt(epoch_loss[epochs[i]], dtype)}"
+    else:
+        for e in range(finished):
+            yield f"progress: {e} {fmt(epoch_loss[e], dtype)}"
     if run.diverged_at is None:
         yield f"predict (AT) {fmt(predict_x, dtype)} {fmt(run.predict_after, dtype)}"
 
@@ -155,9 +163,9 @@ def stability_note(x, learning_rate: float, optimizer: str) -> str:
     return f"{note}; got {learning_rate:g}"
 
 
-def divergence_message(run, n_samples: int) -> str:
+def divergence_message(run) -> str:
     """One line: where a run first went non-finite, and what went."""
-    step = run.diverged_at
+    step, n_samples = run.diverged_at, run.num_samples
     if step >= len(run.history.loss):
         return f"training diverged: the parameters became non-finite in the last step ({step - 1})"
     epoch, sample = divmod(step, n_samples)

@@ -37,8 +37,15 @@ LOOPS = ("scan", "python")
 
 
 class History(NamedTuple):
-    """One row per step, in order. ``params`` is the value *before* the step; ``loss`` is the
-    loss before the update, at those params; ``grads`` the gradient the step applied."""
+    """A run, one row per step, in order.
+
+    ``params`` is the value *before* the step; ``loss`` is the loss before the update, at those
+    params; ``grads`` the gradient the step applied. Those per-step fields (and ``epoch``, ``x``,
+    ``y``) are None when the run kept no history. ``epoch_loss`` (each epoch's last sample's
+    loss, as the lecture prints it) and ``first_bad`` (the first step whose loss or parameters
+    are not finite; the step count if only the final parameters are; -1 if none) are always
+    there.
+    """
 
     epoch: Any
     x: Any
@@ -46,6 +53,8 @@ class History(NamedTuple):
     params: Any
     loss: Any
     grads: Any
+    epoch_loss: Any
+    first_bad: Any
     final_params: Any
 
 
@@ -81,26 +90,50 @@ def init_state(params, learning_rate, optimizer: str = "sgd"):
     return make_optimizer(optimizer, learning_rate).init(params)
 
 
+def _finite(params, loss=0.0):
+    return jnp.isfinite(loss) & jnp.all(jnp.array([jnp.all(jnp.isfinite(p))
+                                                   for p in jax.tree.leaves(params)]))
+
+
 @functools.partial(jax.jit,
                    static_argnames=("epochs", "model", "grad", "optimizer", "keep_history"))
 def _train_scan(params, x, y, learning_rate, *, epochs, model, grad, optimizer, keep_history):
     def sample(carry, xy):
-        params, opt_state = carry
+        params, opt_state, t, first_bad, _ = carry
         new_params, opt_state, loss, g = step(params, opt_state, *xy, learning_rate, model=model,
                                               grad=grad, optimizer=optimizer)
-        return (new_params, opt_state), ((params, loss, g) if keep_history else None)
+        first_bad = jnp.where((first_bad < 0) & ~_finite(params, loss), t, first_bad)
+        carry = (new_params, opt_state, t + 1, first_bad, loss)
+        return carry, ((params, loss, g) if keep_history else None)
 
     def epoch(carry, _):
-        return jax.lax.scan(sample, carry, (x, y))
+        carry, per_step = jax.lax.scan(sample, carry, (x, y))
+        return carry, (carry[-1], per_step)  # the epoch's last loss, as the lecture prints
 
-    carry = (params, init_state(params, learning_rate, optimizer))
-    (final, _), per_step = jax.lax.scan(epoch, carry, None, length=epochs)
-    return final, per_step
+    n_steps = jnp.int32(epochs * x.shape[0])
+    carry = (params, init_state(params, learning_rate, optimizer), jnp.int32(0), jnp.int32(-1),
+             jnp.zeros((), x.dtype))
+    (final, _, _, first_bad, _), (epoch_loss, per_step) = jax.lax.scan(epoch, carry, None,
+                                                                       length=epochs)
+    first_bad = jnp.where((first_bad < 0) & ~_finite(final), n_steps, first_bad)
+    return final, epoch_loss, first_bad, per_step
+
+
+def sequential_device():
+    """Where per-sample training runs: the host CPU, even on a GPU machine.
+
+    A step here is a few scalar flops, so a GPU spends it all on one kernel launch per step
+    (or per loop iteration); the host CPU runs the same scan far faster (see README).
+    """
+    try:
+        return jax.devices("cpu")[0]
+    except RuntimeError:  # JAX pinned to other platforms only
+        return jax.devices()[0]
 
 
 def train(params, x, y, learning_rate, *, epochs: int, model: str = "linear",
           grad: str = "autodiff", optimizer: str = "sgd", loop: str = "scan",
-          keep_history: bool = True) -> History:
+          keep_history: bool = True, device=None) -> History:
     """Trains per sample, in order, for ``epochs`` epochs.
 
     Args:
@@ -114,7 +147,9 @@ def train(params, x, y, learning_rate, *, epochs: int, model: str = "linear",
       optimizer: one of :data:`OPTIMIZERS`.
       loop: ``"scan"`` compiles the whole run as one ``lax.scan``; ``"python"`` calls the jitted
         :func:`update` once per step.
-      keep_history: with ``False`` only ``final_params`` is filled (the other fields are None).
+      keep_history: with ``False`` the per-step fields are None (a long run then needs no
+        memory for them).
+      device: where to run (default: JAX's default device); see :func:`sequential_device`.
 
     Returns:
       The :class:`History` of the run.
@@ -122,18 +157,22 @@ def train(params, x, y, learning_rate, *, epochs: int, model: str = "linear",
     x, y = jnp.asarray(x), jnp.asarray(y)
     learning_rate = jnp.asarray(learning_rate, x.dtype)
     params = jax.tree.map(lambda p: jnp.asarray(p, x.dtype), params)
+    if device is not None:
+        params, x, y, learning_rate = jax.device_put((params, x, y, learning_rate), device)
     if loop == "python":
         return _train_python(params, x, y, learning_rate, epochs, model, grad, optimizer)
     if loop != "scan":
         raise ValueError(f"unknown loop {loop!r}; choose from {LOOPS}")
-    final, per_step = _train_scan(params, x, y, learning_rate, epochs=epochs, model=model,
-                                  grad=grad, optimizer=optimizer, keep_history=keep_history)
+    final, epoch_loss, first_bad, per_step = _train_scan(
+        params, x, y, learning_rate, epochs=epochs, model=model, grad=grad, optimizer=optimizer,
+        keep_history=keep_history)
     if not keep_history:
-        return History(None, None, None, None, None, None, final)
+        return History(None, None, None, None, None, None, epoch_loss, first_bad, final)
     flat = jax.tree.map(lambda a: a.reshape((-1,) + a.shape[2:]), per_step)
     n = x.shape[0]
     epoch_index = jnp.repeat(jnp.arange(epochs, dtype=jnp.int32), n)
-    return History(epoch_index, jnp.tile(x, epochs), jnp.tile(y, epochs), *flat, final)
+    return History(epoch_index, jnp.tile(x, epochs), jnp.tile(y, epochs), *flat, epoch_loss,
+                   first_bad, final)
 
 
 def _train_python(params, x, y, learning_rate, epochs, model, grad, optimizer) -> History:
@@ -146,24 +185,21 @@ def _train_python(params, x, y, learning_rate, epochs, model, grad, optimizer) -
                                                     model=model, grad=grad, optimizer=optimizer)
             rows.append((params, loss, g))
             params = new_params
-    stacked = jax.tree.map(lambda *leaves: jnp.stack(leaves), *rows)
+    p, loss, g = jax.tree.map(lambda *leaves: jnp.stack(leaves), *rows)
     epoch_index = jnp.repeat(jnp.arange(epochs, dtype=jnp.int32), len(xs))
-    return History(epoch_index, jnp.tile(x, epochs), jnp.tile(y, epochs), *stacked, params)
+    bad = np.flatnonzero(~np.asarray(jax.vmap(_finite)(p, loss)))
+    first_bad = bad[0] if bad.size else (-1 if _finite(params) else len(rows))
+    return History(epoch_index, jnp.tile(x, epochs), jnp.tile(y, epochs), p, loss, g,
+                   loss[len(xs) - 1::len(xs)], jnp.int32(first_bad), params)
 
 
 def diverged_at(history: History) -> int | None:
     """The first step whose loss or parameters are not finite, or None.
 
-    If every step is finite but the final parameters are not, that is step ``len(history.loss)``.
+    If every step is finite but the final parameters are not, that is the number of steps.
     """
-    finite = np.isfinite(np.asarray(history.loss))
-    for leaf in jax.tree.leaves(history.params):
-        finite &= np.isfinite(np.asarray(leaf)).reshape(len(finite), -1).all(axis=1)
-    bad = np.flatnonzero(~finite)
-    if bad.size:
-        return int(bad[0])
-    final_ok = all(np.isfinite(np.asarray(p)).all() for p in jax.tree.leaves(history.final_params))
-    return None if final_ok else len(finite)
+    first_bad = int(history.first_bad)
+    return None if first_bad < 0 else first_bad
 
 
 def mean_loss(params, x, y, loss_fn) -> float:
@@ -181,6 +217,7 @@ class Run(NamedTuple):
     """
 
     model: str
+    num_samples: int
     history: History
     diverged_at: int | None
     final_params: Any
@@ -191,20 +228,27 @@ class Run(NamedTuple):
 
 
 def run(params: dict, x, y, learning_rate: float, *, epochs: int, predict_x: float,
-        model: str = "linear", dtype=jnp.float32, **train_kwargs) -> Run:
-    """Trains ``model`` from ``params`` and predicts at ``predict_x`` before and after.
+        model: str = "linear", dtype=jnp.float32, keep_history: bool = True,
+        **train_kwargs) -> Run:
+    """Trains ``model`` from ``params`` on the host CPU and predicts at ``predict_x``.
 
-    ``x``, ``y`` and the scalars are cast to ``dtype`` first; ``train_kwargs`` go to :func:`train`.
+    ``x``, ``y`` and the scalars are cast to ``dtype`` first; ``train_kwargs`` go to
+    :func:`train`. A run that diverges is replayed with its history up to the divergence, so the
+    report can say what went non-finite even when ``keep_history`` is False.
     """
     m = model_lib.get(model)
-    x, y = jnp.asarray(x, dtype), jnp.asarray(y, dtype)
-    p0 = {k: jnp.asarray(params[k], dtype) for k in m.params}
-    history = train(p0, x, y, jnp.asarray(learning_rate, dtype), epochs=epochs, model=model,
-                    **train_kwargs)
+    device = sequential_device()
+    x, y, lr, px = jax.device_put((jnp.asarray(x, dtype), jnp.asarray(y, dtype),
+                                   jnp.asarray(learning_rate, dtype),
+                                   jnp.asarray(predict_x, dtype)), device)
+    p0 = jax.device_put({k: jnp.asarray(params[k], dtype) for k in m.params}, device)
+    kwargs = dict(model=model, device=device, **train_kwargs)
+    history = train(p0, x, y, lr, epochs=epochs, keep_history=keep_history, **kwargs)
     bad = diverged_at(history)
     final = history.final_params
-    if bad is not None and bad < len(history.loss):
+    if bad is not None and history.loss is None:
+        history = train(p0, x, y, lr, epochs=min(epochs, bad // x.shape[0] + 1), **kwargs)
+    if bad is not None and bad < epochs * x.shape[0]:
         final = jax.tree.map(lambda leaf: leaf[bad], history.params)
-    px = jnp.asarray(predict_x, dtype)
-    return Run(model, history, bad, final, m.predict(p0, px), m.predict(final, px),
+    return Run(model, x.shape[0], history, bad, final, m.predict(p0, px), m.predict(final, px),
                mean_loss(p0, x, y, m.loss), mean_loss(final, x, y, m.loss))

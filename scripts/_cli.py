@@ -90,3 +90,46 @@ def model_params(model_name: str, holders: dict[str, flags.FlagHolder]) -> dict[
             raise InputError(f"--{holder.name} does not apply to --model={model_name} "
                              f"(its parameters: {', '.join(wanted)})")
     return {name: holders[name].value for name in wanted}
+
+
+def define_data_flags() -> dict[str, flags.FlagHolder]:
+    """The data flags that train.py and sweep.py share."""
+    from lec4_jax import data
+
+    return {
+        "dataset": flags.DEFINE_enum("dataset", "lecture", data.DATASETS,
+                                     "lecture: --x_data/--y_data (the lecture's by default) or "
+                                     "--data_csv; synthetic: y = 2x + noise, x ~ U(-1, 1)."),
+        "x_data": flags.DEFINE_list("x_data", list(map(str, data.LECTURE_X)),
+                                    "Inputs, comma-separated."),
+        "y_data": flags.DEFINE_list("y_data", list(map(str, data.LECTURE_Y)),
+                                    "Targets, comma-separated."),
+        "data_csv": flags.DEFINE_string("data_csv", None, "CSV of x,y rows (optional header); "
+                                        "replaces --x_data/--y_data."),
+        "num_samples": flags.DEFINE_integer("num_samples", 1000, "Synthetic samples.",
+                                            lower_bound=1),
+        "noise": flags.DEFINE_float("noise", 0.1, "Synthetic noise std, >= 0.", lower_bound=0),
+        "seed": flags.DEFINE_integer("seed", 0, "Synthetic data's random seed."),
+    }
+
+
+def load_data(holders: dict[str, flags.FlagHolder]):
+    """The dataset the flags name; conflicting data flags are an error."""
+    from lec4_jax import data
+
+    present = {name for name in holders if flags.FLAGS[holders[name].name].present}
+    if holders["dataset"].value == "synthetic":
+        clash = sorted(present & {"x_data", "y_data", "data_csv"})
+        if clash:
+            raise InputError(f"--dataset=synthetic excludes --{clash[0]}")
+        return data.synthetic(holders["num_samples"].value, holders["noise"].value,
+                              holders["seed"].value)
+    clash = sorted(present & {"num_samples", "noise", "seed"})
+    if clash:
+        raise InputError(f"--{clash[0]} needs --dataset=synthetic")
+    if holders["data_csv"].value is None:
+        x = data.parse_floats(holders["x_data"].value, "x_data")
+        return data.from_lists(x, data.parse_floats(holders["y_data"].value, "y_data"))
+    if present & {"x_data", "y_data"}:
+        raise InputError("--data_csv excludes --x_data/--y_data: give one data source")
+    return data.load_csv(holders["data_csv"].value)

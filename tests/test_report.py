@@ -43,7 +43,7 @@ def test_diverged_run_stops_at_the_first_bad_step():
     lines = list(report.trace_lines(run, 4.0, "float32"))
     assert sum("grad:" in line for line in lines) == run.diverged_at + 1
     assert not lines[-1].startswith("predict (AT)")
-    message = report.divergence_message(run, 3)
+    message = report.divergence_message(run)
     assert message == "training diverged at epoch 9, step 29 (sample 3 of 3): loss is inf"
 
 
