@@ -57,18 +57,21 @@ def training_png(run, target: dict[str, float], title: str, flag: str = "--plot"
 def sweep_png(result, w_star: float, stable, title: str, flag: str = "--plot") -> bytes:
     """Final |w - w*| against the learning rate (log-log), one line per w_init.
 
-    Diverged configs are red crosses at the top; the analytically stable learning rates are
-    shaded, their edges drawn as dotted lines.
+    Diverged configs are red crosses at the top (and gaps in the lines); configs that land
+    exactly on w* sit at the bottom. The analytically stable learning rates are shaded, their
+    edges drawn as dotted lines.
     """
     plt = _pyplot(flag)
     fig, ax = plt.subplots(figsize=(8, 5))
     lr = np.asarray(result.learning_rate, np.float64)
     error = np.abs(np.asarray(result.final_w, np.float64) - w_star)
-    finite = error[np.isfinite(error) & ~result.diverged]
-    top = max(float(finite.max()) if finite.size else 1.0, 1e-30) * 10
+    shown = np.where(result.diverged | ~np.isfinite(error), np.nan, error)  # gaps: diverged
+    positive = shown[shown > 0]
+    floor = positive.min() / 10 if positive.size else 1e-8  # where exact hits (error 0) sit
+    top = (np.nanmax(shown) if np.isfinite(shown).any() else 1.0) * 10
     for w0 in np.unique(result.w_init):
-        keep = (result.w_init == w0) & ~result.diverged
-        ax.loglog(lr[keep], np.maximum(error[keep], 1e-30), ".-", lw=1, ms=3,
+        keep = result.w_init == w0
+        ax.loglog(lr[keep], np.maximum(shown[keep], floor), ".-", lw=1, ms=3,
                   label=f"w_init={w0:g}")
     if result.diverged.any():
         ax.plot(lr[result.diverged], np.full(result.diverged.sum(), top), "rx", ms=4,

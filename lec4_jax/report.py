@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import stat
 import tempfile
 from collections.abc import Iterator
 from typing import Any
@@ -118,27 +119,34 @@ class AtomicFile:
     """A file that appears whole or not at all.
 
     Opening makes a temporary file beside ``path`` (so an unwritable path fails before any work
-    is done); :meth:`commit` writes and renames it into place; :meth:`discard` removes it.
+    is done); :meth:`commit` writes and renames it into place; :meth:`discard` removes it. A path
+    that exists and is not a regular file (``/dev/stdout``, a pipe) is written in place: it cannot
+    be replaced, and must never be.
     """
 
     def __init__(self, path: str, flag: str = "--output"):
-        self.path = path
-        directory = os.path.dirname(os.path.abspath(path))
+        self.path, self._tmp = path, None
         if os.path.isdir(path):
             raise InputError(f"{flag}: {path}: is a directory")
+        if os.path.exists(path) and not stat.S_ISREG(os.stat(path).st_mode):
+            if not os.access(path, os.W_OK):
+                raise InputError(f"{flag}: {path}: cannot write (permission denied)")
+            return
         try:
-            fd, self._tmp = tempfile.mkstemp(prefix=".tmp-", dir=directory)
+            fd, self._tmp = tempfile.mkstemp(prefix=".tmp-",
+                                             dir=os.path.dirname(os.path.abspath(path)))
         except OSError as e:
             raise InputError(f"{flag}: {path}: cannot write ({e.strerror})") from None
         os.close(fd)
 
     def commit(self, data: str | bytes) -> None:
         mode = "wb" if isinstance(data, bytes) else "w"
-        with open(self._tmp, mode) as f:
+        with open(self._tmp or self.path, mode) as f:
             f.write(data)
-        os.chmod(self._tmp, 0o644)
-        os.replace(self._tmp, self.path)
-        self._tmp = None
+        if self._tmp is not None:
+            os.chmod(self._tmp, 0o644)
+            os.replace(self._tmp, self.path)
+            self._tmp = None
 
     def discard(self) -> None:
         if self._tmp is not None and os.path.exists(self._tmp):
@@ -175,3 +183,37 @@ def divergence_message(run) -> str:
                            if not np.isfinite(v[step]))
     return (f"training diverged at epoch {epoch}, step {step} (sample {sample + 1} of "
             f"{n_samples}): {what} is {float(value)}")
+
+
+def sweep_lines(result, rates, w_star: float, epochs: int, seconds: float, devices: str,
+                shown: int = 24) -> list[str]:
+    """What ``scripts/sweep.py`` prints: the grid, the analytic and measured stability, and
+    (for small grids) every config."""
+    n = len(result.final_w)
+    spans = " or ".join(f"({lo:.6g}, {hi:.6g})" for lo, hi in rates.intervals)
+    more = "" if rates.complete else " (higher rates not searched)"
+    lines = [f"{n} models x {epochs} epochs on {devices} device(s) in {seconds:.3g} s "
+             "(compiling included)"
+             f"; w* = {w_star:.6g}",
+             f"stable learning rates (analytic, plain SGD): {spans}{more}"]
+    diverged = result.diverged
+    lr = np.asarray(result.learning_rate, np.float64)
+    if diverged.any():
+        lines.append(f"measured: {int(diverged.sum())} of {n} configs diverged; the smallest "
+                     f"diverged learning rate is {lr[diverged].min():.6g}, the largest stable "
+                     f"one below it {_largest_below(lr, diverged):.6g}")
+    else:
+        lines.append(f"measured: none of {n} configs diverged")
+    if n <= shown:
+        lines += ["lr,w_init,final_w,final_loss,diverged", *_csv_rows(result)]
+    return lines
+
+
+def _largest_below(lr, diverged) -> float:
+    below = lr[~diverged & (lr < lr[diverged].min())]
+    return float(below.max()) if below.size else float("nan")
+
+
+def _csv_rows(result) -> list[str]:
+    return [f"{float(lr)!r},{float(w0)!r},{float(w)!r},{float(loss)!r},{str(bool(bad)).lower()}"
+            for lr, w0, w, loss, bad in zip(*result)]

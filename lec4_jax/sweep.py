@@ -135,7 +135,6 @@ def train_grid(lrs, w_inits, x, y, *, epochs: int, grad: str = "autodiff",
 
 def to_csv(result: SweepResult) -> str:
     """``lr,w_init,final_w,final_loss,diverged`` rows; floats exact (shortest round trip)."""
-    lines = ["lr,w_init,final_w,final_loss,diverged"]
-    for lr, w0, w, loss, bad in zip(*result):
-        lines.append(f"{float(lr)!r},{float(w0)!r},{float(w)!r},{float(loss)!r},{str(bool(bad)).lower()}")
-    return "\n".join(lines) + "\n"
+    from lec4_jax.report import _csv_rows
+
+    return "\n".join(["lr,w_init,final_w,final_loss,diverged", *_csv_rows(result)]) + "\n"

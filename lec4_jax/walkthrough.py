@@ -6,10 +6,8 @@ gradient d(node)/d(input) for each input, and the product it passes to each inpu
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
-import tempfile
 from collections.abc import Sequence
 
 import jax
@@ -18,7 +16,7 @@ import numpy as np
 from lec4_jax import chain_rule as cr
 from lec4_jax import model as model_lib
 from lec4_jax.data import InputError
-from lec4_jax.report import fmt
+from lec4_jax.report import AtomicFile, fmt
 
 INSTALL_GRAPHVIZ = "install Graphviz (Debian/Ubuntu: apt-get install graphviz; macOS: brew " \
                    "install graphviz)"
@@ -134,20 +132,13 @@ def render(dot_source: str, fmt_name: str, path: str, flag: str) -> None:
     exe = shutil.which("dot")
     if exe is None:
         raise InputError(f"{flag}: Graphviz's dot is not on PATH; {INSTALL_GRAPHVIZ}")
-    directory = os.path.dirname(os.path.abspath(path))
+    out = AtomicFile(path, flag)
     try:
-        fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=f".{fmt_name}", dir=directory)
-    except OSError as e:
-        raise InputError(f"{flag}: {path}: cannot write ({e.strerror})") from None
-    os.close(fd)
-    try:
-        proc = subprocess.run([exe, f"-T{fmt_name}", "-o", tmp], input=dot_source, text=True,
+        proc = subprocess.run([exe, f"-T{fmt_name}"], input=dot_source.encode(),
                               capture_output=True)
         if proc.returncode != 0:
-            reason = (proc.stderr.strip().splitlines() or ["no message"])[0]
+            reason = (proc.stderr.decode(errors="replace").strip().splitlines() or ["?"])[0]
             raise InputError(f"{flag}: dot failed: {reason}")
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
+        out.commit(proc.stdout)
     finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
+        out.discard()

@@ -196,3 +196,35 @@ def test_quadratic_model_trains_under_every_gradient(grad, optimizer):
 def test_parameter_flags_of_another_model_are_errors(args, message):
     proc = train(*args)
     assert proc.returncode == 2 and message in proc.stderr
+
+
+def test_synthetic_data_and_plot(tmp_path):
+    plot = tmp_path / "run.png"
+    proc = train("--dataset=synthetic", "--num_samples=200", "--noise=0.05", "--seed=3",
+                 "--trace=false", "--epochs=3", f"--plot={plot}")
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.splitlines()
+    assert len(lines) == 5 and lines[1].startswith("progress: 0 ")  # BT, 3 progress, AT
+    assert plot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert train("--dataset=synthetic", "--num_samples=200", "--noise=0.05", "--seed=3",
+                 "--trace=false", "--epochs=3").stdout == proc.stdout  # the seed decides
+
+
+def test_no_history_run_prints_the_same_lines(tmp_path):
+    # --trace=false keeps no per-step history; the progress lines come from the scan itself
+    with_history = train("--trace=false", f"--output={tmp_path / 'run.json'}").stdout
+    assert train("--trace=false").stdout == with_history
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--dataset=synthetic", "--data_csv=x.csv"], "--dataset=synthetic excludes --data_csv"),
+    (["--num_samples=5"], "--num_samples needs --dataset=synthetic"),
+    (["--dataset=synthetic", "--num_samples=0"], "--num_samples"),
+    (["--dataset=synthetic", "--noise=-1"], "--noise"),
+    (["--plot=/nonexistent/p.png"], "--plot: /nonexistent/p.png: cannot write"),
+])
+def test_bad_data_and_plot_flags(args, message):
+    proc = train(*args)
+    assert proc.returncode == 2 and proc.stdout == ""
+    (line,) = proc.stderr.strip().splitlines()
+    assert message in line

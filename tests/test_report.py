@@ -2,6 +2,8 @@
 
 import json
 import os
+import stat
+import threading
 
 import numpy as np
 import pytest
@@ -85,3 +87,17 @@ def test_atomic_file_rejects_unwritable_paths(tmp_path):
         report.AtomicFile(str(tmp_path / "missing" / "out.json"))
     with pytest.raises(InputError, match="is a directory"):
         report.AtomicFile(str(tmp_path))
+
+
+def test_atomic_file_writes_special_files_in_place(tmp_path):
+    # e.g. --output=/dev/stdout: a pipe or device is written, never replaced by a regular file
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    received = []
+    reader = threading.Thread(target=lambda: received.append(fifo.read_text()))
+    reader.start()
+    out = report.AtomicFile(str(fifo))
+    out.commit("{}\n")
+    reader.join(timeout=10)
+    assert received == ["{}\n"] and stat.S_ISFIFO(os.stat(fifo).st_mode)
+    assert os.listdir(tmp_path) == ["pipe"]

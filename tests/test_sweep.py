@@ -1,0 +1,111 @@
+"""lec4_jax.sweep: vmapped, chunked, sharded grids that train each model as train.py does."""
+
+import json
+import os
+import subprocess
+import sys
+
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from lec4_jax import stability, sweep, training
+
+X, Y = [1.0, 2.0, 3.0], [2.0, 4.0, 6.0]
+
+
+def test_learning_rates_and_grid_order():
+    np.testing.assert_allclose(sweep.learning_rates(0.01, 1, 3), [0.01, 0.1, 1.0])
+    np.testing.assert_allclose(sweep.learning_rates(0.1, 0.3, 3, "linear"), [0.1, 0.2, 0.3])
+    lr, w = sweep.grid([0.1, 0.2], [1.0, 5.0, 7.0])
+    assert lr.tolist() == [0.1, 0.1, 0.1, 0.2, 0.2, 0.2] and w.tolist() == [1, 5, 7, 1, 5, 7]
+    with pytest.raises(ValueError, match="unknown spacing"):
+        sweep.learning_rates(0.1, 1, 3, "cubic")
+
+
+def alone(lr, w0, optimizer, grad="autodiff"):
+    return training.train({"w": jnp.float32(w0)}, jnp.array(X), jnp.array(Y), lr, epochs=20,
+                          optimizer=optimizer, grad=grad, keep_history=False).final_params["w"]
+
+
+@pytest.mark.parametrize("grad", ["autodiff", "chain_rule", "closed_form"])
+def test_vmapped_equals_training_each_config_alone_bit_for_bit(grad):
+    # Bit-exact on the CPU: every model runs training.step, the same fenced step as a lone run.
+    lrs, w_inits = sweep.learning_rates(1e-3, 0.6, 23), [1.0, -3.0, 0.25]
+    r = sweep.train_grid(lrs, w_inits, X, Y, epochs=20, grad=grad)
+    for lr, w0, w in zip(r.learning_rate, r.w_init, r.final_w):
+        np.testing.assert_array_equal(w, alone(lr, w0, "sgd", grad))
+
+
+def test_vmapped_momentum_is_within_an_ulp_or_two():
+    # A ulp bound, not bit-exact: vectorised, XLA contracts momentum's trace update into an FMA
+    # differently than for one scalar model. Seen: 1 ulp.
+    r = sweep.train_grid(sweep.learning_rates(1e-3, 0.1, 11), [1.0, -3.0], X, Y, epochs=20,
+                         optimizer="momentum")
+    want = [alone(lr, w0, "momentum") for lr, w0 in zip(r.learning_rate, r.w_init)]
+    np.testing.assert_array_max_ulp(r.final_w, np.array(want), maxulp=4)
+
+
+def test_chunks_and_padding_do_not_change_results():
+    lrs = sweep.learning_rates(1e-3, 0.5, 37)
+    whole = sweep.train_grid(lrs, [1.0, 2.5], X, Y, epochs=10)
+    chunked = sweep.train_grid(lrs, [1.0, 2.5], X, Y, epochs=10, chunk=8)  # 74 = 9*8 + 2
+    for a, b in zip(whole, chunked):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_final_loss_and_diverged():
+    r = sweep.train_grid([0.01, 1.0], [1.0], X, Y, epochs=20)
+    w = r.final_w[0]
+    want = np.mean([(np.float32(x) * w - y) ** 2 for x, y in zip(X, Y)])
+    np.testing.assert_allclose(r.final_loss[0], want, rtol=1e-6)  # float32 sums, another order
+    assert r.diverged.tolist() == [False, True]
+
+
+def test_measured_divergence_edges_agree_with_the_analytic_bound():
+    # 200 epochs so that just past an edge the error has grown well above where it started.
+    rates = stability.stable_learning_rates(X)
+    lrs = sweep.learning_rates(0.05, 0.9, 400)
+    r = sweep.train_grid(lrs, [1.0], X, Y, epochs=200)
+    lr = r.learning_rate.astype(np.float64)
+    inside = np.zeros(len(lr), bool)
+    near = np.zeros(len(lr), bool)
+    for lo, hi in rates.intervals:
+        inside |= (lr > lo) & (lr < hi)
+        near |= (np.abs(lr - lo) < 0.02 * lo) | (np.abs(lr - hi) < 0.02 * hi)
+    assert np.all(r.diverged[~near] == ~inside[~near])
+    assert (r.diverged & inside).sum() == 0 or np.all(near[r.diverged & inside])
+
+
+def test_csv():
+    text = sweep.to_csv(sweep.train_grid([0.01], [1.0], X, Y, epochs=2))
+    header, row = text.splitlines()
+    assert header == "lr,w_init,final_w,final_loss,diverged"
+    lr, w0, w, loss, bad = row.split(",")
+    assert float(lr) == float(np.float32(0.01)) and w0 == "1.0" and bad == "false"
+
+
+_SHARDED = """
+import json, sys
+import jax
+from lec4_jax import sweep
+assert jax.device_count() == 8, jax.devices()
+lrs = sweep.learning_rates(1e-3, 0.6, 29)
+r = sweep.train_grid(lrs, [1.0, -2.0, 0.5], [1.0, 2.0, 3.0], [2.0, 4.0, 6.0], epochs=20,
+                     chunk=int(sys.argv[1]))
+print(json.dumps([a.tolist() for a in r]))
+"""
+
+
+@pytest.mark.parametrize("chunk", [4, 1 << 20])
+def test_sharded_over_eight_cpu_devices_equals_unsharded(chunk):
+    # 87 models over 8 devices: padded, sharded along the models axis; bit-exact.
+    env = dict(os.environ, XLA_FLAGS="--xla_force_host_platform_device_count=8",
+               JAX_PLATFORMS="cpu")
+    proc = subprocess.run([sys.executable, "-c", _SHARDED, str(chunk)], capture_output=True,
+                          text=True, env=env, check=True)
+    sharded = json.loads(proc.stdout)
+    lrs = sweep.learning_rates(1e-3, 0.6, 29)
+    alone = sweep.train_grid(lrs, [1.0, -2.0, 0.5], X, Y, epochs=20)
+    for got, want in zip(sharded, alone):
+        np.testing.assert_array_equal(np.array(got, dtype=want.dtype), want)
