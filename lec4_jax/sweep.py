@@ -12,7 +12,6 @@ multi-host: each process supplies its own devices' shards of the grid.
 from __future__ import annotations
 
 import functools
-from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -27,14 +26,34 @@ DEFAULT_CHUNK = 1 << 20  # models per chunk and device: w, lr and state stay in 
 DEFAULT_UNROLL = 2  # steps per loop iteration: halves the loop overhead, keeps kernels small
 
 
-class SweepResult(NamedTuple):
-    """One entry per config, in grid order (learning rate major, then w_init)."""
+class SweepResult:
+    """One entry per config, in grid order (learning rate major, then w_init).
 
-    learning_rate: np.ndarray
-    w_init: np.ndarray
-    final_w: np.ndarray
-    final_loss: np.ndarray  # the mean loss over the data at final_w
-    diverged: np.ndarray  # final_loss not finite, or above the mean loss at w_init
+    ``learning_rate`` and ``w_init`` are built from the grid's axes on first use; iterating
+    gives the five columns in CSV order.
+    """
+
+    _fields = ("learning_rate", "w_init", "final_w", "final_loss", "diverged")
+
+    def __init__(self, lrs, w_inits, final_w, final_loss, diverged):
+        self.lrs, self.w_inits = lrs, w_inits
+        self.final_w = final_w
+        self.final_loss = final_loss  # the mean loss over the data at final_w
+        self.diverged = diverged  # final_loss not finite, or above the mean loss at w_init
+
+    @functools.cached_property
+    def learning_rate(self) -> np.ndarray:
+        return np.repeat(self.lrs, len(self.w_inits))
+
+    @functools.cached_property
+    def w_init(self) -> np.ndarray:
+        return np.tile(self.w_inits, len(self.lrs))
+
+    def __iter__(self):
+        return (getattr(self, name) for name in self._fields)
+
+    def __len__(self) -> int:
+        return len(self.final_w)
 
 
 def learning_rates(lr_min: float, lr_max: float, num: int, spacing: str = "log") -> np.ndarray:
@@ -53,21 +72,18 @@ def grid(lrs, w_inits) -> tuple[np.ndarray, np.ndarray]:
     return lr.ravel(), w.ravel()
 
 
-def _mean_losses(ws, x, y, unrolled_up_to: int = 32):
-    """The mean loss over the data at each of ``ws``.
+def _mean_loss(w, x, y, unrolled_up_to: int = 32):
+    """The mean loss over the data at ``w`` (any shape).
 
     Summed sample by sample, so no models-by-samples matrix is ever built: in Python for small
     data (XLA then fuses it all into one pass over the models), else in a scan.
     """
     n = x.shape[0]
     if n <= unrolled_up_to:
-        return tuple(sum(model.loss(w, x[i], y[i]) for i in range(n)) / n for w in ws)
-
-    def add(total, xy):
-        return tuple(t + model.loss(w, *xy) for t, w in zip(total, ws)), None
-
-    totals, _ = jax.lax.scan(add, tuple(jnp.zeros_like(w) for w in ws), (x, y), unroll=8)
-    return tuple(t / n for t in totals)
+        return sum(model.loss(w, x[i], y[i]) for i in range(n)) / n
+    total, _ = jax.lax.scan(lambda t, xy: (t + model.loss(w, *xy), None), jnp.zeros_like(w),
+                            (x, y), unroll=8)
+    return total / n
 
 
 def _train_one(w, lr, x, y, *, epochs, grad, optimizer, unroll):
@@ -82,7 +98,7 @@ def _train_one(w, lr, x, y, *, epochs, grad, optimizer, unroll):
 
     carry = (params, training.init_state(params, lr, optimizer))
     (final, _), _ = jax.lax.scan(body, carry, xs, unroll=unroll)
-    return (final["w"], *_mean_losses((final["w"], w), x, y))
+    return final["w"], _mean_loss(final["w"], x, y)
 
 
 @functools.partial(jax.jit, static_argnames=("size", "sharding", "epochs", "grad", "optimizer",
@@ -92,14 +108,16 @@ def _train_chunk(lrs, w_inits, x, y, start, *, size, sharding, epochs, grad, opt
 
     Config ``i`` is (``lrs[i // len(w_inits)]``, ``w_inits[i % len(w_inits)]``). The configs
     are made on the device from the grid's axes: nothing of the grid's size leaves the host.
+    Returns ``final_w``, ``final_loss`` and ``diverged``.
     """
     index = jax.lax.with_sharding_constraint(start + jnp.arange(size, dtype=jnp.int32), sharding)
     index = jnp.minimum(index, lrs.shape[0] * w_inits.shape[0] - 1)  # padding: cut off later
     one = functools.partial(_train_one, epochs=epochs, grad=grad, optimizer=optimizer,
                             unroll=unroll)
-    lr, w0 = lrs[index // w_inits.shape[0]], w_inits[index % w_inits.shape[0]]
-    w, loss, loss0 = jax.vmap(one, in_axes=(0, 0, None, None))(w0, lr, x, y)
-    return SweepResult(lr, w0, w, loss, ~jnp.isfinite(loss) | (loss > loss0))
+    lr, which_w0 = lrs[index // w_inits.shape[0]], index % w_inits.shape[0]
+    w, loss = jax.vmap(one, in_axes=(0, 0, None, None))(w_inits[which_w0], lr, x, y)
+    loss0 = _mean_loss(w_inits, x, y)[which_w0]  # one per w_init, not per model
+    return w, loss, ~jnp.isfinite(loss) | (loss > loss0)
 
 
 def train_grid(lrs, w_inits, x, y, *, epochs: int, grad: str = "autodiff",
@@ -122,15 +140,18 @@ def train_grid(lrs, w_inits, x, y, *, epochs: int, grad: str = "autodiff",
     devices = list(jax.devices() if devices is None else devices)
     size = min(chunk or DEFAULT_CHUNK, -(-n // len(devices))) * len(devices)
     sharding = NamedSharding(Mesh(np.array(devices), ("models",)), P("models"))
-    args = [jnp.asarray(a) for a in (lrs, w_inits, np.asarray(x, dtype), np.asarray(y, dtype))]
+    # on the device once (not per chunk), replicated on every device of the mesh
+    args = jax.device_put((lrs, w_inits, np.asarray(x, dtype), np.asarray(y, dtype)),
+                          NamedSharding(sharding.mesh, P()))
     chunks = [_train_chunk(*args, start, size=size, sharding=sharding, epochs=epochs, grad=grad,
                            optimizer=optimizer, unroll=unroll) for start in range(0, n, size)]
-    if jax.process_count() > 1:
-        chunks = multihost_utils.process_allgather(chunks, tiled=True)
-    if len(chunks) == 1:
-        return SweepResult(*(np.asarray(a)[:n] for a in chunks[0]))
-    return SweepResult(*(np.concatenate([np.asarray(c[k]) for c in chunks])[:n]
-                         for k in range(len(SweepResult._fields))))
+    columns = [np.empty(n, dtype), np.empty(n, dtype), np.empty(n, bool)]
+    for start, outputs in zip(range(0, n, size), chunks):
+        if jax.process_count() > 1:
+            outputs = multihost_utils.process_allgather(outputs, tiled=True)
+        for column, values in zip(columns, outputs):
+            column[start:start + size] = np.asarray(values)[: n - start]
+    return SweepResult(lrs, w_inits, *columns)
 
 
 def to_csv(result: SweepResult) -> str:

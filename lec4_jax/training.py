@@ -163,16 +163,26 @@ def train(params, x, y, learning_rate, *, epochs: int, model: str = "linear",
         return _train_python(params, x, y, learning_rate, epochs, model, grad, optimizer)
     if loop != "scan":
         raise ValueError(f"unknown loop {loop!r}; choose from {LOOPS}")
+    return _train_compiled(params, x, y, learning_rate, epochs=epochs, model=model, grad=grad,
+                           optimizer=optimizer, keep_history=keep_history)
+
+
+_STATIC = ("epochs", "model", "grad", "optimizer", "keep_history")
+
+
+def _history(params, x, y, learning_rate, *, epochs, model, grad, optimizer, keep_history):
     final, epoch_loss, first_bad, per_step = _train_scan(
         params, x, y, learning_rate, epochs=epochs, model=model, grad=grad, optimizer=optimizer,
         keep_history=keep_history)
     if not keep_history:
         return History(None, None, None, None, None, None, epoch_loss, first_bad, final)
     flat = jax.tree.map(lambda a: a.reshape((-1,) + a.shape[2:]), per_step)
-    n = x.shape[0]
-    epoch_index = jnp.repeat(jnp.arange(epochs, dtype=jnp.int32), n)
+    epoch_index = jnp.repeat(jnp.arange(epochs, dtype=jnp.int32), x.shape[0])
     return History(epoch_index, jnp.tile(x, epochs), jnp.tile(y, epochs), *flat, epoch_loss,
                    first_bad, final)
+
+
+_train_compiled = jax.jit(_history, static_argnames=_STATIC)
 
 
 def _train_python(params, x, y, learning_rate, epochs, model, grad, optimizer) -> History:
@@ -202,9 +212,9 @@ def diverged_at(history: History) -> int | None:
     return None if first_bad < 0 else first_bad
 
 
-def mean_loss(params, x, y, loss_fn) -> float:
+def mean_loss(params, x, y, loss_fn):
     """The mean loss over the dataset at ``params`` (vmapped over the samples)."""
-    return float(jnp.mean(jax.vmap(loss_fn, in_axes=(None, 0, 0))(params, x, y)))
+    return jnp.mean(jax.vmap(loss_fn, in_axes=(None, 0, 0))(params, x, y))
 
 
 
@@ -227,28 +237,56 @@ class Run(NamedTuple):
     loss_after: float
 
 
+@functools.partial(jax.jit, static_argnames=_STATIC)
+def _run_compiled(p0, x, y, learning_rate, predict_x, *, epochs, model, grad, optimizer,
+                  keep_history):
+    """The whole run and its summary in one compiled program: one compile per process."""
+    h = _history(p0, x, y, learning_rate, epochs=epochs, model=model, grad=grad,
+                 optimizer=optimizer, keep_history=keep_history)
+    return h, *_summary(h, p0, x, y, predict_x, model)
+
+
+def _summary(h, p0, x, y, predict_x, model):
+    """The final parameters (those before the first non-finite step, when there is one and the
+    history holds it), the predictions before and after, and the mean losses."""
+    m = model_lib.get(model)
+    final = h.final_params
+    if h.params is not None:
+        n_steps = h.loss.shape[0]
+        use = (h.first_bad >= 0) & (h.first_bad < n_steps)
+        at_bad = jax.tree.map(lambda leaf: leaf[jnp.clip(h.first_bad, 0, n_steps - 1)], h.params)
+        final = jax.tree.map(lambda a, b: jnp.where(use, a, b), at_bad, final)
+    return (final, m.predict(p0, predict_x), m.predict(final, predict_x),
+            mean_loss(p0, x, y, m.loss), mean_loss(final, x, y, m.loss))
+
+
 def run(params: dict, x, y, learning_rate: float, *, epochs: int, predict_x: float,
-        model: str = "linear", dtype=jnp.float32, keep_history: bool = True,
-        **train_kwargs) -> Run:
+        model: str = "linear", dtype=jnp.float32, grad: str = "autodiff",
+        optimizer: str = "sgd", loop: str = "scan", keep_history: bool = True) -> Run:
     """Trains ``model`` from ``params`` on the host CPU and predicts at ``predict_x``.
 
-    ``x``, ``y`` and the scalars are cast to ``dtype`` first; ``train_kwargs`` go to
-    :func:`train`. A run that diverges is replayed with its history up to the divergence, so the
-    report can say what went non-finite even when ``keep_history`` is False.
+    ``x``, ``y`` and the scalars are cast to ``dtype`` first. The result holds NumPy values. A
+    run that diverges without history is replayed with its history up to the divergence, so the
+    report can say what went non-finite.
     """
-    m = model_lib.get(model)
-    device = sequential_device()
-    x, y, lr, px = jax.device_put((jnp.asarray(x, dtype), jnp.asarray(y, dtype),
-                                   jnp.asarray(learning_rate, dtype),
-                                   jnp.asarray(predict_x, dtype)), device)
-    p0 = jax.device_put({k: jnp.asarray(params[k], dtype) for k in m.params}, device)
-    kwargs = dict(model=model, device=device, **train_kwargs)
-    history = train(p0, x, y, lr, epochs=epochs, keep_history=keep_history, **kwargs)
-    bad = diverged_at(history)
-    final = history.final_params
-    if bad is not None and history.loss is None:
-        history = train(p0, x, y, lr, epochs=min(epochs, bad // x.shape[0] + 1), **kwargs)
-    if bad is not None and bad < epochs * x.shape[0]:
-        final = jax.tree.map(lambda leaf: leaf[bad], history.params)
-    return Run(model, x.shape[0], history, bad, final, m.predict(p0, px), m.predict(final, px),
-               mean_loss(p0, x, y, m.loss), mean_loss(final, x, y, m.loss))
+    dtype = np.dtype(dtype)
+    names = model_lib.get(model).params
+    host = (np.asarray(x, dtype), np.asarray(y, dtype), dtype.type(learning_rate),
+            dtype.type(predict_x), {k: dtype.type(params[k]) for k in names})
+    x, y, lr, px, p0 = jax.device_put(host, sequential_device())
+    n = x.shape[0]
+    options = dict(model=model, grad=grad, optimizer=optimizer)
+
+    def go(epochs, keep_history):
+        if loop == "scan":
+            return _run_compiled(p0, x, y, lr, px, epochs=epochs, keep_history=keep_history,
+                                 **options)
+        h = train(p0, x, y, lr, epochs=epochs, loop=loop, **options)
+        return h, *jax.jit(_summary, static_argnames="model")(h, p0, x, y, px, model)
+
+    h, final, before, after, loss_before, loss_after = jax.device_get(go(epochs, keep_history))
+    bad = diverged_at(h)
+    if bad is not None and h.loss is None:
+        h, final, before, after, loss_before, loss_after = jax.device_get(
+            go(min(epochs, bad // n + 1), True))
+    return Run(model, n, h, bad, final, before, after, float(loss_before), float(loss_after))

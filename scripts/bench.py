@@ -1,0 +1,73 @@
+"""Benchmarks lec4_jax against the lecture's PyTorch loop, all rows measured in one run.
+
+Rows: (a) PyTorch's eager loop; (b) a jitted step in a Python loop; (c) the whole run compiled;
+(d) sequential SGD over many samples; (e) learning-rate sweep throughput; (f) the whole
+``scripts/train.py`` process against the lecture's script. Medians over repeats; compare ratios.
+"""
+
+import json
+import os
+import platform as host
+import sys
+
+import jax
+from absl import flags
+
+import _cli
+from lec4_jax import benchmarks as b
+from lec4_jax import report
+
+_REPEATS = flags.DEFINE_integer("repeats", 21, "Repeats per in-process row.", lower_bound=1)
+_PROCESS_REPEATS = flags.DEFINE_integer("process_repeats", 7, "Repeats per process row (f).",
+                                        lower_bound=1)
+_SWEEP_SIZES = flags.DEFINE_list("sweep_sizes", None, "Models per sweep row (e); default "
+                                 "1e4,1e5,1e6,1e7, plus 1e8 on a GPU.")
+_SAMPLES = flags.DEFINE_integer("sequential_samples", 10**6, "Samples for row (d).",
+                                lower_bound=1)
+_OUTPUT = flags.DEFINE_string("output", None, "Write the table as JSON here.")
+TRAIN = os.path.join(os.path.dirname(os.path.abspath(__file__)), "train.py")
+
+
+def rows(repeats, process_repeats, sweep_sizes, samples):
+    a = b.torch_lecture_loop(repeats)
+    yield "a", "PyTorch eager lecture loop, 60 steps", a, "s", None, None
+    steps = b.jitted_step_loop(repeats)
+    yield "b", "jitted step in a Python loop, 60 steps", steps, "s", a, None
+    yield "c", "whole run compiled (one lax.scan), 60 steps", b.compiled_run(repeats), "s", a, \
+        ("faster than a", 200)
+    seconds = b.sequential_sgd(samples, max(3, repeats // 4))
+    yield "d", f"sequential SGD, {samples:.0e} samples", samples / seconds, "steps/s", None, \
+        ("steps/s", 100e6)
+    for n in sweep_sizes:
+        seconds = b.sweep_throughput(n, max(3, repeats // 4))
+        yield "e", f"sweep, {n:.0e} models x 60 steps", n * 60 / seconds, "model-steps/s", None, \
+            ("model-steps/s", 10e9 if jax.default_backend() == "cpu" else 5e12)
+    seed = b.lecture_script_seconds(process_repeats)
+    yield "f", "the seed's PyTorch script, whole process", seed, "s", None, None
+    ours = b.process_seconds([sys.executable, TRAIN], process_repeats)
+    yield "f", "python scripts/train.py, whole process", ours, "s", seed, ("of the seed", 0.6)
+
+
+def main(_):
+    sizes = [int(float(s)) for s in _SWEEP_SIZES.value] if _SWEEP_SIZES.value else \
+        [10**4, 10**5, 10**6, 10**7] + ([10**8] if jax.default_backend() != "cpu" else [])
+    output = report.AtomicFile(_OUTPUT.value) if _OUTPUT.value else None
+    machine = {"python": host.python_version(), "jax": jax.__version__,
+               "backend": jax.default_backend(), "devices": [str(d) for d in jax.devices()],
+               "cpu": host.processor() or host.machine(), "cores": os.cpu_count()}
+    print(f"machine: {machine['backend']}, {machine['cores']} cores, jax {machine['jax']}, "
+          f"devices {', '.join(machine['devices'])}")
+    results = []
+    try:
+        for row in rows(_REPEATS.value, _PROCESS_REPEATS.value, sizes, _SAMPLES.value):
+            results.append(report.bench_row(*row))
+            print(results[-1]["text"], flush=True)
+        if output:
+            output.commit(json.dumps({"machine": machine, "rows": results}, indent=1) + "\n")
+    finally:
+        if output:
+            output.discard()
+
+
+if __name__ == "__main__":
+    _cli.run(main)
