@@ -1,0 +1,23 @@
+"""scripts/bench.py runs end to end and writes its table (a smoke test: no timing is asserted;
+the speed goals are checked by running the benchmark itself)."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+BENCH = str(Path(__file__).resolve().parents[1] / "scripts" / "bench.py")
+
+
+def test_bench_writes_every_row(tmp_path):
+    out = tmp_path / "bench.json"
+    proc = subprocess.run([sys.executable, BENCH, "--repeats=1", "--process_repeats=1",
+                           "--sweep_sizes=100,1000", "--sequential_samples=1000",
+                           f"--output={out}"], capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    record = json.loads(out.read_text())
+    rows = [r["row"] for r in record["rows"]]
+    assert rows == ["a", "b", "c", "d", "e", "e", "f", "f"]
+    assert all(r["value"] > 0 for r in record["rows"])  # torch is installed with the dev deps
+    assert record["machine"]["backend"] in ("cpu", "gpu")
+    assert len(proc.stdout.splitlines()) == 9  # the machine, then one line per row
