@@ -142,9 +142,8 @@ def train_grid(lrs, w_inits, x, y, *, epochs: int, grad: str = "autodiff",
     devices = list(jax.devices() if devices is None else devices)
     size = min(chunk or DEFAULT_CHUNK, -(-n // len(devices))) * len(devices)
     sharding = NamedSharding(Mesh(np.array(devices), ("models",)), P("models"))
-    # on the device once (not per chunk), replicated on every device of the mesh
-    args = jax.device_put((lrs, w_inits, np.asarray(x, dtype), np.asarray(y, dtype)),
-                          NamedSharding(sharding.mesh, P()))
+    # the learning rates go to the device once, not once per chunk; the rest is small
+    args = (jnp.asarray(lrs), w_inits, np.asarray(x, dtype), np.asarray(y, dtype))
     chunks = [_train_chunk(*args, start, size=size, sharding=sharding, epochs=epochs, grad=grad,
                            optimizer=optimizer, unroll=unroll) for start in range(0, n, size)]
     if jax.process_count() > 1:

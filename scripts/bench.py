@@ -39,7 +39,7 @@ def rows(repeats, process_repeats, sweep_sizes, samples):
     yield "d", f"sequential SGD, {samples:.0e} samples", samples / seconds, "steps/s", None, \
         ("steps/s", 100e6)
     for n in sweep_sizes:
-        seconds = b.sweep_throughput(n, max(3, repeats // 4))
+        seconds = b.sweep_throughput(n, max(5, repeats // 2))
         yield "e", f"sweep, {n:.0e} models x 60 steps", n * 60 / seconds, "model-steps/s", None, \
             ("model-steps/s", 10e9 if jax.default_backend() == "cpu" else 5e12)
     seed = b.lecture_script_seconds(process_repeats)
