@@ -9,6 +9,11 @@ import numpy as np
 from lec4_jax.data import InputError
 
 
+def require_matplotlib(flag: str) -> None:
+    """Raises a one-line :class:`InputError` now, not after training, if matplotlib is missing."""
+    _pyplot(flag)
+
+
 def _pyplot(flag: str):
     try:
         import logging

@@ -16,7 +16,7 @@ import numpy as np
 from lec4_jax import chain_rule as cr
 from lec4_jax import model as model_lib
 from lec4_jax.data import InputError
-from lec4_jax.report import AtomicFile, fmt
+from lec4_jax.report import fmt
 
 INSTALL_GRAPHVIZ = "install Graphviz (Debian/Ubuntu: apt-get install graphviz; macOS: brew " \
                    "install graphviz)"
@@ -127,18 +127,19 @@ def dot(walk: cr.Walk, params: Sequence[str], dtype="float32", title: str = "") 
     return "\n".join(out) + "\n"
 
 
-def render(dot_source: str, fmt_name: str, path: str, flag: str) -> None:
-    """Renders DOT to ``path`` with Graphviz's ``dot`` (``svg`` or ``png``), atomically."""
+def find_dot(flag: str) -> str:
+    """The path of Graphviz's ``dot``; without it, an error saying what to install."""
     exe = shutil.which("dot")
     if exe is None:
         raise InputError(f"{flag}: Graphviz's dot is not on PATH; {INSTALL_GRAPHVIZ}")
-    out = AtomicFile(path, flag)
-    try:
-        proc = subprocess.run([exe, f"-T{fmt_name}"], input=dot_source.encode(),
-                              capture_output=True)
-        if proc.returncode != 0:
-            reason = (proc.stderr.decode(errors="replace").strip().splitlines() or ["?"])[0]
-            raise InputError(f"{flag}: dot failed: {reason}")
-        out.commit(proc.stdout)
-    finally:
-        out.discard()
+    return exe
+
+
+def render(dot_source: str, fmt_name: str, flag: str) -> bytes:
+    """The graph rendered by Graphviz's ``dot`` as ``svg`` or ``png`` bytes."""
+    proc = subprocess.run([find_dot(flag), f"-T{fmt_name}"], input=dot_source.encode(),
+                          capture_output=True)
+    if proc.returncode != 0:
+        reason = (proc.stderr.decode(errors="replace").strip().splitlines() or ["?"])[0]
+        raise InputError(f"{flag}: dot failed: {reason}")
+    return proc.stdout

@@ -26,23 +26,26 @@ _cli.require_finite(_Y)
 def main(_):
     params = _cli.model_params(_MODEL.value, _PARAM_FLAGS)
     m = model.get(_MODEL.value)
-    outputs = {"dot": report.AtomicFile(_DOT.value, "--dot") if _DOT.value else None}
+    for holder in (_SVG, _PNG):  # before any work: a missing dot is a usage error
+        if holder.value:
+            walkthrough.find_dot(f"--{holder.name}")
+    outputs = {h.name: report.AtomicFile(h.value, f"--{h.name}")
+               for h in (_DOT, _SVG, _PNG) if h.value}
     try:
         walk = walkthrough.explain(m.name, params, _X.value, _Y.value)
         at = ", ".join(f"{k}={report.fmt(v, 'float32')}" for k, v in
                        [("x", _X.value), ("y", _Y.value), *params.items()])
         title = f"{m.name}: {m.formula}, loss = (y_hat - y)^2, at {at}"
+        source = walkthrough.dot(walk, m.params, title=title)
+        rendered = {k: walkthrough.render(source, k, f"--{k}") for k in ("svg", "png")
+                    if k in outputs}
         print(title, "", *walkthrough.table(walk, m.params), "",
               walkthrough.check_against_jax(m.name, walk), sep="\n")
-        source = walkthrough.dot(walk, m.params, title=title)
-        for fmt_name, holder in (("svg", _SVG), ("png", _PNG)):
-            if holder.value:
-                walkthrough.render(source, fmt_name, holder.value, f"--{fmt_name}")
-        if outputs["dot"]:
-            outputs["dot"].commit(source)
+        for name, out in outputs.items():
+            out.commit(source if name == "dot" else rendered[name])
     finally:
-        if outputs["dot"]:
-            outputs["dot"].discard()
+        for out in outputs.values():
+            out.discard()
 
 
 if __name__ == "__main__":

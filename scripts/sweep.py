@@ -46,6 +46,10 @@ def main(_):
     dtype = "float64" if _X64.value else "float32"
     lead = jax.process_index() == 0
     output = report.AtomicFile(_OUTPUT.value) if _OUTPUT.value and lead else None
+    if _PLOT.value:  # before any work: a missing matplotlib is a usage error
+        from lec4_jax import plots
+
+        plots.require_matplotlib("--plot")
     plot = report.AtomicFile(_PLOT.value, "--plot") if _PLOT.value and lead else None
     try:
         lrs = sweep.learning_rates(_LR_MIN.value, _LR_MAX.value, _NUM_LR.value, _SPACING.value)
@@ -63,8 +67,6 @@ def main(_):
         if output:
             output.commit(sweep.to_csv(result))
         if plot:
-            from lec4_jax import plots
-
             title = (f"{len(dataset.x)} samples, {_EPOCHS.value} epochs, {_OPTIMIZER.value}, "
                      f"w* = {w_star:.6g}")
             plot.commit(plots.sweep_png(result, w_star, rates, title))

@@ -40,6 +40,10 @@ def main(_):
     device = platform.select(_PLATFORM.value, _X64.value)
     dtype = "float64" if _X64.value else "float32"
     output = report.AtomicFile(_OUTPUT.value) if _OUTPUT.value else None
+    if _PLOT.value:  # before any work: a missing matplotlib is a usage error
+        from lec4_jax import plots
+
+        plots.require_matplotlib("--plot")
     plot = report.AtomicFile(_PLOT.value, "--plot") if _PLOT.value else None
     try:
         run = training.run(params, dataset.x, dataset.y, _LEARNING_RATE.value,
@@ -51,8 +55,6 @@ def main(_):
             record = report.history_record(run, _cli.flag_values(_FLAGS), device, dtype)
             output.commit(report.to_json(record))
         if plot:
-            from lec4_jax import plots
-
             target = model.least_squares(_MODEL.value, dataset.x, dataset.y)
             title = f"{_MODEL.value}, {_OPTIMIZER.value}, learning rate {_LEARNING_RATE.value:g}"
             plot.commit(plots.training_png(run, target, title))

@@ -3,23 +3,17 @@
 import json
 import os
 import platform
-import subprocess
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
 
 import torch_lecture
+from cli_util import assert_usage_error, run_script
 from lec4_jax import report, training
 
-TRAIN = str(Path(__file__).resolve().parents[1] / "scripts" / "train.py")
-BASE_ENV = {k: v for k, v in os.environ.items() if k != "XLA_FLAGS"}
 
-
-def train(*args, env=None, cwd=None):
-    return subprocess.run([sys.executable, TRAIN, *args], capture_output=True, text=True,
-                          env=dict(BASE_ENV, **(env or {})), cwd=cwd, timeout=120)
+def train(*args, env=None):
+    return run_script("train.py", *args, env=env)
 
 
 def lecture_lines(w, loss, grad, final_w, xs=(1.0, 2.0, 3.0), ys=(2.0, 4.0, 6.0), epochs=20):
@@ -141,19 +135,15 @@ def test_bad_input_is_one_line_and_leaves_no_file(bad_csv, args, message):
     out = bad_csv / "out" / "run.json"
     out.parent.mkdir()
     proc = train(*[a.format(d=bad_csv) for a in args], f"--output={out}")
-    assert proc.returncode == 2
-    (line,) = proc.stderr.strip().splitlines()
-    assert line.startswith("train.py: error: ") and message.format(d=bad_csv) in line
-    assert proc.stdout == "" and os.listdir(out.parent) == []
+    line = assert_usage_error(proc, message.format(d=bad_csv))
+    assert line.startswith("train.py: error: ") and os.listdir(out.parent) == []
 
 
 @pytest.mark.parametrize("path, message", [("missing/run.json", "cannot write"),
                                            (".", "is a directory")])
 def test_unwritable_output(tmp_path, path, message):
-    proc = train(f"--output={tmp_path / path}")
-    assert proc.returncode == 2 and proc.stdout == ""
-    (line,) = proc.stderr.strip().splitlines()
-    assert f"--output: {tmp_path / path}" in line and message in line
+    line = assert_usage_error(train(f"--output={tmp_path / path}"), message)
+    assert f"--output: {tmp_path / path}" in line
 
 
 def test_gpu_without_a_gpu():
@@ -161,10 +151,8 @@ def test_gpu_without_a_gpu():
 
     if any(d.platform == "gpu" for d in jax.devices()):
         pytest.skip("this machine has a GPU")
-    proc = train("--platform=gpu")
-    assert proc.returncode == 2
-    (line,) = proc.stderr.strip().splitlines()
-    assert "--platform=gpu: JAX sees no GPU" in line and "jax[cuda" in line
+    line = assert_usage_error(train("--platform=gpu"), "--platform=gpu: JAX sees no GPU")
+    assert "jax[cuda" in line
 
 
 def test_affine_model_prints_every_gradient_and_records_dicts(tmp_path):
@@ -194,8 +182,7 @@ def test_quadratic_model_trains_under_every_gradient(grad, optimizer):
     (["--model=quadratic", "--w_init=2"], "--w_init does not apply to --model=quadratic"),
 ])
 def test_parameter_flags_of_another_model_are_errors(args, message):
-    proc = train(*args)
-    assert proc.returncode == 2 and message in proc.stderr
+    assert_usage_error(train(*args), message)
 
 
 def test_synthetic_data_and_plot(tmp_path):
@@ -224,7 +211,4 @@ def test_no_history_run_prints_the_same_lines(tmp_path):
     (["--plot=/nonexistent/p.png"], "--plot: /nonexistent/p.png: cannot write"),
 ])
 def test_bad_data_and_plot_flags(args, message):
-    proc = train(*args)
-    assert proc.returncode == 2 and proc.stdout == ""
-    (line,) = proc.stderr.strip().splitlines()
-    assert message in line
+    assert_usage_error(train(*args), message)

@@ -2,18 +2,14 @@
 the speed goals are checked by running the benchmark itself)."""
 
 import json
-import subprocess
-import sys
-from pathlib import Path
 
-BENCH = str(Path(__file__).resolve().parents[1] / "scripts" / "bench.py")
+from cli_util import run_script
 
 
 def test_bench_writes_every_row(tmp_path):
     out = tmp_path / "bench.json"
-    proc = subprocess.run([sys.executable, BENCH, "--repeats=1", "--process_repeats=1",
-                           "--sweep_sizes=100,1000", "--sequential_samples=1000",
-                           f"--output={out}"], capture_output=True, text=True, timeout=300)
+    proc = run_script("bench.py", "--repeats=1", "--process_repeats=1", "--sweep_sizes=100,1000",
+                      "--sequential_samples=1000", f"--output={out}")
     assert proc.returncode == 0, proc.stderr
     record = json.loads(out.read_text())
     rows = [r["row"] for r in record["rows"]]

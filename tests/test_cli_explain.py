@@ -1,19 +1,16 @@
 """scripts/explain.py as a user runs it: real subprocesses."""
 
-import os
 import shutil
-import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-EXPLAIN = str(Path(__file__).resolve().parents[1] / "scripts" / "explain.py")
+from cli_util import assert_usage_error, run_script
 
 
 def explain(*args, env=None):
-    return subprocess.run([sys.executable, EXPLAIN, *args], capture_output=True, text=True,
-                          env=dict(os.environ, **(env or {})), timeout=120)
+    return run_script("explain.py", *args, env=env)
 
 
 def test_default_is_the_lectures_worked_example():
@@ -56,9 +53,8 @@ def test_png_and_svg(tmp_path):
 def test_svg_without_graphviz(tmp_path):
     # a PATH with only this Python's folder: no dot
     proc = explain(f"--svg={tmp_path / 'g.svg'}", env={"PATH": str(Path(sys.executable).parent)})
-    assert proc.returncode == 2
-    (line,) = proc.stderr.strip().splitlines()
-    assert "Graphviz's dot is not on PATH" in line and "apt-get install graphviz" in line
+    line = assert_usage_error(proc, "Graphviz's dot is not on PATH")
+    assert "apt-get install graphviz" in line
     assert not (tmp_path / "g.svg").exists()
 
 
@@ -73,7 +69,5 @@ def test_svg_without_graphviz(tmp_path):
     (["extra"], "unexpected arguments"),
 ])
 def test_bad_input_is_one_line(args, message):
-    proc = explain(*args)
-    assert proc.returncode == 2 and proc.stdout == ""
-    (line,) = proc.stderr.strip().splitlines()
-    assert line.startswith("explain.py: error: ") and message in line
+    line = assert_usage_error(explain(*args), message)
+    assert line.startswith("explain.py: error: ")

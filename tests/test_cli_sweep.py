@@ -1,18 +1,14 @@
 """scripts/sweep.py as a user runs it: real subprocesses."""
 
 import csv
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 
-SWEEP = str(Path(__file__).resolve().parents[1] / "scripts" / "sweep.py")
+from cli_util import assert_usage_error, run_script
 
 
 def sweep(*args):
-    return subprocess.run([sys.executable, SWEEP, *args], capture_output=True, text=True,
-                          timeout=120)
+    return run_script("sweep.py", *args)
 
 
 def test_lecture_sweep_prints_the_stable_rates_and_writes_csv_and_plot(tmp_path):
@@ -49,7 +45,5 @@ def test_small_grids_print_every_config():
     (["--output=/nonexistent/s.csv"], "--output: /nonexistent/s.csv: cannot write"),
 ])
 def test_bad_input_is_one_line(args, message):
-    proc = sweep(*args)
-    assert proc.returncode == 2 and proc.stdout == ""
-    (line,) = proc.stderr.strip().splitlines()
-    assert line.startswith("sweep.py: error: ") and message in line
+    line = assert_usage_error(sweep(*args), message)
+    assert line.startswith("sweep.py: error: ")
