@@ -246,7 +246,10 @@ def bench_row(row: str, what: str, value, unit: str, reference, goal) -> dict[st
             else reference / value
         text += (f"  {entry['ratio']:.2f}x of the seed" if goal and goal[0] == "of the seed"
                  else f"  {entry['ratio']:.1f}x faster")
-    if goal:
+    if goal and goal[0] in ("of the seed", "faster than a") and reference is None:
+        entry["goal"] = goal[0]
+        text += "  (goal: no reference without torch)"
+    elif goal:
         kind, target = goal
         if kind == "of the seed":
             entry["met"] = entry["ratio"] is not None and entry["ratio"] <= target

@@ -101,3 +101,18 @@ def test_atomic_file_writes_special_files_in_place(tmp_path):
     reader.join(timeout=10)
     assert received == ["{}\n"] and stat.S_ISFIFO(os.stat(fifo).st_mode)
     assert os.listdir(tmp_path) == ["pipe"]
+
+
+def test_bench_rows_state_ratios_and_goals():
+    row = report.bench_row("c", "compiled", 1e-5, "s", 3e-3, ("faster than a", 200))
+    assert row["ratio"] == pytest.approx(300) and row["met"] is True
+    assert "300.0x faster" in row["text"] and "met" in row["text"]
+    row = report.bench_row("f", "train.py", 1.2, "s", 1.8, ("of the seed", 0.6))
+    assert row["ratio"] == pytest.approx(2 / 3) and row["met"] is False
+    assert "NOT met" in row["text"]
+    row = report.bench_row("e", "sweep", 2e9, "model-steps/s", None, ("model-steps/s", 1e10))
+    assert row["met"] is False and "2 Gmodel-steps/s" in row["text"]
+    row = report.bench_row("c", "compiled", 1e-5, "s", None, ("faster than a", 200))
+    assert row["met"] is None and "no reference without torch" in row["text"]
+    assert report.bench_row("a", "torch", None, "s", None, None)["text"].endswith(
+        "skipped (torch is not installed)")
