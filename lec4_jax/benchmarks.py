@@ -13,6 +13,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
+from typing import Any
 
 import jax
 import jax.numpy as jnp
@@ -157,3 +158,49 @@ def lecture_script_seconds(repeats: int) -> float | None:
         return process_seconds([sys.executable, f.name], repeats)
     finally:
         os.remove(f.name)
+
+
+def _human(value: float, unit: str) -> str:
+    if unit == "s":
+        for scale, name in ((1, "s"), (1e-3, "ms"), (1e-6, "us")):
+            if value >= scale:
+                return f"{value / scale:.3g} {name}"
+        return f"{value * 1e9:.3g} ns"
+    for scale, name in ((1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "k")):
+        if value >= scale:
+            return f"{value / scale:.3g} {name}{unit}"
+    return f"{value:.3g} {unit}"
+
+
+def bench_row(row: str, what: str, value, unit: str, reference, goal) -> dict[str, Any]:
+    """One benchmark row as a dict with its printed line: the figure, its ratio to the
+    reference (how many times faster; for process rows the fraction of the reference's time),
+    and the goal, met or not."""
+    entry = {"row": row, "what": what, "value": value, "unit": unit, "ratio": None,
+             "goal": None, "met": None}
+    if value is None:
+        entry["text"] = f"{row}  {what:<46} skipped (torch is not installed)"
+        return entry
+    text = f"{row}  {what:<46} {_human(value, unit):>16}"
+    if reference is not None and unit == "s":
+        entry["ratio"] = value / reference if goal and goal[0] == "of the seed" \
+            else reference / value
+        text += (f"  {entry['ratio']:.2f}x of the seed" if goal and goal[0] == "of the seed"
+                 else f"  {entry['ratio']:.1f}x faster")
+    if goal and goal[0] in ("of the seed", "faster than a") and reference is None:
+        entry["goal"] = goal[0]
+        text += "  (goal: no reference without torch)"
+    elif goal:
+        kind, target = goal
+        if kind == "of the seed":
+            entry["met"] = entry["ratio"] is not None and entry["ratio"] <= target
+            entry["goal"] = f"<= {target}x of the seed's time"
+        elif kind == "faster than a":
+            entry["met"] = entry["ratio"] is not None and entry["ratio"] >= target
+            entry["goal"] = f">= {target}x faster than a"
+        else:
+            entry["met"] = value >= target
+            entry["goal"] = f">= {_human(target, unit)}"
+        text += f"  (goal {entry['goal']}: {'met' if entry['met'] else 'NOT met'})"
+    entry["text"] = text
+    return entry

@@ -4,23 +4,19 @@ Numbers print as the shortest decimal that round-trips the value in the compute 
 (``str(numpy.float32(v))`` for float32), so nothing is lost and output compares exactly with
 PyTorch's. JSON floats are the exact computed values (a float32 widens to float64 exactly);
 the non-finite ones are the strings ``"NaN"``, ``"Infinity"`` and ``"-Infinity"``, as strict JSON
-has no literal for them.
+has no literal for them. Nothing here prints or writes files (see :mod:`lec4_jax.files`).
 """
 
 from __future__ import annotations
 
 import json
 import math
-import os
-import stat
-import tempfile
 from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
 
 from lec4_jax import model as model_lib
-from lec4_jax.data import InputError
 
 
 def fmt(value, dtype) -> str:
@@ -115,45 +111,6 @@ def history_record(run, config: dict[str, Any], platform: str, dtype) -> dict[st
     }
 
 
-class AtomicFile:
-    """A file that appears whole or not at all.
-
-    Opening makes a temporary file beside ``path`` (so an unwritable path fails before any work
-    is done); :meth:`commit` writes and renames it into place; :meth:`discard` removes it. A path
-    that exists and is not a regular file (``/dev/stdout``, a pipe) is written in place: it cannot
-    be replaced, and must never be.
-    """
-
-    def __init__(self, path: str, flag: str = "--output"):
-        self.path, self._tmp = path, None
-        if os.path.isdir(path):
-            raise InputError(f"{flag}: {path}: is a directory")
-        if os.path.exists(path) and not stat.S_ISREG(os.stat(path).st_mode):
-            if not os.access(path, os.W_OK):
-                raise InputError(f"{flag}: {path}: cannot write (permission denied)")
-            return
-        try:
-            fd, self._tmp = tempfile.mkstemp(prefix=".tmp-",
-                                             dir=os.path.dirname(os.path.abspath(path)))
-        except OSError as e:
-            raise InputError(f"{flag}: {path}: cannot write ({e.strerror})") from None
-        os.close(fd)
-
-    def commit(self, data: str | bytes) -> None:
-        mode = "wb" if isinstance(data, bytes) else "w"
-        with open(self._tmp or self.path, mode) as f:
-            f.write(data)
-        if self._tmp is not None:
-            os.chmod(self._tmp, 0o644)
-            os.replace(self._tmp, self.path)
-            self._tmp = None
-
-    def discard(self) -> None:
-        if self._tmp is not None and os.path.exists(self._tmp):
-            os.remove(self._tmp)
-        self._tmp = None
-
-
 def to_json(record: dict[str, Any]) -> str:
     return json.dumps(record, indent=1, allow_nan=False) + "\n"
 
@@ -205,7 +162,7 @@ def sweep_lines(result, rates, w_star: float, epochs: int, seconds: float, devic
     else:
         lines.append(f"measured: none of {n} configs diverged")
     if n <= shown:
-        lines += ["lr,w_init,final_w,final_loss,diverged", *_csv_rows(result)]
+        lines += [SWEEP_CSV_HEADER, *sweep_csv_rows(result)]
     return lines
 
 
@@ -214,52 +171,10 @@ def _largest_below(lr, diverged) -> float:
     return float(below.max()) if below.size else float("nan")
 
 
-def _csv_rows(result) -> list[str]:
+SWEEP_CSV_HEADER = "lr,w_init,final_w,final_loss,diverged"
+
+
+def sweep_csv_rows(result) -> list[str]:
+    """One CSV row per config of a sweep; floats exact (shortest round trip)."""
     return [f"{float(lr)!r},{float(w0)!r},{float(w)!r},{float(loss)!r},{str(bool(bad)).lower()}"
             for lr, w0, w, loss, bad in zip(*result)]
-
-
-def _human(value: float, unit: str) -> str:
-    if unit == "s":
-        for scale, name in ((1, "s"), (1e-3, "ms"), (1e-6, "us")):
-            if value >= scale:
-                return f"{value / scale:.3g} {name}"
-        return f"{value * 1e9:.3g} ns"
-    for scale, name in ((1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "k")):
-        if value >= scale:
-            return f"{value / scale:.3g} {name}{unit}"
-    return f"{value:.3g} {unit}"
-
-
-def bench_row(row: str, what: str, value, unit: str, reference, goal) -> dict[str, Any]:
-    """One benchmark row as a dict with its printed line: the figure, its ratio to the
-    reference (how many times faster; for process rows the fraction of the reference's time),
-    and the goal, met or not."""
-    entry = {"row": row, "what": what, "value": value, "unit": unit, "ratio": None,
-             "goal": None, "met": None}
-    if value is None:
-        entry["text"] = f"{row}  {what:<46} skipped (torch is not installed)"
-        return entry
-    text = f"{row}  {what:<46} {_human(value, unit):>16}"
-    if reference is not None and unit == "s":
-        entry["ratio"] = value / reference if goal and goal[0] == "of the seed" \
-            else reference / value
-        text += (f"  {entry['ratio']:.2f}x of the seed" if goal and goal[0] == "of the seed"
-                 else f"  {entry['ratio']:.1f}x faster")
-    if goal and goal[0] in ("of the seed", "faster than a") and reference is None:
-        entry["goal"] = goal[0]
-        text += "  (goal: no reference without torch)"
-    elif goal:
-        kind, target = goal
-        if kind == "of the seed":
-            entry["met"] = entry["ratio"] is not None and entry["ratio"] <= target
-            entry["goal"] = f"<= {target}x of the seed's time"
-        elif kind == "faster than a":
-            entry["met"] = entry["ratio"] is not None and entry["ratio"] >= target
-            entry["goal"] = f">= {target}x faster than a"
-        else:
-            entry["met"] = value >= target
-            entry["goal"] = f">= {_human(target, unit)}"
-        text += f"  (goal {entry['goal']}: {'met' if entry['met'] else 'NOT met'})"
-    entry["text"] = text
-    return entry

@@ -156,6 +156,6 @@ def train_grid(lrs, w_inits, x, y, *, epochs: int, grad: str = "autodiff",
 
 def to_csv(result: SweepResult) -> str:
     """``lr,w_init,final_w,final_loss,diverged`` rows; floats exact (shortest round trip)."""
-    from lec4_jax.report import _csv_rows
+    from lec4_jax.report import SWEEP_CSV_HEADER, sweep_csv_rows
 
-    return "\n".join(["lr,w_init,final_w,final_loss,diverged", *_csv_rows(result)]) + "\n"
+    return "\n".join([SWEEP_CSV_HEADER, *sweep_csv_rows(result)]) + "\n"

@@ -15,7 +15,7 @@ from absl import flags
 
 import _cli
 from lec4_jax import benchmarks as b
-from lec4_jax import report
+from lec4_jax import files
 
 _REPEATS = flags.DEFINE_integer("repeats", 21, "Repeats per in-process row.", lower_bound=1)
 _PROCESS_REPEATS = flags.DEFINE_integer("process_repeats", 7, "Repeats per process row (f).",
@@ -51,7 +51,7 @@ def rows(repeats, process_repeats, sweep_sizes, samples):
 def main(_):
     sizes = [int(float(s)) for s in _SWEEP_SIZES.value] if _SWEEP_SIZES.value else \
         [10**4, 10**5, 10**6, 10**7] + ([10**8] if jax.default_backend() != "cpu" else [])
-    output = report.AtomicFile(_OUTPUT.value) if _OUTPUT.value else None
+    output = files.AtomicFile(_OUTPUT.value) if _OUTPUT.value else None
     machine = {"python": host.python_version(), "jax": jax.__version__,
                "backend": jax.default_backend(), "devices": [str(d) for d in jax.devices()],
                "cpu": host.processor() or host.machine(), "cores": os.cpu_count()}
@@ -60,7 +60,7 @@ def main(_):
     results = []
     try:
         for row in rows(_REPEATS.value, _PROCESS_REPEATS.value, sizes, _SAMPLES.value):
-            results.append(report.bench_row(*row))
+            results.append(b.bench_row(*row))
             print(results[-1]["text"], flush=True)
         if output:
             output.commit(json.dumps({"machine": machine, "rows": results}, indent=1) + "\n")

@@ -8,7 +8,7 @@ dloss/dy_hat = -2, dloss/dw = -2. The exercises: ``--x=2 --y=4`` and
 from absl import flags
 
 import _cli
-from lec4_jax import model, report, walkthrough
+from lec4_jax import files, model, report, walkthrough
 
 _MODEL = flags.DEFINE_enum("model", "linear", list(model.MODELS),
                            "linear: y = x*w (the lecture); affine: x*w + b; "
@@ -29,7 +29,7 @@ def main(_):
     for holder in (_SVG, _PNG):  # before any work: a missing dot is a usage error
         if holder.value:
             walkthrough.find_dot(f"--{holder.name}")
-    outputs = {h.name: report.AtomicFile(h.value, f"--{h.name}")
+    outputs = {h.name: files.AtomicFile(h.value, f"--{h.name}")
                for h in (_DOT, _SVG, _PNG) if h.value}
     try:
         walk = walkthrough.explain(m.name, params, _X.value, _Y.value)

@@ -10,7 +10,7 @@ import jax
 from absl import flags
 
 import _cli
-from lec4_jax import data, grads, model, platform, report, stability, sweep, training
+from lec4_jax import data, files, grads, model, platform, report, stability, sweep, training
 
 _LR_MIN = flags.DEFINE_float("lr_min", 1e-3, "Smallest learning rate, > 0.")
 _LR_MAX = flags.DEFINE_float("lr_max", 1.0, "Largest learning rate, >= --lr_min.")
@@ -45,12 +45,12 @@ def main(_):
     device = platform.select(_PLATFORM.value, _X64.value)
     dtype = "float64" if _X64.value else "float32"
     lead = jax.process_index() == 0
-    output = report.AtomicFile(_OUTPUT.value) if _OUTPUT.value and lead else None
+    output = files.AtomicFile(_OUTPUT.value) if _OUTPUT.value and lead else None
     if _PLOT.value:  # before any work: a missing matplotlib is a usage error
         from lec4_jax import plots
 
         plots.require_matplotlib("--plot")
-    plot = report.AtomicFile(_PLOT.value, "--plot") if _PLOT.value and lead else None
+    plot = files.AtomicFile(_PLOT.value, "--plot") if _PLOT.value and lead else None
     try:
         lrs = sweep.learning_rates(_LR_MIN.value, _LR_MAX.value, _NUM_LR.value, _SPACING.value)
         start = time.perf_counter()

@@ -8,7 +8,7 @@ step, a ``progress:`` line per epoch, and ``predict (AT)``. Exit status: 0 when 
 from absl import flags, logging
 
 import _cli
-from lec4_jax import grads, model, platform, report, training
+from lec4_jax import files, grads, model, platform, report, training
 
 _MODEL = flags.DEFINE_enum("model", "linear", list(model.MODELS),
                            "linear: y = x*w (the lecture); affine: x*w + b; "
@@ -39,12 +39,12 @@ def main(_):
     dataset = _cli.load_data(_DATA_FLAGS)
     device = platform.select(_PLATFORM.value, _X64.value)
     dtype = "float64" if _X64.value else "float32"
-    output = report.AtomicFile(_OUTPUT.value) if _OUTPUT.value else None
+    output = files.AtomicFile(_OUTPUT.value) if _OUTPUT.value else None
     if _PLOT.value:  # before any work: a missing matplotlib is a usage error
         from lec4_jax import plots
 
         plots.require_matplotlib("--plot")
-    plot = report.AtomicFile(_PLOT.value, "--plot") if _PLOT.value else None
+    plot = files.AtomicFile(_PLOT.value, "--plot") if _PLOT.value else None
     try:
         run = training.run(params, dataset.x, dataset.y, _LEARNING_RATE.value,
                            epochs=_EPOCHS.value, predict_x=_PREDICT_X.value, model=_MODEL.value,

@@ -8,7 +8,7 @@ import threading
 import numpy as np
 import pytest
 
-from lec4_jax import report, training
+from lec4_jax import benchmarks, files, report, training
 from lec4_jax.data import InputError
 
 
@@ -73,20 +73,20 @@ def test_stability_note_names_the_intervals():
 
 def test_atomic_file(tmp_path):
     path = tmp_path / "out.json"
-    out = report.AtomicFile(str(path))
+    out = files.AtomicFile(str(path))
     assert not path.exists()
     out.commit("{}\n")
     assert path.read_text() == "{}\n" and os.listdir(tmp_path) == ["out.json"]
-    out = report.AtomicFile(str(tmp_path / "other.json"))
+    out = files.AtomicFile(str(tmp_path / "other.json"))
     out.discard()
     assert os.listdir(tmp_path) == ["out.json"]
 
 
 def test_atomic_file_rejects_unwritable_paths(tmp_path):
     with pytest.raises(InputError, match="--output: .*: cannot write"):
-        report.AtomicFile(str(tmp_path / "missing" / "out.json"))
+        files.AtomicFile(str(tmp_path / "missing" / "out.json"))
     with pytest.raises(InputError, match="is a directory"):
-        report.AtomicFile(str(tmp_path))
+        files.AtomicFile(str(tmp_path))
 
 
 def test_atomic_file_writes_special_files_in_place(tmp_path):
@@ -96,7 +96,7 @@ def test_atomic_file_writes_special_files_in_place(tmp_path):
     received = []
     reader = threading.Thread(target=lambda: received.append(fifo.read_text()))
     reader.start()
-    out = report.AtomicFile(str(fifo))
+    out = files.AtomicFile(str(fifo))
     out.commit("{}\n")
     reader.join(timeout=10)
     assert received == ["{}\n"] and stat.S_ISFIFO(os.stat(fifo).st_mode)
@@ -104,15 +104,15 @@ def test_atomic_file_writes_special_files_in_place(tmp_path):
 
 
 def test_bench_rows_state_ratios_and_goals():
-    row = report.bench_row("c", "compiled", 1e-5, "s", 3e-3, ("faster than a", 200))
+    row = benchmarks.bench_row("c", "compiled", 1e-5, "s", 3e-3, ("faster than a", 200))
     assert row["ratio"] == pytest.approx(300) and row["met"] is True
     assert "300.0x faster" in row["text"] and "met" in row["text"]
-    row = report.bench_row("f", "train.py", 1.2, "s", 1.8, ("of the seed", 0.6))
+    row = benchmarks.bench_row("f", "train.py", 1.2, "s", 1.8, ("of the seed", 0.6))
     assert row["ratio"] == pytest.approx(2 / 3) and row["met"] is False
     assert "NOT met" in row["text"]
-    row = report.bench_row("e", "sweep", 2e9, "model-steps/s", None, ("model-steps/s", 1e10))
+    row = benchmarks.bench_row("e", "sweep", 2e9, "model-steps/s", None, ("model-steps/s", 1e10))
     assert row["met"] is False and "2 Gmodel-steps/s" in row["text"]
-    row = report.bench_row("c", "compiled", 1e-5, "s", None, ("faster than a", 200))
+    row = benchmarks.bench_row("c", "compiled", 1e-5, "s", None, ("faster than a", 200))
     assert row["met"] is None and "no reference without torch" in row["text"]
-    assert report.bench_row("a", "torch", None, "s", None, None)["text"].endswith(
+    assert benchmarks.bench_row("a", "torch", None, "s", None, None)["text"].endswith(
         "skipped (torch is not installed)")
