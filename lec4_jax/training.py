@@ -95,8 +95,6 @@ def _finite(params, loss=0.0):
                                                    for p in jax.tree.leaves(params)]))
 
 
-@functools.partial(jax.jit,
-                   static_argnames=("epochs", "model", "grad", "optimizer", "keep_history"))
 def _train_scan(params, x, y, learning_rate, *, epochs, model, grad, optimizer, keep_history):
     def sample(carry, xy):
         params, opt_state, t, first_bad, _ = carry
