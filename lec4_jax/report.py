@@ -1,4 +1,4 @@
-"""The lecture's trace lines, the JSON record of a run, and atomic output files.
+"""The lecture's trace lines, the JSON record of a run, sweep summaries and CSV rows.
 
 Numbers print as the shortest decimal that round-trips the value in the compute dtype
 (``str(numpy.float32(v))`` for float32), so nothing is lost and output compares exactly with
