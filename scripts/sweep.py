@@ -34,11 +34,15 @@ _cli.require_finite(_LR_MAX, positive=True)
 flags.register_multi_flags_validator(
     ["lr_min", "lr_max"], lambda v: v["lr_max"] >= v["lr_min"],
     message="--lr_max must be >= --lr_min")
+_MAX_MODELS = 1_000_000_000  # 9 bytes of results each on the host
 _SHOWN = 24  # print every config's row up to this many configs
 
 
 def main(_):
     w_inits = data.parse_floats(_W_INITS.value, "w_init_values")
+    if _NUM_LR.value * len(w_inits) > _MAX_MODELS:
+        raise data.InputError(f"--num_lr x --w_init_values: {_NUM_LR.value * len(w_inits):,} "
+                              f"models is more than {_MAX_MODELS:,} (memory for the results)")
     dataset = _cli.load_data(_DATA_FLAGS)
     if _DISTRIBUTED.value:
         jax.distributed.initialize()

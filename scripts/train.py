@@ -8,7 +8,7 @@ step, a ``progress:`` line per epoch, and ``predict (AT)``. Exit status: 0 when 
 from absl import flags, logging
 
 import _cli
-from lec4_jax import files, grads, model, platform, report, training
+from lec4_jax import data, files, grads, model, platform, report, training
 
 _MODEL = flags.DEFINE_enum("model", "linear", list(model.MODELS),
                            "linear: y = x*w (the lecture); affine: x*w + b; "
@@ -32,11 +32,18 @@ _FLAGS = (_MODEL, _LEARNING_RATE, _EPOCHS, *_PARAM_FLAGS.values(), *_DATA_FLAGS.
           _PREDICT_X, _GRAD, _OPTIMIZER, _LOOP, _PLATFORM, _X64, _TRACE, _OUTPUT, _PLOT)
 _cli.require_finite(_LEARNING_RATE, positive=True)
 _cli.require_finite(_PREDICT_X)
+_MAX_HISTORY_STEPS = 50_000_000  # ~1 GB of per-step history in float32
 
 
 def main(_):
     params = _cli.model_params(_MODEL.value, _PARAM_FLAGS)
     dataset = _cli.load_data(_DATA_FLAGS)
+    keep_history = bool(_TRACE.value or _OUTPUT.value or _PLOT.value)
+    steps = _EPOCHS.value * len(dataset.x)
+    if keep_history and steps > _MAX_HISTORY_STEPS:
+        raise data.InputError(
+            f"--epochs: {steps:,} steps is too many to keep a per-step history (at most "
+            f"{_MAX_HISTORY_STEPS:,}); pass --trace=false, and no --output or --plot")
     device = platform.select(_PLATFORM.value, _X64.value)
     dtype = "float64" if _X64.value else "float32"
     output = files.AtomicFile(_OUTPUT.value) if _OUTPUT.value else None
@@ -49,7 +56,7 @@ def main(_):
         run = training.run(params, dataset.x, dataset.y, _LEARNING_RATE.value,
                            epochs=_EPOCHS.value, predict_x=_PREDICT_X.value, model=_MODEL.value,
                            dtype=dtype, grad=_GRAD.value, optimizer=_OPTIMIZER.value,
-                           loop=_LOOP.value, keep_history=bool(_TRACE.value or output or plot))
+                           loop=_LOOP.value, keep_history=keep_history)
         print("\n".join(report.trace_lines(run, _PREDICT_X.value, dtype, _TRACE.value)))
         if output:
             record = report.history_record(run, _cli.flag_values(_FLAGS), device, dtype)

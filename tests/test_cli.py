@@ -209,6 +209,7 @@ def test_no_history_run_prints_the_same_lines(tmp_path):
     (["--dataset=synthetic", "--num_samples=0"], "--num_samples"),
     (["--dataset=synthetic", "--noise=-1"], "--noise"),
     (["--plot=/nonexistent/p.png"], "--plot: /nonexistent/p.png: cannot write"),
+    (["--epochs=20000000"], "steps is too many to keep a per-step history"),
 ])
 def test_bad_data_and_plot_flags(args, message):
     assert_usage_error(train(*args), message)

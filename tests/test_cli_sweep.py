@@ -43,6 +43,7 @@ def test_small_grids_print_every_config():
     (["--dataset=synthetic", "--x_data=1"], "--dataset=synthetic excludes --x_data"),
     (["--noise=0.5"], "--noise needs --dataset=synthetic"),
     (["--output=/nonexistent/s.csv"], "--output: /nonexistent/s.csv: cannot write"),
+    (["--num_lr=600000000", "--w_init_values=1,2"], "models is more than 1,000,000,000"),
 ])
 def test_bad_input_is_one_line(args, message):
     line = assert_usage_error(sweep(*args), message)
