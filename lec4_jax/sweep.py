@@ -42,18 +42,19 @@ class SweepResult:
         self.diverged = diverged  # final_loss not finite, or above the mean loss at w_init
 
     @functools.cached_property
-    def learning_rate(self) -> np.ndarray:
-        return np.repeat(self.lrs, len(self.w_inits))
+    def _grid(self) -> tuple[np.ndarray, np.ndarray]:
+        return grid(self.lrs, self.w_inits)
 
-    @functools.cached_property
+    @property
+    def learning_rate(self) -> np.ndarray:
+        return self._grid[0]
+
+    @property
     def w_init(self) -> np.ndarray:
-        return np.tile(self.w_inits, len(self.lrs))
+        return self._grid[1]
 
     def __iter__(self):
         return (getattr(self, name) for name in self._fields)
-
-    def __len__(self) -> int:
-        return len(self.final_w)
 
 
 def learning_rates(lr_min: float, lr_max: float, num: int, spacing: str = "log") -> np.ndarray:
@@ -66,10 +67,9 @@ def learning_rates(lr_min: float, lr_max: float, num: int, spacing: str = "log")
 
 
 def grid(lrs, w_inits) -> tuple[np.ndarray, np.ndarray]:
-    """The outer product, flattened: every learning rate with every w_init."""
-    lr, w = np.meshgrid(np.asarray(lrs, np.float64), np.asarray(w_inits, np.float64),
-                        indexing="ij")
-    return lr.ravel(), w.ravel()
+    """The outer product, flattened, learning rate major: every rate with every w_init."""
+    lrs, w_inits = np.asarray(lrs), np.asarray(w_inits)
+    return np.repeat(lrs, len(w_inits)), np.tile(w_inits, len(lrs))
 
 
 def _mean_loss(w, x, y, unrolled_up_to: int = 32):

@@ -13,6 +13,7 @@ import sys
 
 from absl import app, flags
 
+from lec4_jax import data, model
 from lec4_jax.data import InputError
 
 _CACHE = flags.DEFINE_string(
@@ -103,8 +104,6 @@ def define_param_flags(help_suffix: str = "") -> dict[str, flags.FlagHolder]:
 
 def model_params(model_name: str, holders: dict[str, flags.FlagHolder]) -> dict[str, float]:
     """The model's parameter values from the flags; another model's flag is an error."""
-    from lec4_jax import model
-
     wanted = model.get(model_name).params
     for name, holder in holders.items():
         if name not in wanted and flags.FLAGS[holder.name].present:
@@ -115,8 +114,6 @@ def model_params(model_name: str, holders: dict[str, flags.FlagHolder]) -> dict[
 
 def define_data_flags() -> dict[str, flags.FlagHolder]:
     """The data flags that train.py and sweep.py share."""
-    from lec4_jax import data
-
     return {
         "dataset": flags.DEFINE_enum("dataset", "lecture", data.DATASETS,
                                      "lecture: --x_data/--y_data (the lecture's by default) or "
@@ -136,8 +133,6 @@ def define_data_flags() -> dict[str, flags.FlagHolder]:
 
 def load_data(holders: dict[str, flags.FlagHolder]):
     """The dataset the flags name; conflicting data flags are an error."""
-    from lec4_jax import data
-
     present = {name for name in holders if flags.FLAGS[holders[name].name].present}
     if holders["dataset"].value == "synthetic":
         clash = sorted(present & {"x_data", "y_data", "data_csv"})
