@@ -125,12 +125,15 @@ def sequential_sgd(num_samples: int, repeats: int) -> float:
     return median_seconds(lambda: jax.block_until_ready(run(params, x, y, lr)), repeats)
 
 
-def sweep_throughput(num_models: int, repeats: int) -> float:
-    """(e) ``num_models`` lecture models (a learning-rate grid) x 20 epochs, end to end."""
+def sweep_throughput(num_models: int, repeats: int, to_host: bool = True) -> float:
+    """(e) ``num_models`` lecture models (a learning-rate grid) x 20 epochs, end to end: the
+    results in NumPy, or (``to_host=False``) left on the devices."""
     lrs = sweep.learning_rates(1e-4, 0.2, num_models)
 
     def run():
-        return sweep.train_grid(lrs, [1.0], data.LECTURE_X, data.LECTURE_Y, epochs=20)
+        r = sweep.train_grid(lrs, [1.0], data.LECTURE_X, data.LECTURE_Y, epochs=20,
+                             to_host=to_host)
+        return jax.block_until_ready((r.final_w, r.final_loss, r.diverged))
 
     return median_seconds(run, repeats)
 

@@ -2,11 +2,16 @@
 
 Every model is trained exactly as ``scripts/train.py`` trains it, by the same
 :func:`lec4_jax.training.step`, so each result equals a lone run bit for bit on the CPU. The
-models are ``jax.vmap``-ed, processed in chunks that stay in cache (``jax.lax.map`` over chunks),
-and sharded across every visible device along the models axis with ``jax.sharding``: a 1-D
+models are ``jax.vmap``-ed and trained in chunks that stay in cache, one jitted call per chunk,
+sharded across every visible device along the models axis with ``jax.sharding``: a 1-D
 :class:`~jax.sharding.Mesh` and a :class:`~jax.sharding.NamedSharding`. After
 ``jax.distributed.initialize()``, ``jax.devices()`` spans every host and the same code runs
 multi-host: each process supplies its own devices' shards of the grid.
+
+Speed (see README, "Speed"): the step runs unfenced (``training.step(fence=False)``), so XLA
+fuses :data:`DEFAULT_UNROLL` steps into each loop iteration, one pass over the chunk's models
+for several steps; a finished chunk is copied out while the next one trains, so memory is
+reused rather than freshly mapped for every chunk.
 """
 
 from __future__ import annotations
@@ -22,8 +27,10 @@ from jax.sharding import PartitionSpec as P
 
 from lec4_jax import model, training
 
-DEFAULT_CHUNK = 1 << 20  # models per chunk and device: w, lr and state stay in cache
-DEFAULT_UNROLL = 2  # steps per loop iteration: halves the loop overhead, keeps kernels small
+# Models per chunk and device. On the CPU a chunk's parameters, learning rates and optimizer
+# state stay in cache; an accelerator takes far bigger chunks, so each kernel launch does more.
+DEFAULT_CHUNK = {"cpu": 1 << 19, "accelerator": 1 << 24}
+DEFAULT_UNROLL = 6  # steps fused per loop iteration: fewer iterations, still short chains
 
 
 class SweepResult:
@@ -87,70 +94,138 @@ def _mean_loss(w, x, y, unrolled_up_to: int = 32):
 
 
 def _train_one(w, lr, x, y, *, epochs, grad, optimizer, unroll):
-    """One model, per-sample, in order: the body of :func:`lec4_jax.training.train`."""
-    params = {"w": w}
-    xs = (jnp.tile(x, epochs), jnp.tile(y, epochs))
+    """One model, per-sample, in order: :func:`lec4_jax.training.train`'s loop, unfenced.
 
-    def body(carry, xy):
+    Epoch after epoch, the samples in order; ``unroll`` steps fuse into each loop iteration, so
+    one pass over a chunk's models does several steps' arithmetic per load and store.
+    """
+    params = {"w": w}
+
+    def sample(carry, xy):
         p, state = carry
-        p, state, _, _ = training.step(p, state, *xy, lr, grad=grad, optimizer=optimizer)
+        p, state, _, _ = training.step(p, state, *xy, lr, grad=grad, optimizer=optimizer,
+                                       fence=False)
         return (p, state), None
 
+    def epoch(carry, _):
+        carry, _ = jax.lax.scan(sample, carry, (x, y), unroll=min(unroll, x.shape[0]))
+        return carry, None
+
     carry = (params, training.init_state(params, lr, optimizer))
-    (final, _), _ = jax.lax.scan(body, carry, xs, unroll=unroll)
+    epochs_unroll = max(1, unroll // x.shape[0])  # short epochs: several per iteration
+    (final, _), _ = jax.lax.scan(epoch, carry, None, length=epochs, unroll=epochs_unroll)
     return final["w"], _mean_loss(final["w"], x, y)
 
 
-@functools.partial(jax.jit, static_argnames=("size", "sharding", "epochs", "grad", "optimizer",
-                                             "unroll"))
-def _train_chunk(lrs, w_inits, x, y, start, *, size, sharding, epochs, grad, optimizer, unroll):
-    """Trains configs ``start .. start + size - 1`` of the grid, vmapped, sharded by ``sharding``.
+def _chunk(lrs, w_inits, x, y, start, *, size, sharding, epochs, grad, optimizer, unroll):
+    """Trains learning rates ``lrs[start : start + size]``, each with every w_init, vmapped and
+    sharded by ``sharding``.
 
-    Config ``i`` is (``lrs[i // len(w_inits)]``, ``w_inits[i % len(w_inits)]``). The configs
-    are made on the device from the grid's axes: nothing of the grid's size leaves the host.
-    Returns ``final_w``, ``final_loss`` and ``diverged`` (as 0 or 1) stacked in one array: one
-    output buffer is measurably cheaper than three for small chunks.
+    The chunk's configs are broadcast from the grid's axes on the device, in grid order: a
+    slice and broadcasts, which fuse into the training loop, rather than a gather per model.
+    Returns ``final_w``, ``final_loss`` and ``diverged``, one entry per config.
     """
-    index = jax.lax.with_sharding_constraint(start + jnp.arange(size, dtype=jnp.int32), sharding)
-    index = jnp.minimum(index, lrs.shape[0] * w_inits.shape[0] - 1)  # padding: cut off later
+    shape = (size, w_inits.shape[0])
+    lr = jax.lax.dynamic_slice_in_dim(lrs, start, size)
+    lr = jax.lax.with_sharding_constraint(jnp.broadcast_to(lr[:, None], shape).reshape(-1),
+                                          sharding)
+    w0 = jnp.broadcast_to(w_inits, shape).reshape(-1)
     one = functools.partial(_train_one, epochs=epochs, grad=grad, optimizer=optimizer,
                             unroll=unroll)
-    lr, which_w0 = lrs[index // w_inits.shape[0]], index % w_inits.shape[0]
-    w, loss = jax.vmap(one, in_axes=(0, 0, None, None))(w_inits[which_w0], lr, x, y)
-    loss0 = _mean_loss(w_inits, x, y)[which_w0]  # one per w_init, not per model
+    w, loss = jax.vmap(one, in_axes=(0, 0, None, None))(w0, lr, x, y)
+    loss0 = jnp.broadcast_to(_mean_loss(w_inits, x, y), shape).reshape(-1)  # one per w_init
     diverged = ~jnp.isfinite(loss) | (loss > loss0)
-    return jnp.stack([w, loss, diverged.astype(w.dtype)])
+    return w, loss, diverged
+
+
+_STATIC = ("size", "sharding", "epochs", "grad", "optimizer", "unroll")
+# 512-bit vectors where the CPU has them (AVX-512): half the instructions per model and step.
+CPU_COMPILER_OPTIONS = {"xla_cpu_prefer_vector_width": 512}
+_train_chunk = {"cpu": jax.jit(_chunk, static_argnames=_STATIC,
+                               compiler_options=CPU_COMPILER_OPTIONS),
+                None: jax.jit(_chunk, static_argnames=_STATIC)}
+
+
+def _aligned(n: int, dtype, alignment: int = 64) -> np.ndarray:
+    """An empty 1-D array of ``n`` elements whose data starts on an ``alignment``-byte edge."""
+    itemsize = np.dtype(dtype).itemsize
+    buffer = np.empty(n + alignment // itemsize, dtype)
+    skip = (-buffer.__array_interface__["data"][0] % alignment) // itemsize
+    return buffer[skip:skip + n]
+
+
+def _gather(outputs):
+    """A chunk's outputs whole on every process (multi-host), else as they are."""
+    if jax.process_count() > 1:
+        return [multihost_utils.process_allgather(o, tiled=True) for o in outputs]
+    return outputs
+
+
+@functools.cache
+def _sharding(devices: tuple) -> NamedSharding:
+    return NamedSharding(Mesh(np.array(devices), ("models",)), P("models"))
 
 
 def train_grid(lrs, w_inits, x, y, *, epochs: int, grad: str = "autodiff",
                optimizer: str = "sgd", dtype=jnp.float32, chunk: int | None = None,
-               unroll: int = DEFAULT_UNROLL, devices=None) -> SweepResult:
+               unroll: int = DEFAULT_UNROLL, devices=None, to_host: bool = True) -> SweepResult:
     """Trains every (learning rate, w_init) pair on ``x``, ``y``, sharded over ``devices``.
 
-    The grid is trained in chunks of ``chunk`` models per device, one jitted call each (the
-    calls are dispatched asynchronously, so they queue back to back): a chunk's parameters and
-    optimizer state stay in cache while it runs every step.
+    The grid is trained in chunks of about ``chunk`` models per device (whole rows of the grid:
+    some learning rates, each with every w_init), one jitted call each (the calls are
+    dispatched asynchronously, so they queue back to back): a chunk's parameters and optimizer
+    state stay in cache while it runs every step.
 
     Args:
       lrs, w_inits: the grid's axes; the grid is their outer product (see :func:`grid`).
       x, y: the data; every model sees the samples in order, epoch after epoch.
-      chunk: models per chunk and device (default :data:`DEFAULT_CHUNK`).
+      chunk: models per chunk and device (default: :data:`DEFAULT_CHUNK` for the platform).
+      unroll: training steps fused into each loop iteration.
       devices: the devices to shard over (default: all of ``jax.devices()``).
+      to_host: with ``False`` the result columns stay JAX arrays, sharded on the devices (no
+        copy to the host, no gathering across hosts).
     """
-    lrs, w_inits = (np.asarray(a, np.float64).astype(dtype) for a in (lrs, w_inits))
-    n = len(lrs) * len(w_inits)
-    devices = list(jax.devices() if devices is None else devices)
-    size = min(chunk or DEFAULT_CHUNK, -(-n // len(devices))) * len(devices)
-    sharding = NamedSharding(Mesh(np.array(devices), ("models",)), P("models"))
-    # the learning rates go to the device once, not once per chunk; the rest is small
-    args = (jnp.asarray(lrs), w_inits, np.asarray(x, dtype), np.asarray(y, dtype))
-    chunks = [_train_chunk(*args, start, size=size, sharding=sharding, epochs=epochs, grad=grad,
-                           optimizer=optimizer, unroll=unroll) for start in range(0, n, size)]
-    if jax.process_count() > 1:
-        chunks = [multihost_utils.process_allgather(c, tiled=True) for c in chunks]
-    stacked = np.concatenate([np.asarray(c) for c in chunks], axis=1) if len(chunks) > 1 \
-        else np.asarray(chunks[0])
-    columns = (stacked[0, :n], stacked[1, :n], stacked[2, :n] > 0.5)
+    w_inits = np.asarray(w_inits, np.float64).astype(dtype)
+    lrs_64 = np.asarray(lrs, np.float64)
+    n_lr, n_w = len(lrs_64), len(w_inits)
+    devices = tuple(jax.devices() if devices is None else devices)
+    on_cpu = devices[0].platform == "cpu"
+    chunk = chunk or DEFAULT_CHUNK["cpu" if on_cpu else "accelerator"]
+    rows = max(1, chunk // n_w)  # learning rates per chunk and device
+    size = min(rows, -(-n_lr // len(devices))) * len(devices)
+    # The rates padded to whole chunks with the last one (the padding is cut off below), in
+    # memory aligned for XLA, which then uses it in place on the CPU instead of copying it.
+    lrs = _aligned(-(-n_lr // size) * size, dtype)
+    lrs[:n_lr], lrs[n_lr:] = lrs_64, lrs_64[-1]
+    sharding = _sharding(devices)
+    lrs_arg = jax.device_put(lrs, NamedSharding(sharding.mesh, P())) if len(lrs) > size else lrs
+    lrs = lrs[:n_lr]
+    kernel = _train_chunk["cpu" if on_cpu else None]
+    args = (lrs_arg, w_inits, np.asarray(x, dtype), np.asarray(y, dtype))
+    n = n_lr * n_w
+    starts = range(0, n_lr, size)
+    if not to_host:
+        parts = zip(*(kernel(*args, start, size=size, sharding=sharding, epochs=epochs,
+                             grad=grad, optimizer=optimizer, unroll=unroll) for start in starts))
+        columns = [jnp.concatenate(p)[:n] if len(p) > 1 else p[0][:n] for p in parts]
+        return SweepResult(lrs, w_inits, *columns)
+    if len(starts) == 1:
+        columns = [np.asarray(c) for c in _gather(kernel(
+            *args, 0, size=size, sharding=sharding, epochs=epochs, grad=grad,
+            optimizer=optimizer, unroll=unroll))]
+    else:
+        # Each chunk is copied into the host arrays as soon as it is done, while the next one
+        # runs, and then freed, so at most two chunks' outputs are ever allocated.
+        columns = [np.empty(len(starts) * size * n_w, d) for d in (dtype, dtype, bool)]
+        run = functools.partial(kernel, *args, size=size, sharding=sharding, epochs=epochs,
+                                grad=grad, optimizer=optimizer, unroll=unroll)
+        pending = run(starts[0])
+        for i in range(len(starts)):
+            following = run(starts[i + 1]) if i + 1 < len(starts) else None
+            for column, part in zip(columns, _gather(pending)):
+                column[i * size * n_w:(i + 1) * size * n_w] = np.asarray(part)
+            pending = following
+    columns = [c[:n] for c in columns]
     return SweepResult(lrs, w_inits, *columns)
 
 

@@ -23,8 +23,10 @@ _GRAD = flags.DEFINE_enum("grad", "autodiff", grads.METHODS, "How dL/dw is compu
 _OPTIMIZER = flags.DEFINE_enum("optimizer", "sgd", sorted(training.OPTIMIZERS), "optax optimizer.")
 _PLATFORM = flags.DEFINE_enum("platform", "auto", platform.PLATFORMS, "Where JAX computes.")
 _X64 = flags.DEFINE_bool("x64", False, "Compute in float64 instead of float32.")
-_CHUNK = flags.DEFINE_integer("chunk_size", sweep.DEFAULT_CHUNK, "Models per chunk and device.",
-                              lower_bound=1)
+_CHUNK = flags.DEFINE_integer(
+    "chunk_size", None, "Models per chunk and device (default: "
+    f"{sweep.DEFAULT_CHUNK['cpu']} on a CPU, {sweep.DEFAULT_CHUNK['accelerator']} on a GPU).",
+    lower_bound=1)
 _DISTRIBUTED = flags.DEFINE_bool("distributed", False, "Call jax.distributed.initialize() first "
                                  "(multi-host: run the same command on every host).")
 _OUTPUT = flags.DEFINE_string("output", None, "Write one CSV row per config here.")

@@ -5,9 +5,12 @@ import os
 import subprocess
 import sys
 
+import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from lec4_jax import stability, sweep, training
 
@@ -35,6 +38,50 @@ def test_vmapped_equals_training_each_config_alone_bit_for_bit(grad):
     r = sweep.train_grid(lrs, w_inits, X, Y, epochs=20, grad=grad)
     for lr, w0, w in zip(r.learning_rate, r.w_init, r.final_w):
         np.testing.assert_array_equal(w, alone(lr, w0, "sgd", grad))
+
+
+_finite32 = st.floats(-4.0, 4.0, allow_subnormal=False, width=32)
+
+
+@settings(max_examples=25)
+@given(lrs=st.lists(st.floats(1e-4, 2.0), min_size=1, max_size=9),
+       w_inits=st.lists(_finite32, min_size=1, max_size=3),
+       xy=st.lists(st.tuples(_finite32, _finite32), min_size=1, max_size=11),
+       epochs=st.integers(1, 7), unroll=st.sampled_from([1, 4, sweep.DEFAULT_UNROLL]))
+def test_random_grids_and_data_equal_lone_runs_bit_for_bit(lrs, w_inits, xy, epochs, unroll):
+    # The sweep drops the step's optimization barriers so XLA fuses several steps per loop
+    # iteration: this checks that the arithmetic, and so every bit, stays that of train.py's
+    # fenced step, on random data of any length (some runs diverge), any unroll.
+    x, y = (np.array(v, np.float32) for v in zip(*xy))
+    r = sweep.train_grid(lrs, w_inits, x, y, epochs=epochs, unroll=unroll)
+    for lr, w0, w in zip(r.learning_rate, r.w_init, r.final_w):
+        want = training.train({"w": jnp.float32(w0)}, x, y, lr, epochs=epochs,
+                              keep_history=False).final_params["w"]
+        np.testing.assert_array_equal(w, want)
+
+
+def test_more_w_inits_than_a_chunk_holds():
+    # A chunk is whole rows of the grid: one learning rate with all 5 w_inits, over a chunk of 2.
+    lrs, w_inits = sweep.learning_rates(1e-3, 0.3, 3), [1.0, -1.0, 2.0, 0.5, 3.0]
+    whole = sweep.train_grid(lrs, w_inits, X, Y, epochs=5)
+    for a, b in zip(whole, sweep.train_grid(lrs, w_inits, X, Y, epochs=5, chunk=2)):
+        np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("chunk", [None, 8])
+def test_results_left_on_the_device_equal_those_copied_to_the_host(chunk):
+    lrs = sweep.learning_rates(1e-3, 0.5, 37)
+    host = sweep.train_grid(lrs, [1.0, 2.5], X, Y, epochs=10, chunk=chunk)
+    device = sweep.train_grid(lrs, [1.0, 2.5], X, Y, epochs=10, chunk=chunk, to_host=False)
+    assert isinstance(device.final_w, jax.Array)
+    for a, b in zip(host, device):
+        np.testing.assert_array_equal(a, np.asarray(b))
+
+
+def test_aligned_buffers():
+    for n in (1, 7, 1000):
+        a = sweep._aligned(n, np.float32)
+        assert a.shape == (n,) and a.__array_interface__["data"][0] % 64 == 0
 
 
 def test_vmapped_momentum_is_within_an_ulp_or_two():
