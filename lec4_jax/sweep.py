@@ -117,17 +117,16 @@ def _train_one(w, lr, x, y, *, epochs, grad, optimizer, unroll):
     return final["w"], _mean_loss(final["w"], x, y)
 
 
-def _chunk(lrs, w_inits, x, y, start, *, size, sharding, epochs, grad, optimizer, unroll):
-    """Trains learning rates ``lrs[start : start + size]``, each with every w_init, vmapped and
-    sharded by ``sharding``.
+def _chunk(lrs, w_inits, x, y, *, sharding, epochs, grad, optimizer, unroll):
+    """Trains learning rates ``lrs``, each with every w_init, vmapped and sharded by
+    ``sharding``.
 
-    The chunk's configs are broadcast from the grid's axes on the device, in grid order: a
-    slice and broadcasts, which fuse into the training loop, rather than a gather per model.
-    Returns ``final_w``, ``final_loss`` and ``diverged``, one entry per config.
+    The chunk's configs are broadcast from the grid's axes on the device, in grid order:
+    broadcasts, which fuse into the training loop, rather than a gather per model. Returns
+    ``final_w``, ``final_loss`` and ``diverged``, one entry per config.
     """
-    shape = (size, w_inits.shape[0])
-    lr = jax.lax.dynamic_slice_in_dim(lrs, start, size)
-    lr = jax.lax.with_sharding_constraint(jnp.broadcast_to(lr[:, None], shape).reshape(-1),
+    shape = (lrs.shape[0], w_inits.shape[0])
+    lr = jax.lax.with_sharding_constraint(jnp.broadcast_to(lrs[:, None], shape).reshape(-1),
                                           sharding)
     w0 = jnp.broadcast_to(w_inits, shape).reshape(-1)
     one = functools.partial(_train_one, epochs=epochs, grad=grad, optimizer=optimizer,
@@ -138,7 +137,7 @@ def _chunk(lrs, w_inits, x, y, start, *, size, sharding, epochs, grad, optimizer
     return w, loss, diverged
 
 
-_STATIC = ("size", "sharding", "epochs", "grad", "optimizer", "unroll")
+_STATIC = ("sharding", "epochs", "grad", "optimizer", "unroll")
 # 512-bit vectors where the CPU has them (AVX-512): half the instructions per model and step.
 CPU_COMPILER_OPTIONS = {"xla_cpu_prefer_vector_width": 512}
 _train_chunk = {"cpu": jax.jit(_chunk, static_argnames=_STATIC,
@@ -194,31 +193,31 @@ def train_grid(lrs, w_inits, x, y, *, epochs: int, grad: str = "autodiff",
     rows = max(1, chunk // n_w)  # learning rates per chunk and device
     size = min(rows, -(-n_lr // len(devices))) * len(devices)
     # The rates padded to whole chunks with the last one (the padding is cut off below), in
-    # memory aligned for XLA, which then uses it in place on the CPU instead of copying it.
-    lrs = _aligned(-(-n_lr // size) * size, dtype)
-    lrs[:n_lr], lrs[n_lr:] = lrs_64, lrs_64[-1]
+    # memory aligned for XLA: on the CPU it then uses each chunk's rates in place, uncopied.
+    padded = _aligned(-(-n_lr // size) * size, dtype)
+    padded[:n_lr], padded[n_lr:] = lrs_64, lrs_64[-1]
     sharding = _sharding(devices)
-    lrs_arg = jax.device_put(lrs, NamedSharding(sharding.mesh, P())) if len(lrs) > size else lrs
-    lrs = lrs[:n_lr]
-    kernel = _train_chunk["cpu" if on_cpu else None]
-    args = (lrs_arg, w_inits, np.asarray(x, dtype), np.asarray(y, dtype))
-    n = n_lr * n_w
+    kernel = functools.partial(
+        _train_chunk["cpu" if on_cpu else None], w_inits=w_inits, x=np.asarray(x, dtype),
+        y=np.asarray(y, dtype), sharding=sharding, epochs=epochs, grad=grad,
+        optimizer=optimizer, unroll=unroll)
     starts = range(0, n_lr, size)
+
+    def run(start):
+        rates = padded[start:start + size]
+        return kernel(jax.device_put(rates, sharding) if len(devices) > 1 else rates)
+
+    lrs, n = padded[:n_lr], n_lr * n_w
     if not to_host:
-        parts = zip(*(kernel(*args, start, size=size, sharding=sharding, epochs=epochs,
-                             grad=grad, optimizer=optimizer, unroll=unroll) for start in starts))
+        parts = zip(*(run(start) for start in starts))
         columns = [jnp.concatenate(p)[:n] if len(p) > 1 else p[0][:n] for p in parts]
         return SweepResult(lrs, w_inits, *columns)
     if len(starts) == 1:
-        columns = [np.asarray(c) for c in _gather(kernel(
-            *args, 0, size=size, sharding=sharding, epochs=epochs, grad=grad,
-            optimizer=optimizer, unroll=unroll))]
+        columns = [np.asarray(c) for c in _gather(run(0))]
     else:
         # Each chunk is copied into the host arrays as soon as it is done, while the next one
         # runs, and then freed, so at most two chunks' outputs are ever allocated.
         columns = [np.empty(len(starts) * size * n_w, d) for d in (dtype, dtype, bool)]
-        run = functools.partial(kernel, *args, size=size, sharding=sharding, epochs=epochs,
-                                grad=grad, optimizer=optimizer, unroll=unroll)
         pending = run(starts[0])
         for i in range(len(starts)):
             following = run(starts[i + 1]) if i + 1 < len(starts) else None
