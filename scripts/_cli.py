@@ -49,14 +49,30 @@ def run(main) -> None:
             fail(f"unexpected arguments: {' '.join(argv[1:])}")
         _use_compilation_cache(_CACHE.value)
         try:
-            return main(argv)
+            code = main(argv)
         except InputError as e:
             fail(str(e))
         except BrokenPipeError:  # e.g. `train.py | head`: the reader left, which is fine
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-            return 0
+            code = 0
+        _exit_now(code or 0)
 
     app.run(guarded, flags_parser=_parse_flags)
+
+
+def _exit_now(code: int) -> None:
+    """Flushes the output and ends the process, skipping the interpreter's teardown.
+
+    The work is done and every output file committed; JAX's exit handlers and the teardown of
+    hundreds of modules would add about a tenth of a second to every run (see README, "Speed").
+    """
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (BrokenPipeError, ValueError):  # the reader left, or the stream is closed
+            pass
+    logging.shutdown()
+    os._exit(code)
 
 
 def _use_compilation_cache(path: str) -> None:
