@@ -8,10 +8,10 @@ sharded across every visible device along the models axis with ``jax.sharding``:
 ``jax.distributed.initialize()``, ``jax.devices()`` spans every host and the same code runs
 multi-host: each process supplies its own devices' shards of the grid.
 
-Speed (see README, "Speed"): the step runs unfenced (``training.step(fence=False)``), so XLA
-fuses :data:`DEFAULT_UNROLL` steps into each loop iteration, one pass over the chunk's models
-for several steps; a finished chunk is copied out while the next one trains, so memory is
-reused rather than freshly mapped for every chunk.
+Speed (README: "How it scales" and "Benchmarks"): the step runs unfenced
+(``training.step(fence=False)``), so XLA fuses :data:`DEFAULT_UNROLL` steps into each loop
+iteration, one pass over the chunk's models for several steps; a finished chunk is copied out
+while the next one trains, so memory is reused rather than freshly mapped for every chunk.
 """
 
 from __future__ import annotations
@@ -171,9 +171,9 @@ def train_grid(lrs, w_inits, x, y, *, epochs: int, grad: str = "autodiff",
     """Trains every (learning rate, w_init) pair on ``x``, ``y``, sharded over ``devices``.
 
     The grid is trained in chunks of about ``chunk`` models per device (whole rows of the grid:
-    some learning rates, each with every w_init), one jitted call each (the calls are
-    dispatched asynchronously, so they queue back to back): a chunk's parameters and optimizer
-    state stay in cache while it runs every step.
+    some learning rates, each with every w_init), one jitted call each (the next chunk is
+    dispatched before the last one's results are copied out, so the device keeps busy): a
+    chunk's parameters and optimizer state stay in cache while it runs every step.
 
     Args:
       lrs, w_inits: the grid's axes; the grid is their outer product (see :func:`grid`).

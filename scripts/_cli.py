@@ -64,7 +64,7 @@ def _exit_now(code: int) -> None:
     """Flushes the output and ends the process, skipping the interpreter's teardown.
 
     The work is done and every output file committed; JAX's exit handlers and the teardown of
-    hundreds of modules would add about a tenth of a second to every run (see README, "Speed").
+    hundreds of modules would add about a tenth of a second to every run (README, "Benchmarks").
     """
     for stream in (sys.stdout, sys.stderr):
         try:
