@@ -156,3 +156,28 @@ def test_sharded_over_eight_cpu_devices_equals_unsharded(chunk):
     alone = sweep.train_grid(lrs, [1.0, -2.0, 0.5], X, Y, epochs=20)
     for got, want in zip(sharded, alone):
         np.testing.assert_array_equal(np.array(got, dtype=want.dtype), want)
+
+
+_FLOAT64 = """
+import jax
+jax.config.update("jax_enable_x64", True)
+import jax.numpy as jnp
+import numpy as np
+from lec4_jax import sweep, training
+X, Y = np.array([1.0, 2.0, 3.0]), np.array([2.0, 4.0, 6.0])
+r = sweep.train_grid(sweep.learning_rates(1e-3, 0.6, 17), [1.0, -2.0], X, Y, epochs=20,
+                     dtype=jnp.float64, chunk=8)
+assert r.final_w.dtype == np.float64
+for lr, w0, w in zip(r.learning_rate, r.w_init, r.final_w):
+    want = training.train({"w": np.float64(w0)}, X, Y, lr, epochs=20,
+                          keep_history=False).final_params["w"]
+    assert np.array_equal(w, want), (lr, w0, w, want)
+print("ok")
+"""
+
+
+def test_float64_sweep_equals_lone_float64_runs_bit_for_bit():
+    # In a subprocess: float64 is a process-wide JAX setting (sweep.py --x64).
+    proc = subprocess.run([sys.executable, "-c", _FLOAT64], capture_output=True, text=True,
+                          env=dict(os.environ, JAX_PLATFORMS="cpu"))
+    assert proc.returncode == 0 and proc.stdout.strip() == "ok", proc.stderr
