@@ -66,6 +66,10 @@ def _exit_now(code: int) -> None:
     The work is done and every output file committed; JAX's exit handlers and the teardown of
     hundreds of modules would add about a tenth of a second to every run (README, "Benchmarks").
     """
+    import jax
+
+    if jax.process_count() > 1:  # multi-host (sweep.py --distributed): leave the cluster first
+        jax.distributed.shutdown()
     for stream in (sys.stdout, sys.stderr):
         try:
             stream.flush()
