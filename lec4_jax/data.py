@@ -17,7 +17,46 @@ LECTURE_Y = (2.0, 4.0, 6.0)
 
 
 class InputError(ValueError):
-    """A bad flag, file or number. The message is one line, fit to show a user."""
+    """A bad setting, file or number. The message is one line, fit to show a user.
+
+    ``field`` names the setting at fault (``"learning_rate"``, ``"data_csv"`` ...), or is None
+    when the message says it all. The library never names a command-line flag: a script turns
+    the field into its flag (``--learning_rate: ...``).
+    """
+
+    def __init__(self, message: str, field: str | None = None):
+        super().__init__(message)
+        self.field = field
+
+
+def check_value(value: float, dtype, field: str, *, positive: bool = False) -> float:
+    """``value`` as it will be computed with: finite in ``dtype`` (and > 0, and not flushed
+    to zero, if ``positive``). Returns it; raises :class:`InputError` naming ``field``."""
+    dtype = np.dtype(dtype)
+    with np.errstate(over="ignore", under="ignore"):
+        cast = dtype.type(value)
+    if not math.isfinite(value):
+        raise InputError(f"{value!r} is not finite", field)
+    if not np.isfinite(cast):
+        raise InputError(f"{value!r} is not finite in {dtype.name} (largest: "
+                         f"{np.finfo(dtype).max:.6g})", field)
+    if positive and value <= 0:
+        raise InputError(f"must be > 0, got {value!r}", field)
+    if positive and abs(cast) < np.finfo(dtype).tiny:
+        raise InputError(f"{value!r} is below {dtype.name}'s smallest normal number "
+                         f"({np.finfo(dtype).tiny:.6g}); XLA computes it as 0", field)
+    return value
+
+
+def check_array(values, dtype, field: str) -> None:
+    """Every value finite in ``dtype``; the error names the first one that is not."""
+    values = np.asarray(values)
+    with np.errstate(over="ignore"):
+        bad = np.flatnonzero(~np.isfinite(values.astype(dtype)))
+    if bad.size:
+        i = int(bad[0])
+        raise InputError(f"value {i + 1} ({values[i]!r}) is not finite in "
+                         f"{np.dtype(dtype).name}", field)
 
 
 class Dataset(NamedTuple):
@@ -32,31 +71,32 @@ def lecture() -> Dataset:
     return Dataset(np.array(LECTURE_X), np.array(LECTURE_Y))
 
 
-def parse_float(text: str, where: str) -> float:
-    """Parses one finite float; ``where`` names the flag or file position for the error."""
+def parse_float(text: str, field: str | None, where: str = "") -> float:
+    """Parses one finite float; ``where`` (a file position, say) prefixes the error."""
     try:
         value = float(text)
     except ValueError:
-        raise InputError(f"{where}: {text.strip()!r} is not a number") from None
+        raise InputError(f"{where}{text.strip()!r} is not a number", field) from None
     if not math.isfinite(value):
-        raise InputError(f"{where}: {text.strip()!r} is not finite")
+        raise InputError(f"{where}{text.strip()!r} is not finite", field)
     return value
 
 
-def parse_floats(values: list[str] | str, flag: str) -> list[float]:
+def parse_floats(values: list[str] | str, field: str) -> list[float]:
     """Parses a comma-separated list (or absl's list of strings) of finite floats."""
     items = values.split(",") if isinstance(values, str) else list(values)
     if not items or items == [""]:
-        raise InputError(f"--{flag}: empty; give comma-separated numbers such as 1,2,3")
-    return [parse_float(item, f"--{flag}") for item in items]
+        raise InputError("empty; give comma-separated numbers such as 1,2,3", field)
+    return [parse_float(item, field) for item in items]
 
 
-def from_lists(x: list[float], y: list[float], source: str = "--x_data/--y_data") -> Dataset:
+def from_lists(x: list[float], y: list[float], field: str = "x_data",
+               where: str = "") -> Dataset:
     """Pairs x with y, checking they have the same length and at least one sample."""
     if len(x) != len(y):
-        raise InputError(f"{source}: x has {len(x)} values but y has {len(y)}")
-    if not x:
-        raise InputError(f"{source}: no samples")
+        raise InputError(f"{where}x has {len(x)} values but y has {len(y)}", field)
+    if not len(x):
+        raise InputError(f"{where}no samples", field)
     return Dataset(np.array(x, dtype=np.float64), np.array(y, dtype=np.float64))
 
 
@@ -66,28 +106,32 @@ def load_csv(path: str) -> Dataset:
     The header is the first non-blank line when neither of its cells is a number. Blank lines are
     skipped. Any other line must hold exactly two finite numbers.
     """
+    field = "data_csv"
     try:
-        with open(path, newline="", encoding="utf-8") as f:
+        with open(path, newline="", encoding="utf-8-sig") as f:  # a UTF-8 BOM is allowed
             rows = list(enumerate(csv.reader(f), start=1))
     except FileNotFoundError:
-        raise InputError(f"--data_csv: {path}: no such file") from None
+        raise InputError(f"{path}: no such file", field) from None
     except IsADirectoryError:
-        raise InputError(f"--data_csv: {path}: is a directory") from None
-    except (OSError, UnicodeDecodeError, csv.Error) as e:
-        raise InputError(f"--data_csv: {path}: cannot read: {e}") from None
+        raise InputError(f"{path}: is a directory", field) from None
+    except UnicodeDecodeError as e:
+        raise InputError(f"{path}: cannot read: not UTF-8 text (byte {e.start})", field) from None
+    except (OSError, csv.Error) as e:
+        reason = getattr(e, "strerror", None) or str(e).splitlines()[0]
+        raise InputError(f"{path}: cannot read: {reason}", field) from None
     rows = [(n, row) for n, row in rows if any(cell.strip() for cell in row)]
     if rows and _is_header(rows[0][1]):
         rows = rows[1:]
     if not rows:
-        raise InputError(f"--data_csv: {path}: no data rows")
+        raise InputError(f"{path}: no data rows", field)
     x, y = [], []
     for n, row in rows:
-        where = f"--data_csv: {path}:{n}"
+        where = f"{path}:{n}: "
         if len(row) != 2:
-            raise InputError(f"{where}: expected 2 columns (x,y), got {len(row)}")
-        x.append(parse_float(row[0], where))
-        y.append(parse_float(row[1], where))
-    return from_lists(x, y, source=f"--data_csv: {path}")
+            raise InputError(f"{where}expected 2 columns (x,y), got {len(row)}", field)
+        x.append(parse_float(row[0], field, where))
+        y.append(parse_float(row[1], field, where))
+    return from_lists(x, y, field, f"{path}: ")
 
 
 def _is_header(row: list[str]) -> bool:
@@ -111,9 +155,11 @@ def synthetic(num_samples: int, noise: float = 0.1, seed: int = 0, w: float = 2.
     stable on any number of samples.
     """
     if num_samples < 1:
-        raise InputError(f"--num_samples: must be >= 1, got {num_samples}")
+        raise InputError(f"must be >= 1, got {num_samples}", "num_samples")
     if not (math.isfinite(noise) and noise >= 0):
-        raise InputError(f"--noise: must be a finite number >= 0, got {noise}")
+        raise InputError(f"must be a finite number >= 0, got {noise}", "noise")
+    if seed < 0:
+        raise InputError(f"must be >= 0, got {seed}", "seed")
     rng = np.random.default_rng(seed)
     x = rng.uniform(-1.0, 1.0, num_samples)
     return Dataset(x, w * x + noise * rng.standard_normal(num_samples))

@@ -52,7 +52,10 @@ class Model:
     """A model: its parameters, its prediction over the engine's ops, and a gradient oracle.
 
     ``closed_form(params, x, y)`` returns dL/d(each parameter) from a formula worked by hand,
-    written so that it rounds exactly as the chain rule does.
+    written so that it rounds exactly as the chain rule does. ``defaults`` are the initial
+    parameters; ``features(x)`` the columns of its least-squares fit; ``example`` the sample
+    ``(x, y)`` and parameters at which ``scripts/explain.py`` walks the graph by default, chosen
+    so that every parameter's gradient is nonzero.
     """
 
     name: str
@@ -60,6 +63,9 @@ class Model:
     predict: Callable[[Params, Any], Any]
     closed_form: Callable[[Params, Any, Any], dict[str, Any]]
     formula: str
+    defaults: dict[str, float]
+    features: Callable[[np.ndarray], list[np.ndarray]]
+    example: tuple[float, float, dict[str, float]]
 
     def loss(self, params: Params, x, y):
         return squared_error(self.predict(params, x), y)
@@ -95,10 +101,16 @@ def _quadratic_grads(p, x, y):
     return {"w2": 2 * s * x2, "w1": 2 * s * x, "b": 2 * s}  # dL/dw2 = 2 s x^2 ...
 
 
-LINEAR = Model("linear", ("w",), _linear, _linear_grads, "y_hat = x*w")
-AFFINE = Model("affine", ("w", "b"), _affine, _affine_grads, "y_hat = x*w + b")
+# The registry: adding a model is one entry here (its tests find it through MODELS).
+LINEAR = Model("linear", ("w",), _linear, _linear_grads, "y_hat = x*w", {"w": 1.0},
+               lambda x: [x], (1.0, 2.0, {"w": 1.0}))  # the lecture's worked example
+AFFINE = Model("affine", ("w", "b"), _affine, _affine_grads, "y_hat = x*w + b",
+               {"w": 1.0, "b": 0.0}, lambda x: [x, np.ones_like(x)],
+               (1.0, 2.0, {"w": 1.0, "b": 2.0}))  # the lecture's bias exercise
 QUADRATIC = Model("quadratic", ("w2", "w1", "b"), _quadratic, _quadratic_grads,
-                  "y_hat = x^2*w2 + x*w1 + b")
+                  "y_hat = x^2*w2 + x*w1 + b", {"w2": 1.0, "w1": 1.0, "b": 0.0},
+                  lambda x: [x * x, x, np.ones_like(x)],
+                  (2.0, 3.0, {"w2": 0.5, "w1": 1.0, "b": 0.0}))  # s = 2 + 2 - 3 = 1
 MODELS = {m.name: m for m in (LINEAR, AFFINE, QUADRATIC)}
 
 
@@ -109,16 +121,9 @@ def get(name: str) -> Model:
         raise ValueError(f"unknown model {name!r}; choose from {sorted(MODELS)}") from None
 
 
-_FEATURES = {
-    "linear": lambda x: [x],
-    "affine": lambda x: [x, np.ones_like(x)],
-    "quadratic": lambda x: [x * x, x, np.ones_like(x)],
-}
-
-
 def least_squares(name: str, x, y) -> dict[str, float]:
     """The parameters that minimise the mean loss over the data (float64), e.g. for the
     lecture's model :math:`w^* = \\sum x y / \\sum x^2`."""
     x, y = np.asarray(x, np.float64), np.asarray(y, np.float64)
-    solution, *_ = np.linalg.lstsq(np.stack(_FEATURES[name](x), axis=1), y, rcond=None)
+    solution, *_ = np.linalg.lstsq(np.stack(get(name).features(x), axis=1), y, rcond=None)
     return dict(zip(get(name).params, map(float, solution)))

@@ -9,12 +9,12 @@ import numpy as np
 from lec4_jax.data import InputError
 
 
-def require_matplotlib(flag: str) -> None:
+def require_matplotlib() -> None:
     """Raises a one-line :class:`InputError` now, not after training, if matplotlib is missing."""
-    _pyplot(flag)
+    _pyplot()
 
 
-def _pyplot(flag: str):
+def _pyplot():
     try:
         import logging
 
@@ -25,7 +25,7 @@ def _pyplot(flag: str):
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
     except ImportError:
-        raise InputError(f"{flag}: plotting needs matplotlib; pip install matplotlib") from None
+        raise InputError("plotting needs matplotlib; pip install matplotlib") from None
     return plt
 
 
@@ -35,9 +35,9 @@ def _png(fig) -> bytes:
     return buffer.getvalue()
 
 
-def training_png(run, target: dict[str, float], title: str, flag: str = "--plot") -> bytes:
+def training_png(run, target: dict[str, float], title: str) -> bytes:
     """The loss per step (log scale), and each parameter per step with its target marked."""
-    plt = _pyplot(flag)
+    plt = _pyplot()
     h = run.history
     steps = np.arange(len(h.loss))
     fig, (ax_loss, ax_params) = plt.subplots(2, 1, figsize=(8, 6), sharex=True)
@@ -59,14 +59,14 @@ def training_png(run, target: dict[str, float], title: str, flag: str = "--plot"
     return data
 
 
-def sweep_png(result, w_star: float, stable, title: str, flag: str = "--plot") -> bytes:
+def sweep_png(result, w_star: float, stable, title: str) -> bytes:
     """Final |w - w*| against the learning rate (log-log), one line per w_init.
 
     Diverged configs are red crosses at the top (and gaps in the lines); configs that land
     exactly on w* sit at the bottom. The analytically stable learning rates are shaded, their
     edges drawn as dotted lines.
     """
-    plt = _pyplot(flag)
+    plt = _pyplot()
     fig, ax = plt.subplots(figsize=(8, 5))
     lr = np.asarray(result.learning_rate, np.float64)
     error = np.abs(np.asarray(result.final_w, np.float64) - w_star)

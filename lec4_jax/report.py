@@ -4,7 +4,7 @@ Numbers print as the shortest decimal that round-trips the value in the compute 
 (``str(numpy.float32(v))`` for float32), so nothing is lost and output compares exactly with
 PyTorch's. JSON floats are the exact computed values (a float32 widens to float64 exactly);
 the non-finite ones are the strings ``"NaN"``, ``"Infinity"`` and ``"-Infinity"``, as strict JSON
-has no literal for them. Nothing here prints or writes files (see :mod:`lec4_jax.files`).
+has no literal for them. Nothing here prints or writes files (see :mod:`lec4_jax.outputs`).
 """
 
 from __future__ import annotations
@@ -37,15 +37,16 @@ def _grad_text(run, i: int, dtype) -> str:
     return " ".join(f"{k}={fmt(grads[k][i], dtype)}" for k in model_lib.get(run.model).params)
 
 
-def trace_lines(run, predict_x: float, dtype, trace: bool = True) -> Iterator[str]:
-    """The lecture's standard output for a run.
+def trace_lines(run, trace: bool = True) -> Iterator[str]:
+    """The lecture's standard output for a run, one line at a time (a generator: a run of
+    millions of epochs is printed without holding its text).
 
-    ``predict (BT)``, one ``\\tgrad:  x y g`` line per step (when ``trace``; it needs the run's
+    ``predict (BT)``, one ``\tgrad:  x y g`` line per step (when ``trace``; it needs the run's
     history), ``progress: epoch loss`` after each finished epoch (the loss of its last sample),
     then ``predict (AT)``. A run that diverged stops after its first non-finite step and prints
     no ``predict (AT)``.
     """
-    h = run.history
+    h, dtype, predict_x = run.history, run.settings.dtype, run.settings.predict_x
     yield f"predict (BT) {fmt(predict_x, dtype)} {fmt(run.predict_before, dtype)}"
     epoch_loss = np.asarray(h.epoch_loss)
     finished = len(epoch_loss)  # epochs whose every step was finite
@@ -75,47 +76,59 @@ def json_float(value) -> float | str:
     return value
 
 
-def history_record(run, config: dict[str, Any], platform: str, dtype) -> dict[str, Any]:
-    """The ``--output`` JSON object of a run.
+def _json_numbers(values) -> list[str]:
+    """JSON text of each value, exact (the shortest repr of the float64 it widens to)."""
+    return [repr(v) if math.isfinite(v) else json.dumps(json_float(v))
+            for v in np.asarray(values, np.float64).tolist()]
 
-    The lecture's model records ``w`` and ``grad`` per step and ``final_w``; the others record
+
+def history_json(run, config: dict[str, Any], platform: str,
+                 rows_per_chunk: int = 8192) -> Iterator[str]:
+    """The ``--output`` JSON object of a run, as text chunks (streamed: a long history is
+    written without ever being held as one string or as Python objects).
+
+    ``config`` is what the user asked for (the flags); ``settings`` the run's record. The
+    lecture's model records ``w`` and ``grad`` per step and ``final_w``; the others record
     ``params`` and ``grads`` dicts per step and ``final_params``.
     """
-    h, steps = run.history, _steps_shown(run)
-    column = lambda a: [json_float(v) for v in np.asarray(a)[:steps]]  # noqa: E731
+    h, steps, s = run.history, _steps_shown(run), run.settings
     names = model_lib.get(run.model).params  # in the model's order, not the pytree's
-    params = {k: column(h.params[k]) for k in names}
-    grads = {k: column(h.grads[k]) for k in names}
-    rows = zip(np.asarray(h.epoch)[:steps].tolist(), column(h.x), column(h.y), column(h.loss))
     linear = run.model == "linear"
-    records = []
-    for i, (epoch, x, y, loss) in enumerate(rows):
-        row = {"epoch": epoch, "x": x, "y": y}
-        if linear:
-            row.update(w=params["w"][i], loss=loss, grad=grads["w"][i])
-        else:
-            row.update(params={k: v[i] for k, v in params.items()}, loss=loss,
-                       grads={k: v[i] for k, v in grads.items()})
-        records.append(row)
     final = {k: json_float(run.final_params[k]) for k in names}
-    return {
+    head = {
         "config": config,
+        "settings": s.record(),
         "platform": platform,
-        "dtype": np.dtype(dtype).name,
-        "steps": records,
+        "dtype": s.dtype.name,
+        "steps": "@STEPS@",
         **({"final_w": final["w"]} if linear else {"final_params": final}),
-        "predict_x": json_float(config["predict_x"]),
+        "predict_x": json_float(s.predict_x),
         "predict_before": json_float(run.predict_before),
         "predict_after": json_float(run.predict_after),
         "diverged_at_step": run.diverged_at,
     }
+    before, after = json.dumps(head, indent=1, allow_nan=False).split('"@STEPS@"')
+    yield before + "["
+    for start in range(0, steps, rows_per_chunk):
+        part = slice(start, min(steps, start + rows_per_chunk))
+        epoch = np.asarray(h.epoch[part]).tolist()
+        x, y, loss = (_json_numbers(a[part]) for a in (h.x, h.y, h.loss))
+        p = {k: _json_numbers(h.params[k][part]) for k in names}
+        g = {k: _json_numbers(h.grads[k][part]) for k in names}
+        rows = []
+        for i in range(len(epoch)):
+            if linear:
+                tail = f'"w": {p["w"][i]}, "loss": {loss[i]}, "grad": {g["w"][i]}'
+            else:
+                pi = ", ".join(f'"{k}": {p[k][i]}' for k in names)
+                gi = ", ".join(f'"{k}": {g[k][i]}' for k in names)
+                tail = f'"params": {{{pi}}}, "loss": {loss[i]}, "grads": {{{gi}}}'
+            rows.append(f'\n  {{"epoch": {epoch[i]}, "x": {x[i]}, "y": {y[i]}, {tail}}}')
+        yield ("," if start else "") + ",".join(rows)
+    yield ("\n " if steps else "") + "]" + after + "\n"
 
 
-def to_json(record: dict[str, Any]) -> str:
-    return json.dumps(record, indent=1, allow_nan=False) + "\n"
-
-
-def stability_note(x, learning_rate: float, optimizer: str) -> str:
+def stability_note(x, settings) -> str:
     """Which learning rates plain SGD is stable for on inputs ``x`` (see :mod:`stability`)."""
     from lec4_jax import stability
 
@@ -123,9 +136,9 @@ def stability_note(x, learning_rate: float, optimizer: str) -> str:
     spans = " or ".join(f"({lo:.6g}, {hi:.6g})" for lo, hi in rates.intervals)
     more = "" if rates.complete else " (higher rates not searched)"
     note = f"with this data, plain SGD is stable for learning rates in {spans}{more}"
-    if optimizer != "sgd":
-        note += f" (that analysis is for sgd; this run used {optimizer})"
-    return f"{note}; got {learning_rate:g}"
+    if settings.optimizer != "sgd":
+        note += f" (that analysis is for sgd; this run used {settings.optimizer})"
+    return f"{note}; got {settings.learning_rate:g}"
 
 
 def divergence_message(run) -> str:
@@ -174,7 +187,10 @@ def _largest_below(lr, diverged) -> float:
 SWEEP_CSV_HEADER = "lr,w_init,final_w,final_loss,diverged"
 
 
-def sweep_csv_rows(result) -> list[str]:
-    """One CSV row per config of a sweep; floats exact (shortest round trip)."""
-    return [f"{float(lr)!r},{float(w0)!r},{float(w)!r},{float(loss)!r},{str(bool(bad)).lower()}"
-            for lr, w0, w, loss, bad in zip(*result)]
+def sweep_csv_rows(result, start: int = 0, count: int | None = None) -> list[str]:
+    """CSV rows for configs ``start`` to ``start + count`` of a sweep (default: all); floats
+    exact (the shortest repr of the float64 each widens to)."""
+    part = slice(start, None if count is None else start + count)
+    columns = [np.asarray(c[part], np.float64).tolist() for c in list(result)[:4]]
+    bad = ["true" if b else "false" for b in np.asarray(result.diverged[part]).tolist()]
+    return [f"{lr!r},{w0!r},{w!r},{loss!r},{b}" for lr, w0, w, loss, b in zip(*columns, bad)]

@@ -228,8 +228,16 @@ def train_grid(lrs, w_inits, x, y, *, epochs: int, grad: str = "autodiff",
     return SweepResult(lrs, w_inits, *columns)
 
 
-def to_csv(result: SweepResult) -> str:
-    """``lr,w_init,final_w,final_loss,diverged`` rows; floats exact (shortest round trip)."""
+def csv_chunks(result: SweepResult, rows_per_chunk: int = 65536):
+    """``lr,w_init,final_w,final_loss,diverged`` rows as text chunks (streamed: a grid of 1e8
+    models is written without being held as one string); floats exact (shortest round trip)."""
     from lec4_jax.report import SWEEP_CSV_HEADER, sweep_csv_rows
 
-    return "\n".join([SWEEP_CSV_HEADER, *sweep_csv_rows(result)]) + "\n"
+    yield SWEEP_CSV_HEADER + "\n"
+    for start in range(0, len(result.final_w), rows_per_chunk):
+        yield "".join(row + "\n" for row in sweep_csv_rows(result, start, rows_per_chunk))
+
+
+def to_csv(result: SweepResult) -> str:
+    """The whole CSV as one string (see :func:`csv_chunks`)."""
+    return "".join(csv_chunks(result))

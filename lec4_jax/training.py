@@ -10,7 +10,6 @@ batch it.
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
@@ -20,7 +19,6 @@ import numpy as np
 import optax
 
 from lec4_jax import grads as grads_lib
-from lec4_jax import model as model_lib
 
 OPTIMIZERS: dict[str, Callable[[Any], optax.GradientTransformation]] = {
     "sgd": optax.sgd,
@@ -174,7 +172,7 @@ def train(params, x, y, learning_rate, *, epochs: int, model: str = "linear",
 _STATIC = ("epochs", "model", "grad", "optimizer", "keep_history")
 
 
-def _history(params, x, y, learning_rate, *, epochs, model, grad, optimizer, keep_history):
+def history(params, x, y, learning_rate, *, epochs, model, grad, optimizer, keep_history):
     final, epoch_loss, first_bad, per_step = _train_scan(
         params, x, y, learning_rate, epochs=epochs, model=model, grad=grad, optimizer=optimizer,
         keep_history=keep_history)
@@ -186,7 +184,7 @@ def _history(params, x, y, learning_rate, *, epochs, model, grad, optimizer, kee
                    first_bad, final)
 
 
-_train_compiled = jax.jit(_history, static_argnames=_STATIC)
+_train_compiled = jax.jit(history, static_argnames=_STATIC)
 
 
 def _train_python(params, x, y, learning_rate, epochs, model, grad, optimizer) -> History:
@@ -219,78 +217,3 @@ def diverged_at(history: History) -> int | None:
 def mean_loss(params, x, y, loss_fn):
     """The mean loss over the dataset at ``params`` (vmapped over the samples)."""
     return jnp.mean(jax.vmap(loss_fn, in_axes=(None, 0, 0))(params, x, y))
-
-
-
-class Run(NamedTuple):
-    """A finished run, with what the report needs.
-
-    When the run diverged, ``final_params`` are the last ones before the first non-finite step.
-    ``loss_before`` and ``loss_after`` are mean losses over the data at the initial and final
-    parameters.
-    """
-
-    model: str
-    num_samples: int
-    history: History
-    diverged_at: int | None
-    final_params: Any
-    predict_before: Any
-    predict_after: Any
-    loss_before: float
-    loss_after: float
-
-
-@functools.partial(jax.jit, static_argnames=_STATIC)
-def _run_compiled(p0, x, y, learning_rate, predict_x, *, epochs, model, grad, optimizer,
-                  keep_history):
-    """The whole run and its summary in one compiled program: one compile per process."""
-    h = _history(p0, x, y, learning_rate, epochs=epochs, model=model, grad=grad,
-                 optimizer=optimizer, keep_history=keep_history)
-    return h, *_summary(h, p0, x, y, predict_x, model)
-
-
-def _summary(h, p0, x, y, predict_x, model):
-    """The final parameters (those before the first non-finite step, when there is one and the
-    history holds it), the predictions before and after, and the mean losses."""
-    m = model_lib.get(model)
-    final = h.final_params
-    if h.params is not None:
-        n_steps = h.loss.shape[0]
-        use = (h.first_bad >= 0) & (h.first_bad < n_steps)
-        at_bad = jax.tree.map(lambda leaf: leaf[jnp.clip(h.first_bad, 0, n_steps - 1)], h.params)
-        final = jax.tree.map(lambda a, b: jnp.where(use, a, b), at_bad, final)
-    return (final, m.predict(p0, predict_x), m.predict(final, predict_x),
-            mean_loss(p0, x, y, m.loss), mean_loss(final, x, y, m.loss))
-
-
-def run(params: dict, x, y, learning_rate: float, *, epochs: int, predict_x: float,
-        model: str = "linear", dtype=jnp.float32, grad: str = "autodiff",
-        optimizer: str = "sgd", loop: str = "scan", keep_history: bool = True) -> Run:
-    """Trains ``model`` from ``params`` on the host CPU and predicts at ``predict_x``.
-
-    ``x``, ``y`` and the scalars are cast to ``dtype`` first. The result holds NumPy values. A
-    run that diverges without history is replayed with its history up to the divergence, so the
-    report can say what went non-finite.
-    """
-    dtype = np.dtype(dtype)
-    names = model_lib.get(model).params
-    host = (np.asarray(x, dtype), np.asarray(y, dtype), dtype.type(learning_rate),
-            dtype.type(predict_x), {k: dtype.type(params[k]) for k in names})
-    x, y, lr, px, p0 = jax.device_put(host, sequential_device())
-    n = x.shape[0]
-    options = dict(model=model, grad=grad, optimizer=optimizer)
-
-    def go(epochs, keep_history):
-        if loop == "scan":
-            return _run_compiled(p0, x, y, lr, px, epochs=epochs, keep_history=keep_history,
-                                 **options)
-        h = train(p0, x, y, lr, epochs=epochs, loop=loop, **options)
-        return h, *jax.jit(_summary, static_argnames="model")(h, p0, x, y, px, model)
-
-    h, final, before, after, loss_before, loss_after = jax.device_get(go(epochs, keep_history))
-    bad = diverged_at(h)
-    if bad is not None and h.loss is None:
-        h, final, before, after, loss_before, loss_after = jax.device_get(
-            go(min(epochs, bad // n + 1), True))
-    return Run(model, n, h, bad, final, before, after, float(loss_before), float(loss_after))

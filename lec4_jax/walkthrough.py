@@ -6,6 +6,7 @@ gradient d(node)/d(input) for each input, and the product it passes to each inpu
 
 from __future__ import annotations
 
+import dataclasses
 import shutil
 import subprocess
 from collections.abc import Sequence
@@ -15,18 +16,103 @@ import numpy as np
 
 from lec4_jax import chain_rule as cr
 from lec4_jax import model as model_lib
-from lec4_jax.data import InputError
+from lec4_jax.data import InputError, check_value
 from lec4_jax.report import fmt
 
 INSTALL_GRAPHVIZ = "install Graphviz (Debian/Ubuntu: apt-get install graphviz; macOS: brew " \
                    "install graphviz)"
 
 
-def explain(model: str, params: dict, x, y, dtype="float32"):
-    """Traces and walks ``model``'s loss at one sample; returns the :class:`~chain_rule.Walk`."""
-    m = model_lib.get(model)
+@dataclasses.dataclass(frozen=True)
+class Example:
+    """One sample and the parameters at which to walk a model's graph, checked in float32."""
+
+    model: str
+    params: dict
+    x: float
+    y: float
+
+    @classmethod
+    def of(cls, model: str, params: dict | None = None, x: float | None = None,
+           y: float | None = None) -> Example:
+        """The model's example (:attr:`lec4_jax.model.Model.example`) with any of its numbers
+        replaced; a parameter the model does not have is an error."""
+        m = model_lib.get(model)
+        ex_x, ex_y, ex_params = m.example
+        params = dict(params or {})
+        for name in params:
+            if name not in m.params:
+                raise InputError(f"does not apply to model {model} (its parameters: "
+                                 f"{', '.join(m.params)})", f"{name}_init")
+        merged = {k: params.get(k, ex_params[k]) for k in m.params}
+        x, y = ex_x if x is None else x, ex_y if y is None else y
+        for field, value in (("x", x), ("y", y), *((f"{k}_init", v) for k, v in merged.items())):
+            check_value(value, np.float32, field)
+        return cls(model, merged, x, y)
+
+
+def explain(example: Example, dtype="float32"):
+    """Traces and walks the example's loss; returns the :class:`~chain_rule.Walk`."""
+    m = model_lib.get(example.model)
     cast = lambda v: np.dtype(dtype).type(v)  # noqa: E731
-    return cr.walk(m.loss, {k: cast(params[k]) for k in m.params}, cast(x), cast(y))
+    return cr.walk(m.loss, {k: cast(v) for k, v in example.params.items()}, cast(example.x),
+                   cast(example.y))
+
+
+def title(example: Example, dtype="float32") -> str:
+    m = model_lib.get(example.model)
+    at = ", ".join(f"{k}={fmt(v, dtype)}" for k, v in
+                   [("x", example.x), ("y", example.y), *example.params.items()])
+    return f"{m.name}: {m.formula}, loss = (y_hat - y)^2, at {at}"
+
+
+def node_values(model: str, x, y):
+    """``params -> {node name: value}``: every named node of the model's graph, as a plain JAX
+    function of the parameters (so ``jax.jvp`` can push tangents through every node)."""
+    m = model_lib.get(model)
+
+    def values(params):
+        graph = cr.Graph()
+        nodes = {k: graph.leaf(v, k) for k, v in params.items()}
+        m.loss(nodes, graph.leaf(x, "x"), graph.leaf(y, "y"))
+        return {n.name: n.value for n in graph.nodes if n.name != "const"}
+
+    return values
+
+
+def modes_table(example: Example, dtype="float32") -> list[str]:
+    """Forward mode next to reverse mode on the example's numbers.
+
+    Forward mode (``jax.jvp``) pushes a tangent from one parameter (d param = 1, the others 0)
+    forward through every node: one pass per parameter, each giving d(node)/d(param) at every
+    node. Reverse mode (``jax.vjp``) pulls the cotangent 1 back from the loss: one pass gives
+    dloss/d(node) at every node, so dloss/d(every parameter) at once.
+    """
+    m = model_lib.get(example.model)
+    cast = np.dtype(dtype).type
+    params = {k: cast(v) for k, v in example.params.items()}
+    values = node_values(m.name, cast(example.x), cast(example.y))
+    primal = values(params)
+    tangents = {}
+    for p in m.params:
+        basis = {k: cast(1.0 if k == p else 0.0) for k in params}
+        tangents[p] = jax.jvp(values, (params,), (basis,))[1]
+    loss_of = lambda q: values(q)["loss"]  # noqa: E731
+    _, pullback = jax.vjp(loss_of, params)
+    (reverse,) = pullback(cast(1.0))
+    walk = explain(example, dtype)
+    header = ["node", "value", *(f"d(node)/d{p} (jvp)" for p in m.params),
+              "dloss/d(node) (vjp walk)"]
+    rows = [[name, fmt(v, dtype), *(fmt(tangents[p][name], dtype) for p in m.params),
+             fmt(walk.grad(name), dtype)] for name, v in primal.items()]
+    agree = all(np.array_equal(tangents[p]["loss"], reverse[p], equal_nan=True)
+                for p in m.params)
+    result = ", ".join(f"dloss/d{p} = {fmt(reverse[p], dtype)}" for p in m.params)
+    return [f"forward mode: {len(m.params)} jax.jvp pass(es), one per parameter (tangent 1 on "
+            "it, 0 elsewhere), carried forward; reverse mode: one jax.vjp pass from "
+            "cotangent 1 at the loss, carried back",
+            *_table(header, rows),
+            f"{result}  (forward and reverse mode {'agree' if agree else 'DISAGREE'})"]
 
 
 def _op(node: cr.Node, params: Sequence[str]) -> str:
@@ -72,7 +158,7 @@ def check_against_jax(model: str, walk: cr.Walk, dtype="float32") -> str:
     params = {k: walk.value(k) for k in m.params}
     want = jax.grad(m.loss)(params, walk.value("x"), walk.value("y"))
     ours = ", ".join(f"dloss/d{k} = {fmt(walk.grad(k), dtype)}" for k in m.params)
-    if all(walk.grad(k) == want[k] for k in m.params):
+    if all(np.array_equal(walk.grad(k), want[k], equal_nan=True) for k in m.params):
         return f"{ours}  (jax.grad agrees)"
     theirs = ", ".join(f"dloss/d{k} = {fmt(want[k], dtype)}" for k in m.params)
     return f"{ours}  (jax.grad DISAGREES: {theirs})"
@@ -127,19 +213,25 @@ def dot(walk: cr.Walk, params: Sequence[str], dtype="float32", title: str = "") 
     return "\n".join(out) + "\n"
 
 
-def find_dot(flag: str) -> str:
+def find_dot() -> str:
     """The path of Graphviz's ``dot``; without it, an error saying what to install."""
     exe = shutil.which("dot")
     if exe is None:
-        raise InputError(f"{flag}: Graphviz's dot is not on PATH; {INSTALL_GRAPHVIZ}")
+        raise InputError(f"Graphviz's dot is not on PATH; {INSTALL_GRAPHVIZ}")
     return exe
 
 
-def render(dot_source: str, fmt_name: str, flag: str) -> bytes:
-    """The graph rendered by Graphviz's ``dot`` as ``svg`` or ``png`` bytes."""
-    proc = subprocess.run([find_dot(flag), f"-T{fmt_name}"], input=dot_source.encode(),
-                          capture_output=True)
+def render(dot_source: str, fmt_name: str, timeout: float = 60.0) -> bytes:
+    """The graph rendered by Graphviz's ``dot`` as ``svg`` or ``png`` bytes, within
+    ``timeout`` seconds."""
+    try:
+        proc = subprocess.run([find_dot(), f"-T{fmt_name}"], input=dot_source.encode(),
+                              capture_output=True, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        raise InputError(f"Graphviz's dot took more than {timeout:g} s") from None
+    except OSError as e:
+        raise InputError(f"Graphviz's dot could not run ({e.strerror})") from None
     if proc.returncode != 0:
         reason = (proc.stderr.decode(errors="replace").strip().splitlines() or ["?"])[0]
-        raise InputError(f"{flag}: dot failed: {reason}")
+        raise InputError(f"dot failed: {reason}")
     return proc.stdout

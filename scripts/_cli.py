@@ -1,79 +1,155 @@
-"""What every script shares: one-line errors instead of tracebacks.
+"""What every script shares: the contract of one-line errors, exit codes and clean exits.
 
-Not part of the package: it prints and exits. ``python scripts/NAME.py`` puts this folder on
-``sys.path``, so the scripts import it as ``_cli``.
+Not part of the package: it parses flags, prints and exits. ``python scripts/NAME.py`` puts this
+folder on ``sys.path``, so the scripts import it as ``_cli``.
+
+Exit codes (README, "The contract"): 0 done; 1 training diverged; 2 a bad flag, file, number
+or environment, or an output that cannot be written (one line ``<script>: error: ...``);
+128+N for signal N (130 for SIGINT, 143 for SIGTERM, 129 for SIGHUP), after removing every
+temporary file; 70 for an internal error (a bug: one line, please report it).
 """
 
 from __future__ import annotations
 
-import logging
-import math
 import os
+import signal
 import sys
+import threading
 
-from absl import app, flags
+EXIT_FAILED = 1  # the run itself failed (training diverged)
+EXIT_USAGE = 2  # a bad flag, file, number or environment
+EXIT_INTERNAL = 70  # a bug (BSD's EX_SOFTWARE)
+_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 
-from lec4_jax import data, model
-from lec4_jax.data import InputError
+
+def _prog() -> str:
+    return os.path.basename(sys.argv[0]) or "lec4_jax"
+
+
+def _say(line: str) -> None:
+    """One line on stderr, even when ``sys.stderr`` is closed or gone."""
+    try:
+        os.write(2, (line + "\n").encode(errors="replace"))
+    except OSError:
+        pass
+
+
+def _on_signal(signum, _frame) -> None:
+    """Removes every temporary file, says one line, and exits 128 + the signal's number."""
+    outputs = sys.modules.get("lec4_jax.outputs")
+    if outputs is not None:
+        outputs.remove_temporaries()
+    name = signal.Signals(signum).name
+    _say(f"{_prog()}: interrupted ({name})" if signum == signal.SIGINT else
+         f"{_prog()}: stopped by {name}")
+    os._exit(128 + signum)
+
+
+for _sig in _SIGNALS:  # before JAX is imported: a Ctrl-C at any moment is one line
+    signal.signal(_sig, _on_signal)
+
+import logging  # noqa: E402
+
+from absl import app, flags  # noqa: E402
+
+from lec4_jax import data, outputs  # noqa: E402
+from lec4_jax.data import InputError  # noqa: E402
 
 _CACHE = flags.DEFINE_string(
     "compilation_cache", os.path.join(os.environ.get("XDG_CACHE_HOME") or
                                       os.path.expanduser("~/.cache"), "lec4_jax", "xla"),
     "JAX's persistent compilation cache: compiled programs are kept here, so a second run skips "
     "XLA's compile (about a quarter of train.py's time). Empty: no cache.")
-EXIT_USAGE = 2  # a bad flag, file or number
-EXIT_FAILED = 1  # the run itself failed (training diverged)
+_HELP = ("--help", "-help", "-h", "-?", "--helpshort", "--helpfull", "--helpxml")
+FLAG_NAMES: dict[str, str] = {}  # a library field -> this script's flag, where they differ
 
 
 def fail(message: str, code: int = EXIT_USAGE):
-    """Prints ``<script>: error: <message>`` on one line to stderr and exits."""
-    prog = os.path.basename(sys.argv[0]) or "lec4_jax"
-    print(f"{prog}: error: {message}", file=sys.stderr)
-    sys.exit(code)
+    """Prints ``<script>: error: <message>`` on one line to stderr and exits at once."""
+    _say(f"{_prog()}: error: {' '.join(str(message).split())}")
+    _exit_now(code)
+
+
+def input_error(e: InputError) -> str:
+    """The one-line message of a library error, with the field turned into this script's flag."""
+    if e.field is None:
+        return str(e)
+    return f"--{FLAG_NAMES.get(e.field, e.field)}: {e}"
 
 
 def _parse_flags(argv):
     try:
         return flags.FLAGS(argv)
+    except SystemExit as e:  # absl's --help prints the help and exits 1; help is not an error
+        _exit_now(0 if any(a.split("=")[0] in _HELP for a in argv[1:]) else (e.code or 0))
     except flags.Error as e:
-        fail(str(e).splitlines()[0])
+        fail(str(e).splitlines()[0] if str(e) else "bad flags")
+    except UnicodeDecodeError as e:
+        fail(f"a flag file is not UTF-8 text (byte {e.start})")
+    except (ValueError, OSError) as e:  # e.g. absl's '--nox64=1 does not take an argument'
+        fail((str(e).splitlines() or ["bad flags"])[0])
 
 
 def run(main) -> None:
-    """``app.run(main)``, with flag errors and :class:`InputError` as one-line errors."""
+    """``app.run(main)`` under the contract: flag errors and :class:`InputError` are one line,
+    exit 2; ``main``'s return value is the exit code.
+
+    ``main`` runs in a worker thread while this (main) thread waits: a signal is then handled at
+    once, even while XLA computes, rather than when the computation returns.
+    """
     # JAX logs each backend it probes and misses (a TPU, say) at INFO: noise for a user.
     logging.getLogger("jax._src.xla_bridge").setLevel(logging.WARNING)
 
     def guarded(argv):
         if len(argv) > 1:
             fail(f"unexpected arguments: {' '.join(argv[1:])}")
-        _use_compilation_cache(_CACHE.value)
-        try:
-            code = main(argv)
-        except InputError as e:
-            fail(str(e))
-        except BrokenPipeError:  # e.g. `train.py | head`: the reader left, which is fine
-            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-            code = 0
-        _exit_now(code or 0)
+        result: list = []
+        worker = threading.Thread(target=lambda: result.append(_call(main, argv)), daemon=True)
+        worker.start()
+        worker.join()
+        _exit_now(result[0] if result else EXIT_INTERNAL)
 
     app.run(guarded, flags_parser=_parse_flags)
+
+
+def _call(main, argv) -> int:
+    """Runs ``main``; every failure becomes its one line and exit code."""
+    try:
+        _use_compilation_cache(_CACHE.value)
+        return main(argv) or 0
+    except InputError as e:
+        fail(input_error(e))
+    except MemoryError:
+        fail("out of memory: the machine cannot hold this run; try a smaller size")
+    except Exception as e:  # noqa: BLE001 — the contract: one line, never a traceback
+        text = str(e)
+        if "RESOURCE_EXHAUSTED" in text or "Out of memory" in text:
+            fail("out of memory: the machine cannot hold this run; try a smaller size")
+        first = (text.strip().splitlines() or [""])[0]
+        fail(f"internal error: {type(e).__name__}: {first} (a bug; please report it)",
+             EXIT_INTERNAL)
+    return EXIT_INTERNAL
 
 
 def _exit_now(code: int) -> None:
     """Flushes the output and ends the process, skipping the interpreter's teardown.
 
-    The work is done and every output file committed; JAX's exit handlers and the teardown of
-    hundreds of modules would add about a tenth of a second to every run (README, "Benchmarks").
+    Every output file is committed by now; JAX's exit handlers and the teardown of hundreds of
+    modules would add about a tenth of a second to every run (README, "Benchmarks").
     """
-    import jax
-
-    if jax.process_count() > 1:  # multi-host (sweep.py --distributed): leave the cluster first
-        jax.distributed.shutdown()
+    outputs.remove_temporaries()
+    jax = sys.modules.get("jax")
+    if jax is not None and code in (0, EXIT_FAILED):
+        try:
+            if jax.process_count() > 1:  # multi-host: leave the cluster first
+                jax.distributed.shutdown()
+        except Exception:  # noqa: BLE001 — leaving is best effort
+            pass
     for stream in (sys.stdout, sys.stderr):
         try:
-            stream.flush()
-        except (BrokenPipeError, ValueError):  # the reader left, or the stream is closed
+            if stream is not None:
+                stream.flush()
+        except (OSError, ValueError):  # the reader left, or the stream is closed
             pass
     logging.shutdown()
     os._exit(code)
@@ -94,14 +170,8 @@ def _use_compilation_cache(path: str) -> None:
     jax.config.update("jax_persistent_cache_min_entry_size_bytes", 0)
 
 
-def require_finite(holder: flags.FlagHolder, positive: bool = False) -> None:
-    """Registers a validator: the float flag is finite (and > 0 if ``positive``)."""
-    need = "a finite number > 0" if positive else "a finite number"
-    flags.register_validator(
-        holder.name,
-        lambda v: v is None or (math.isfinite(v) and (v > 0 or not positive)),
-        message=f"must be {need}",
-    )
+def present(holder: flags.FlagHolder) -> bool:
+    return flags.FLAGS[holder.name].present
 
 
 def flag_values(holders) -> dict:
@@ -109,27 +179,35 @@ def flag_values(holders) -> dict:
     return {h.name: h.value for h in holders}
 
 
-def define_param_flags(help_suffix: str = "") -> dict[str, flags.FlagHolder]:
-    """``--w_init``, ``--b_init``, ``--w1_init``, ``--w2_init``: every model's parameters."""
-    holders = {
-        "w": flags.DEFINE_float("w_init", 1.0, f"w (linear, affine){help_suffix}."),
-        "b": flags.DEFINE_float("b_init", 0.0, f"b (affine, quadratic){help_suffix}."),
-        "w1": flags.DEFINE_float("w1_init", 1.0, f"w1 (quadratic){help_suffix}."),
-        "w2": flags.DEFINE_float("w2_init", 1.0, f"w2 (quadratic){help_suffix}."),
-    }
-    for holder in holders.values():
-        require_finite(holder)
+def define_param_flags(what: str) -> dict[str, flags.FlagHolder]:
+    """``--<param>_init`` for every parameter of every model in the registry, default None
+    (the model's own default)."""
+    from lec4_jax import model, settings
+
+    holders = {}
+    for m in model.MODELS.values():
+        for p in m.params:
+            if p not in holders:
+                users = ", ".join(n.name for n in model.MODELS.values() if p in n.params)
+                holders[p] = flags.DEFINE_float(settings.init_field(p), None,
+                                                f"{p} ({users}){what}.")
     return holders
 
 
-def model_params(model_name: str, holders: dict[str, flags.FlagHolder]) -> dict[str, float]:
-    """The model's parameter values from the flags; another model's flag is an error."""
-    wanted = model.get(model_name).params
-    for name, holder in holders.items():
-        if name not in wanted and flags.FLAGS[holder.name].present:
-            raise InputError(f"--{holder.name} does not apply to --model={model_name} "
-                             f"(its parameters: {', '.join(wanted)})")
-    return {name: holders[name].value for name in wanted}
+def given_params(holders: dict[str, flags.FlagHolder]) -> dict[str, float]:
+    """The parameter values the user gave (the flags present)."""
+    return {p: h.value for p, h in holders.items() if present(h)}
+
+
+def outputs_from(holders: dict[str, tuple[flags.FlagHolder, object]], enabled: bool = True):
+    """An :class:`~lec4_jax.outputs.Outputs` with one target per output flag given, checked
+    together before any work. ``holders`` maps a flag to ``(holder, renderer check or None)``."""
+    out = outputs.Outputs()
+    if enabled:
+        for holder, needs in holders:
+            out.add(f"--{holder.name}", holder.value, needs)
+    out.check()
+    return out
 
 
 def define_data_flags() -> dict[str, flags.FlagHolder]:
@@ -147,25 +225,38 @@ def define_data_flags() -> dict[str, flags.FlagHolder]:
         "num_samples": flags.DEFINE_integer("num_samples", 1000, "Synthetic samples.",
                                             lower_bound=1),
         "noise": flags.DEFINE_float("noise", 0.1, "Synthetic noise std, >= 0.", lower_bound=0),
-        "seed": flags.DEFINE_integer("seed", 0, "Synthetic data's random seed."),
+        "seed": flags.DEFINE_integer("seed", 0, "Synthetic data's random seed, >= 0.",
+                                     lower_bound=0),
     }
 
 
-def load_data(holders: dict[str, flags.FlagHolder]):
-    """The dataset the flags name; conflicting data flags are an error."""
-    present = {name for name in holders if flags.FLAGS[holders[name].name].present}
+def load_data(holders: dict[str, flags.FlagHolder], dtype) -> data.Dataset:
+    """The dataset the flags name, every value checked in the compute ``dtype``; conflicting
+    data flags are an error."""
+    from lec4_jax import limits
+
+    given = {name for name in holders if present(holders[name])}
     if holders["dataset"].value == "synthetic":
-        clash = sorted(present & {"x_data", "y_data", "data_csv"})
+        clash = sorted(given & {"x_data", "y_data", "data_csv"})
         if clash:
             raise InputError(f"--dataset=synthetic excludes --{clash[0]}")
-        return data.synthetic(holders["num_samples"].value, holders["noise"].value,
-                              holders["seed"].value)
-    clash = sorted(present & {"num_samples", "noise", "seed"})
-    if clash:
-        raise InputError(f"--{clash[0]} needs --dataset=synthetic")
-    if holders["data_csv"].value is None:
-        x = data.parse_floats(holders["x_data"].value, "x_data")
-        return data.from_lists(x, data.parse_floats(holders["y_data"].value, "y_data"))
-    if present & {"x_data", "y_data"}:
-        raise InputError("--data_csv excludes --x_data/--y_data: give one data source")
-    return data.load_csv(holders["data_csv"].value)
+        n = holders["num_samples"].value
+        limits.check_memory(limits.data_bytes(n), f"{n:,} synthetic samples", "num_samples")
+        dataset = data.synthetic(n, holders["noise"].value, holders["seed"].value)
+        field = "noise"
+    else:
+        clash = sorted(given & {"num_samples", "noise", "seed"})
+        if clash:
+            raise InputError(f"--{clash[0]} needs --dataset=synthetic")
+        if holders["data_csv"].value is None:
+            x = data.parse_floats(holders["x_data"].value, "x_data")
+            dataset = data.from_lists(x, data.parse_floats(holders["y_data"].value, "y_data"))
+            field = None
+        else:
+            if given & {"x_data", "y_data"}:
+                raise InputError("--data_csv excludes --x_data/--y_data: give one data source")
+            dataset = data.load_csv(holders["data_csv"].value)
+            field = "data_csv"
+    data.check_array(dataset.x, dtype, field or "x_data")
+    data.check_array(dataset.y, dtype, field or "y_data")
+    return dataset

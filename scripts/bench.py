@@ -15,16 +15,28 @@ from absl import flags
 
 import _cli
 from lec4_jax import benchmarks as b
-from lec4_jax import files
 
 _REPEATS = flags.DEFINE_integer("repeats", 21, "Repeats per in-process row.", lower_bound=1)
 _PROCESS_REPEATS = flags.DEFINE_integer("process_repeats", 7, "Repeats per process row (f).",
                                         lower_bound=1)
 _SWEEP_SIZES = flags.DEFINE_list("sweep_sizes", None, "Models per sweep row (e); default "
                                  "1e4,1e5,1e6,1e7, plus 1e8 on a GPU.")
+flags.register_validator("sweep_sizes", lambda v: v is None or all(_size(s) for s in v),
+                         message="give whole numbers from 1 to 1e9, e.g. 1e4,1e5")
 _SAMPLES = flags.DEFINE_integer("sequential_samples", 10**6, "Samples for row (d).",
                                 lower_bound=1)
 _OUTPUT = flags.DEFINE_string("output", None, "Write the table as JSON here.")
+
+
+def _size(text: str) -> int | None:
+    """A model count such as ``1e5`` or ``100000``, or None if it is not one."""
+    try:
+        value = float(text)
+    except ValueError:
+        return None
+    return int(value) if value.is_integer() and 1 <= value <= 1e9 else None
+
+
 TRAIN = os.path.join(os.path.dirname(os.path.abspath(__file__)), "train.py")
 
 
@@ -55,24 +67,21 @@ def rows(repeats, process_repeats, sweep_sizes, samples):
 
 
 def main(_):
-    sizes = [int(float(s)) for s in _SWEEP_SIZES.value] if _SWEEP_SIZES.value else \
+    out = _cli.outputs_from([(_OUTPUT, None)])
+    sizes = [_size(s) for s in _SWEEP_SIZES.value] if _SWEEP_SIZES.value else \
         [10**4, 10**5, 10**6, 10**7] + ([10**8] if jax.default_backend() != "cpu" else [])
-    output = files.AtomicFile(_OUTPUT.value) if _OUTPUT.value else None
     machine = {"python": host.python_version(), "jax": jax.__version__,
                "backend": jax.default_backend(), "devices": [str(d) for d in jax.devices()],
                "cpu": host.processor() or host.machine(), "cores": os.cpu_count()}
-    print(f"machine: {machine['backend']}, {machine['cores']} cores, jax {machine['jax']}, "
-          f"devices {', '.join(machine['devices'])}")
+    out.print_lines([f"machine: {machine['backend']}, {machine['cores']} cores, "
+                     f"jax {machine['jax']}, devices {', '.join(machine['devices'])}"])
     results = []
-    try:
-        for row in rows(_REPEATS.value, _PROCESS_REPEATS.value, sizes, _SAMPLES.value):
-            results.append(b.bench_row(*row))
-            print(results[-1]["text"], flush=True)
-        if output:
-            output.commit(json.dumps({"machine": machine, "rows": results}, indent=1) + "\n")
-    finally:
-        if output:
-            output.discard()
+    for row in rows(_REPEATS.value, _PROCESS_REPEATS.value, sizes, _SAMPLES.value):
+        results.append(b.bench_row(*row))
+        out.print_lines([results[-1]["text"]])
+    if "--output" in out:
+        out.commit("--output", json.dumps({"machine": machine, "rows": results}, indent=1) + "\n")
+    return 0
 
 
 if __name__ == "__main__":

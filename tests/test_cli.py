@@ -61,8 +61,9 @@ def test_output_json(tmp_path):
     proc = train("--epochs=3", "--data_csv", str(csv), "--output", str(out), "--x64")
     assert proc.returncode == 0, proc.stderr
     record = json.loads(out.read_text())
-    assert set(record) == {"config", "platform", "dtype", "steps", "final_w", "predict_x",
-                           "predict_before", "predict_after", "diverged_at_step"}
+    assert set(record) == {"config", "settings", "platform", "dtype", "steps", "final_w",
+                           "predict_x", "predict_before", "predict_after", "diverged_at_step"}
+    assert record["settings"]["epochs"] == 3 and record["settings"]["init"] == {"w": 1.0}
     assert record["config"]["epochs"] == 3 and record["config"]["data_csv"] == str(csv)
     assert set(record["config"]) >= {"learning_rate", "w_init", "grad", "optimizer", "loop",
                                      "platform", "x64", "trace", "output", "predict_x"}
@@ -151,7 +152,7 @@ def test_gpu_without_a_gpu():
 
     if any(d.platform == "gpu" for d in jax.devices()):
         pytest.skip("this machine has a GPU")
-    line = assert_usage_error(train("--platform=gpu"), "--platform=gpu: JAX sees no GPU")
+    line = assert_usage_error(train("--platform=gpu"), "--platform: gpu: JAX sees no GPU")
     assert "jax[cuda" in line
 
 
@@ -178,8 +179,8 @@ def test_quadratic_model_trains_under_every_gradient(grad, optimizer):
 
 
 @pytest.mark.parametrize("args, message", [
-    (["--b_init=1"], "--b_init does not apply to --model=linear (its parameters: w)"),
-    (["--model=quadratic", "--w_init=2"], "--w_init does not apply to --model=quadratic"),
+    (["--b_init=1"], "--b_init: does not apply to model linear (its parameters: w)"),
+    (["--model=quadratic", "--w_init=2"], "--w_init: does not apply to model quadratic"),
 ])
 def test_parameter_flags_of_another_model_are_errors(args, message):
     assert_usage_error(train(*args), message)
@@ -209,7 +210,8 @@ def test_no_history_run_prints_the_same_lines(tmp_path):
     (["--dataset=synthetic", "--num_samples=0"], "--num_samples"),
     (["--dataset=synthetic", "--noise=-1"], "--noise"),
     (["--plot=/nonexistent/p.png"], "--plot: /nonexistent/p.png: cannot write"),
-    (["--epochs=20000000"], "steps is too many to keep a per-step history"),
+    (["--epochs=1000000000"], "steps; at most 2,147,483,647 (the step counter is a 32-bit"),
+    (["--epochs=2000000000", "--dataset=synthetic", "--num_samples=1"], "GiB of memory"),
 ])
 def test_bad_data_and_plot_flags(args, message):
     assert_usage_error(train(*args), message)

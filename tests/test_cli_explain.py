@@ -63,8 +63,8 @@ def test_svg_without_graphviz(tmp_path):
     (["--y=abc"], "--y"),
     (["--w_init=inf"], "--w_init"),
     (["--model=cubic"], "--model"),
-    (["--b_init=1"], "--b_init does not apply to --model=linear"),
-    (["--model=affine", "--w1_init=1"], "--w1_init does not apply to --model=affine"),
+    (["--b_init=1"], "--b_init: does not apply to model linear"),
+    (["--model=affine", "--w1_init=1"], "--w1_init: does not apply to model affine"),
     (["--dot=/nonexistent/g.dot"], "--dot: /nonexistent/g.dot: cannot write"),
     (["extra"], "unexpected arguments"),
 ])

@@ -1,15 +1,14 @@
-"""lec4_jax.report: number formatting, trace lines, the JSON record, atomic files."""
+"""lec4_jax.report: number formatting, trace lines, the streamed JSON record."""
 
 import json
-import os
-import stat
-import threading
 
 import numpy as np
 import pytest
 
-from lec4_jax import benchmarks, files, report, training
-from lec4_jax.data import InputError
+from lec4_jax import benchmarks, report, runs
+from lec4_jax.settings import Settings
+
+LECTURE = ([1.0, 2.0, 3.0], [2.0, 4.0, 6.0])
 
 
 def test_fmt_is_the_shortest_round_trip_in_the_dtype():
@@ -22,11 +21,11 @@ def test_fmt_is_the_shortest_round_trip_in_the_dtype():
 
 @pytest.fixture(scope="module")
 def lecture_run():
-    return training.run({"w": 1.0}, [1, 2, 3], [2, 4, 6], 0.01, epochs=2, predict_x=4.0)
+    return runs.run(Settings(epochs=2), *LECTURE)
 
 
 def test_trace_lines_follow_the_lecture(lecture_run):
-    lines = list(report.trace_lines(lecture_run, 4.0, "float32"))
+    lines = list(report.trace_lines(lecture_run))
     assert lines[0] == "predict (BT) 4.0 4.0"
     assert lines[1] == "\tgrad:  1.0 2.0 -2.0"
     assert [line.split()[0] for line in lines[1:]] == (
@@ -36,28 +35,45 @@ def test_trace_lines_follow_the_lecture(lecture_run):
 
 
 def test_trace_can_be_turned_off(lecture_run):
-    lines = list(report.trace_lines(lecture_run, 4.0, "float32", trace=False))
+    lines = list(report.trace_lines(lecture_run, trace=False))
     assert len(lines) == 4 and not any("grad:" in line for line in lines)
 
 
 def test_diverged_run_stops_at_the_first_bad_step():
-    run = training.run({"w": 1.0}, [1, 2, 3], [2, 4, 6], 1.0, epochs=20, predict_x=4.0)
-    lines = list(report.trace_lines(run, 4.0, "float32"))
+    run = runs.run(Settings(learning_rate=1.0), *LECTURE)
+    lines = list(report.trace_lines(run))
     assert sum("grad:" in line for line in lines) == run.diverged_at + 1
     assert not lines[-1].startswith("predict (AT)")
     message = report.divergence_message(run)
     assert message == "training diverged at epoch 9, step 29 (sample 3 of 3): loss is inf"
 
 
-def test_history_record(lecture_run):
+@pytest.mark.parametrize("rows_per_chunk", [1, 4, 8192])
+def test_history_json_holds_every_step_exactly_whatever_the_chunking(lecture_run,
+                                                                      rows_per_chunk):
     config = {"predict_x": 4.0, "learning_rate": 0.01}
-    record = report.history_record(lecture_run, config, "cpu", "float32")
-    assert record["config"] is config and record["dtype"] == "float32"
+    text = "".join(report.history_json(lecture_run, config, "cpu", rows_per_chunk))
+    record = json.loads(text)
+    assert record["config"] == config and record["dtype"] == "float32"
+    assert record["settings"] == lecture_run.settings.record()
     assert len(record["steps"]) == 6 and record["diverged_at_step"] is None
+    h = lecture_run.history
+    assert record["steps"] == [
+        {"epoch": int(h.epoch[i]), "x": float(h.x[i]), "y": float(h.y[i]),
+         "w": float(h.params["w"][i]), "loss": float(h.loss[i]), "grad": float(h.grads["w"][i])}
+        for i in range(6)]  # exact: a float32 widens to float64 exactly
     assert record["steps"][0] == {"epoch": 0, "x": 1.0, "y": 2.0, "w": 1.0, "loss": 1.0,
                                   "grad": -2.0}
-    assert record["final_w"] == float(lecture_run.final_params["w"])  # exact: f32 widens exactly
-    json.loads(report.to_json(record))
+    assert record["final_w"] == float(lecture_run.final_params["w"])
+    assert record["predict_after"] == float(lecture_run.predict_after)
+
+
+def test_history_json_of_a_diverged_run_spells_out_infinity():
+    run = runs.run(Settings(learning_rate=1.0), *LECTURE)
+    record = json.loads("".join(report.history_json(run, {}, "cpu", 7)))
+    assert record["diverged_at_step"] == 29 and len(record["steps"]) == 30
+    assert record["steps"][-1]["loss"] == "Infinity"
+    assert all(isinstance(s["loss"], float) for s in record["steps"][:-1])
 
 
 def test_json_float_spells_out_non_finite_values():
@@ -66,41 +82,9 @@ def test_json_float_spells_out_non_finite_values():
 
 
 def test_stability_note_names_the_intervals():
-    note = report.stability_note([1, 2, 3], 1.0, "adam")
+    note = report.stability_note([1, 2, 3], Settings(learning_rate=1.0, optimizer="adam"))
     assert note.startswith("with this data, plain SGD is stable for learning rates in (0, 0.2040")
     assert "analysis is for sgd" in note and note.endswith("got 1")
-
-
-def test_atomic_file(tmp_path):
-    path = tmp_path / "out.json"
-    out = files.AtomicFile(str(path))
-    assert not path.exists()
-    out.commit("{}\n")
-    assert path.read_text() == "{}\n" and os.listdir(tmp_path) == ["out.json"]
-    out = files.AtomicFile(str(tmp_path / "other.json"))
-    out.discard()
-    assert os.listdir(tmp_path) == ["out.json"]
-
-
-def test_atomic_file_rejects_unwritable_paths(tmp_path):
-    with pytest.raises(InputError, match="--output: .*: cannot write"):
-        files.AtomicFile(str(tmp_path / "missing" / "out.json"))
-    with pytest.raises(InputError, match="is a directory"):
-        files.AtomicFile(str(tmp_path))
-
-
-def test_atomic_file_writes_special_files_in_place(tmp_path):
-    # e.g. --output=/dev/stdout: a pipe or device is written, never replaced by a regular file
-    fifo = tmp_path / "pipe"
-    os.mkfifo(fifo)
-    received = []
-    reader = threading.Thread(target=lambda: received.append(fifo.read_text()))
-    reader.start()
-    out = files.AtomicFile(str(fifo))
-    out.commit("{}\n")
-    reader.join(timeout=10)
-    assert received == ["{}\n"] and stat.S_ISFIFO(os.stat(fifo).st_mode)
-    assert os.listdir(tmp_path) == ["pipe"]
 
 
 def test_bench_rows_state_ratios_and_goals():

@@ -134,20 +134,3 @@ def test_divergence_is_found_at_the_first_non_finite_step():
     assert bad is not None
     assert np.all(np.isfinite(h.loss[:bad])) and not np.isfinite(h.loss[bad])
     assert training.diverged_at(training.train(W1, X, Y, 0.01, epochs=20)) is None
-
-
-def test_run_predicts_before_and_after():
-    r = training.run(W1, [1, 2, 3], [2, 4, 6], 0.01, epochs=20, predict_x=4.0)
-    assert r.predict_before == 4.0 and r.diverged_at is None
-    assert r.predict_after == model.forward(r.final_params["w"], jnp.float32(4.0))
-    assert r.loss_after < r.loss_before
-    diverged = training.run(W1, [1, 2, 3], [2, 4, 6], 1.0, epochs=20, predict_x=4.0)
-    assert diverged.final_params["w"] == diverged.history.params["w"][diverged.diverged_at]
-
-
-def test_run_of_the_affine_model():
-    r = training.run({"w": 1.0, "b": 2.0}, [1.0], [2.0], 0.01, epochs=1, predict_x=4.0,
-                     model="affine")
-    assert r.predict_before == 6.0  # 4*1 + 2
-    assert r.history.loss[0] == 1.0  # (1*1 + 2 - 2)^2
-    assert r.history.grads["w"][0] == 2.0 and r.history.grads["b"][0] == 2.0

@@ -17,7 +17,7 @@ def rows(lines, section):
 
 
 def test_lecture_worked_example_table():
-    walk = wt.explain("linear", {"w": 1.0}, 1.0, 2.0)
+    walk = wt.explain(wt.Example("linear" if "linear" != "name" else name, {"w": 1.0}, 1.0, 2.0))
     lines = wt.table(walk, ("w",))
     fwd = rows(lines, "forward pass")
     assert fwd["y_hat"] == ["y_hat", "mul", "x,", "w", "1.0"]
@@ -32,15 +32,15 @@ def test_lecture_worked_example_table():
 
 
 def test_exercises():
-    walk = wt.explain("linear", {"w": 1.0}, 2.0, 4.0)  # loss 4, dloss/dw = 2*2*(2 - 4) = -8
+    walk = wt.explain(wt.Example("linear" if "linear" != "name" else name, {"w": 1.0}, 2.0, 4.0))  # loss 4, dloss/dw = 2*2*(2 - 4) = -8
     assert (walk.value("loss"), walk.grad("s"), walk.grad("w")) == (4.0, -4.0, -8.0)
-    walk = wt.explain("affine", {"w": 1.0, "b": 2.0}, 1.0, 2.0)  # s = 1
+    walk = wt.explain(wt.Example("affine" if "affine" != "name" else name, {"w": 1.0, "b": 2.0}, 1.0, 2.0))  # s = 1
     assert (walk.value("loss"), walk.grad("w"), walk.grad("b")) == (1.0, 2.0, 2.0)
     assert wt.check_against_jax("affine", walk).endswith("(jax.grad agrees)")
 
 
-def test_disagreement_is_reported(monkeypatch):
-    walk = wt.explain("linear", {"w": 1.0}, 1.0, 2.0)
+def test_disagreement_is_reported():
+    walk = wt.explain(wt.Example("linear" if "linear" != "name" else name, {"w": 1.0}, 1.0, 2.0))
     walk.grads[walk.node("w").index] = walk.grads[walk.node("w").index] + 1
     assert "jax.grad DISAGREES: dloss/dw = -2.0" in wt.check_against_jax("linear", walk)
 
@@ -48,7 +48,7 @@ def test_disagreement_is_reported(monkeypatch):
 @pytest.mark.parametrize("name, params", [("linear", {"w": 1.0}),
                                           ("quadratic", {"w2": 0.5, "w1": 1.0, "b": 0.25})])
 def test_dot_parses_and_holds_every_node_and_gradient(name, params):
-    walk = wt.explain(name, params, 1.5, 2.0)
+    walk = wt.explain(wt.Example(name, params, 1.5, 2.0))
     (graph,) = pydot.graph_from_dot_data(wt.dot(walk, tuple(params), title="t"))
     labels = {n.get_name(): n.get("label").strip('"') for n in graph.get_nodes()
               if n.get("label")}
@@ -71,12 +71,63 @@ def test_dot_parses_and_holds_every_node_and_gradient(name, params):
 
 def test_render_without_graphviz_says_what_to_install(monkeypatch):
     monkeypatch.setattr(shutil, "which", lambda name: None)
-    with pytest.raises(InputError, match="--svg: Graphviz's dot is not on PATH; install Graphviz"):
-        wt.render("digraph {}", "svg", "--svg")
+    with pytest.raises(InputError, match="^Graphviz's dot is not on PATH; install Graphviz"):
+        wt.render("digraph {}", "svg")
 
 
 @pytest.mark.skipif(shutil.which("dot") is None, reason="Graphviz is not installed")
 def test_render_svg():
-    walk = wt.explain("linear", {"w": 1.0}, 1.0, 2.0)
-    svg = html.unescape(wt.render(wt.dot(walk, ("w",)), "svg", "--svg").decode())
+    walk = wt.explain(wt.Example("linear" if "linear" != "name" else name, {"w": 1.0}, 1.0, 2.0))
+    svg = html.unescape(wt.render(wt.dot(walk, ("w",)), "svg").decode())
     assert svg.lstrip().startswith("<?xml") and "dloss/dw -2.0" in svg  # dot writes - as &#45;
+
+
+def test_disagreement_on_one_of_several_parameters_is_reported():
+    walk = wt.explain(wt.Example.of("quadratic"))
+    walk.grads[walk.node("w1").index] = walk.grads[walk.node("w1").index] * 2
+    line = wt.check_against_jax("quadratic", walk)
+    assert "DISAGREES: dloss/dw2 = 8.0, dloss/dw1 = 4.0, dloss/db = 2.0" in line
+
+
+def test_both_nan_gradients_agree():
+    walk = wt.explain(wt.Example("linear", {"w": float("nan")}, 1.0, 2.0))
+    assert wt.check_against_jax("linear", walk) == "dloss/dw = nan  (jax.grad agrees)"
+
+
+@pytest.mark.parametrize("name", ["linear", "affine", "quadratic"])
+def test_every_models_default_example_has_nonzero_gradients(name):
+    ex = wt.Example.of(name)
+    walk = wt.explain(ex)
+    assert all(walk.grad(p) != 0 for p in ex.params), ex
+
+
+def test_the_example_checks_its_numbers_in_float32():
+    with pytest.raises(InputError, match="not finite in float32") as e:
+        wt.Example.of("linear", x=1e39)
+    assert e.value.field == "x"
+    with pytest.raises(InputError, match="does not apply to model linear") as e:
+        wt.Example.of("linear", {"b": 1.0})
+    assert e.value.field == "b_init"
+
+
+@pytest.mark.parametrize("name", ["linear", "affine", "quadratic"])
+def test_forward_and_reverse_mode_agree_node_by_node(name):
+    ex = wt.Example.of(name)
+    lines = wt.modes_table(ex)
+    assert lines[-1].endswith("(forward and reverse mode agree)")
+    table = {r.split()[0]: r.split() for r in lines[3:-1]}
+    walk = wt.explain(ex)
+    for i, p in enumerate(ex.params, start=2):
+        # the tangent at the loss, pushed forward from p, is dloss/dp pulled back
+        assert table["loss"][i] == wt.fmt(walk.grad(p), "float32")
+        assert table[p][i] == "1.0"  # the seed: dp/dp = 1
+
+
+def test_forward_mode_on_the_lecture_numbers():
+    lines = wt.modes_table(wt.Example.of("linear"))
+    table = {r.split()[0]: r.split()[1:] for r in lines[3:-1]}
+    # value, d(node)/dw forward, dloss/d(node) backward: y_hat = xw, s = y_hat - y, loss = s^2
+    assert table["y_hat"] == ["1.0", "1.0", "-2.0"]
+    assert table["s"] == ["-1.0", "1.0", "-2.0"]
+    assert table["loss"] == ["1.0", "-2.0", "1.0"]
+    assert lines[-1] == "dloss/dw = -2.0  (forward and reverse mode agree)"

@@ -1,0 +1,101 @@
+"""A whole run from its :class:`~lec4_jax.settings.Settings`: training, summary, and the replay
+that recovers a divergence's history.
+
+:func:`run` is what ``scripts/train.py`` and the notebooks call::
+
+    import lec4_jax as lj
+    r = lj.run(lj.Settings(), *lj.lecture())
+    r.final_params, r.predict_after, r.diverged_at
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import Any, NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from lec4_jax import model as model_lib
+from lec4_jax import training
+from lec4_jax.settings import Settings
+
+
+class Run(NamedTuple):
+    """A finished run, with what the report needs.
+
+    When the run diverged, ``final_params`` are the last ones before the first non-finite step.
+    ``loss_before`` and ``loss_after`` are mean losses over the data at the initial and final
+    parameters. ``settings`` is the record the run was made from.
+    """
+
+    settings: Settings
+    num_samples: int
+    history: training.History
+    diverged_at: int | None
+    final_params: Any
+    predict_before: Any
+    predict_after: Any
+    loss_before: float
+    loss_after: float
+
+    @property
+    def model(self) -> str:
+        return self.settings.model
+
+
+_STATIC = ("epochs", "model", "grad", "optimizer", "keep_history")
+
+
+@functools.partial(jax.jit, static_argnames=_STATIC)
+def _run_compiled(p0, x, y, learning_rate, predict_x, *, epochs, model, grad, optimizer,
+                  keep_history):
+    """The whole run and its summary in one compiled program: one compile per process."""
+    h = training.history(p0, x, y, learning_rate, epochs=epochs, model=model, grad=grad,
+                         optimizer=optimizer, keep_history=keep_history)
+    return h, *_summary(h, p0, x, y, predict_x, model)
+
+
+def _summary(h, p0, x, y, predict_x, model):
+    """The final parameters (those before the first non-finite step, when there is one and the
+    history holds it), the predictions before and after, and the mean losses."""
+    m = model_lib.get(model)
+    final = h.final_params
+    if h.params is not None:
+        n_steps = h.loss.shape[0]
+        use = (h.first_bad >= 0) & (h.first_bad < n_steps)
+        at_bad = jax.tree.map(lambda leaf: leaf[jnp.clip(h.first_bad, 0, n_steps - 1)], h.params)
+        final = jax.tree.map(lambda a, b: jnp.where(use, a, b), at_bad, final)
+    return (final, m.predict(p0, predict_x), m.predict(final, predict_x),
+            training.mean_loss(p0, x, y, m.loss), training.mean_loss(final, x, y, m.loss))
+
+
+def run(settings: Settings, x, y) -> Run:
+    """Trains as ``settings`` say, on the host CPU, and predicts at ``settings.predict_x``.
+
+    ``x`` and ``y`` are cast to the compute dtype first. The result holds NumPy values. A run
+    that diverges without history is replayed with its history up to the divergence, so the
+    report can say what went non-finite.
+    """
+    s, dtype = settings, settings.dtype
+    host = (np.asarray(x, dtype), np.asarray(y, dtype), dtype.type(s.learning_rate),
+            dtype.type(s.predict_x), {k: dtype.type(v) for k, v in s.init.items()})
+    x, y, lr, px, p0 = jax.device_put(host, training.sequential_device())
+    n = x.shape[0]
+    options = dict(model=s.model, grad=s.grad, optimizer=s.optimizer)
+
+    def go(epochs, keep_history):
+        if s.loop == "scan":
+            return _run_compiled(p0, x, y, lr, px, epochs=epochs, keep_history=keep_history,
+                                 **options)
+        h = training.train(p0, x, y, lr, epochs=epochs, loop=s.loop, **options)
+        return h, *jax.jit(_summary, static_argnames="model")(h, p0, x, y, px, s.model)
+
+    h, final, before, after, loss_before, loss_after = jax.device_get(go(s.epochs,
+                                                                         s.keep_history))
+    bad = training.diverged_at(h)
+    if bad is not None and h.loss is None:
+        h, final, before, after, loss_before, loss_after = jax.device_get(
+            go(min(s.epochs, bad // n + 1), True))
+    return Run(s, n, h, bad, final, before, after, float(loss_before), float(loss_after))

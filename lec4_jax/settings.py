@@ -1,0 +1,90 @@
+"""The settings of a run: one frozen record, checked in the dtype it will compute in.
+
+``scripts/train.py`` builds a :class:`Settings` from its flags, :func:`lec4_jax.runs.run` takes
+it, the :class:`~lec4_jax.runs.Run` carries it, and the JSON record echoes it. A notebook builds
+one directly::
+
+    Settings()                                   # the lecture: w=1, lr=0.01, 20 epochs
+    Settings(learning_rate=1.0)                  # a run that diverges
+    Settings(model="affine", init={"w": 1.0, "b": 2.0})
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+
+from lec4_jax import grads, limits, model, training
+from lec4_jax.data import InputError, check_value
+
+
+def init_field(param: str) -> str:
+    """The setting that holds a parameter's initial value: ``w`` -> ``w_init``."""
+    return f"{param}_init"
+
+
+@dataclasses.dataclass(frozen=True)
+class Settings:
+    """What a run is: the model and its initial parameters, the optimizer, and how it runs.
+
+    ``init`` holds only the model's parameters (``None``: the model's defaults).
+    ``keep_history`` keeps every step's values; without it a run of any length needs no
+    memory per step.
+    """
+
+    model: str = "linear"
+    init: Mapping[str, float] | None = None
+    learning_rate: float = 0.01
+    epochs: int = 20
+    optimizer: str = "sgd"
+    grad: str = "autodiff"
+    loop: str = "scan"
+    x64: bool = False
+    predict_x: float = 4.0
+    keep_history: bool = True
+
+    def __post_init__(self):
+        if self.model not in model.MODELS:
+            raise InputError(f"{self.model!r} is not one of {', '.join(model.MODELS)}", "model")
+        m = model.get(self.model)
+        init = dict(m.defaults if self.init is None else self.init)
+        for name in init:
+            if name not in m.params:
+                raise InputError(f"does not apply to model {self.model} (its parameters: "
+                                 f"{', '.join(m.params)})", init_field(name))
+        init = {k: float(init.get(k, m.defaults[k])) for k in m.params}
+        object.__setattr__(self, "init", init)
+        for name, choices in (("optimizer", tuple(training.OPTIMIZERS)),
+                              ("grad", grads.METHODS), ("loop", training.LOOPS)):
+            if getattr(self, name) not in choices:
+                raise InputError(f"{getattr(self, name)!r} is not one of {', '.join(choices)}",
+                                 name)
+        if int(self.epochs) < 1:
+            raise InputError(f"must be >= 1, got {self.epochs}", "epochs")
+        for name, value in init.items():
+            check_value(value, self.dtype, init_field(name))
+        check_value(self.learning_rate, self.dtype, "learning_rate", positive=True)
+        check_value(self.predict_x, self.dtype, "predict_x")
+
+    @property
+    def dtype(self) -> np.dtype:
+        return np.dtype(np.float64 if self.x64 else np.float32)
+
+    def check_size(self, num_samples: int) -> int:
+        """The run's step count, refused up front if a counter overflows or, with history, if
+        the machine lacks the memory."""
+        steps = limits.check_steps(self.epochs, num_samples)
+        if self.keep_history:
+            need = limits.history_bytes(steps, len(self.init), self.dtype.itemsize)
+            limits.check_memory(need, f"a per-step history of {steps:,} steps", "epochs")
+        return steps
+
+    def record(self) -> dict[str, Any]:
+        """The settings as a JSON-ready dict."""
+        out = dataclasses.asdict(self)
+        out["init"] = dict(self.init)
+        out["dtype"] = self.dtype.name
+        return out

@@ -1,0 +1,72 @@
+"""lec4_jax.runs: a whole run from its settings; lec4_jax.settings: the record, checked."""
+
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from lec4_jax import model, runs
+from lec4_jax.data import InputError
+from lec4_jax.settings import Settings
+
+LECTURE = ([1.0, 2.0, 3.0], [2.0, 4.0, 6.0])
+
+
+def test_run_predicts_before_and_after():
+    r = runs.run(Settings(), *LECTURE)
+    assert r.predict_before == 4.0 and r.diverged_at is None
+    assert r.predict_after == model.forward(r.final_params["w"], jnp.float32(4.0))
+    assert r.loss_after < r.loss_before
+    diverged = runs.run(Settings(learning_rate=1.0), *LECTURE)
+    assert diverged.final_params["w"] == diverged.history.params["w"][diverged.diverged_at]
+
+
+def test_run_of_the_affine_model():
+    r = runs.run(Settings(model="affine", init={"w": 1.0, "b": 2.0}, epochs=1), [1.0], [2.0])
+    assert r.predict_before == 6.0  # 4*1 + 2
+    assert r.history.loss[0] == 1.0  # (1*1 + 2 - 2)^2
+    assert r.history.grads["w"][0] == 2.0 and r.history.grads["b"][0] == 2.0
+
+
+def test_the_run_carries_its_settings():
+    s = Settings(learning_rate=0.02, epochs=3)
+    r = runs.run(s, *LECTURE)
+    assert r.settings is s and r.model == "linear" and len(r.history.loss) == 9
+
+
+def test_settings_fill_in_the_models_defaults_and_echo_them():
+    assert Settings().init == {"w": 1.0}
+    assert Settings(model="quadratic", init={"b": 2.0}).init == {"w2": 1.0, "w1": 1.0, "b": 2.0}
+    record = Settings(x64=True).record()
+    assert record["dtype"] == "float64" and record["init"] == {"w": 1.0}
+    assert record["learning_rate"] == 0.01 and record["epochs"] == 20
+
+
+@pytest.mark.parametrize("kwargs, field, message", [
+    (dict(learning_rate=1e39), "learning_rate", "not finite in float32"),
+    (dict(learning_rate=1e-40), "learning_rate", "smallest normal"),
+    (dict(learning_rate=0.0), "learning_rate", "must be > 0"),
+    (dict(learning_rate=float("nan")), "learning_rate", "not finite"),
+    (dict(predict_x=-1e39), "predict_x", "not finite in float32"),
+    (dict(init={"w": 4e38}), "w_init", "not finite in float32"),
+    (dict(init={"b": 1.0}), "b_init", "does not apply to model linear"),
+    (dict(model="cubic"), "model", "is not one of"),
+    (dict(optimizer="sgdd"), "optimizer", "is not one of"),
+    (dict(epochs=0), "epochs", "must be >= 1"),
+])
+def test_settings_are_checked_in_the_compute_dtype(kwargs, field, message):
+    with pytest.raises(InputError, match=message) as e:
+        Settings(**kwargs)
+    assert e.value.field == field and "--" not in str(e.value)  # the library names no flag
+
+
+def test_float64_holds_what_float32_cannot():
+    assert Settings(learning_rate=1e39, x64=True).learning_rate == 1e39
+    assert Settings(learning_rate=1e-40, x64=True).learning_rate == 1e-40
+
+
+def test_sizes_are_refused_up_front():
+    with pytest.raises(InputError, match="32-bit integer"):
+        Settings(epochs=10**9).check_size(3)
+    assert Settings(epochs=10**9, keep_history=False).check_size(2) == 2 * 10**9
+    with pytest.raises(InputError, match="GiB of memory"):
+        Settings(epochs=2 * 10**8).check_size(10)
