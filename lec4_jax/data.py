@@ -55,7 +55,7 @@ def check_array(values, dtype, field: str) -> None:
         bad = np.flatnonzero(~np.isfinite(values.astype(dtype)))
     if bad.size:
         i = int(bad[0])
-        raise InputError(f"value {i + 1} ({values[i]!r}) is not finite in "
+        raise InputError(f"value {i + 1} ({float(values[i])!r}) is not finite in "
                          f"{np.dtype(dtype).name}", field)
 
 
@@ -100,11 +100,12 @@ def from_lists(x: list[float], y: list[float], field: str = "x_data",
     return Dataset(np.array(x, dtype=np.float64), np.array(y, dtype=np.float64))
 
 
-def load_csv(path: str) -> Dataset:
+def load_csv(path: str, dtype=np.float64) -> Dataset:
     """Reads two columns, x and y, with an optional header line.
 
     The header is the first non-blank line when neither of its cells is a number. Blank lines are
-    skipped. Any other line must hold exactly two finite numbers.
+    skipped. Any other line must hold exactly two numbers finite in ``dtype``; an error names
+    the line.
     """
     field = "data_csv"
     try:
@@ -129,8 +130,13 @@ def load_csv(path: str) -> Dataset:
         where = f"{path}:{n}: "
         if len(row) != 2:
             raise InputError(f"{where}expected 2 columns (x,y), got {len(row)}", field)
-        x.append(parse_float(row[0], field, where))
-        y.append(parse_float(row[1], field, where))
+        for column, cell in zip((x, y), row):
+            value = parse_float(cell, field, where)
+            with np.errstate(over="ignore"):
+                if not np.isfinite(np.dtype(dtype).type(value)):
+                    raise InputError(f"{where}{cell.strip()!r} is not finite in "
+                                     f"{np.dtype(dtype).name}", field)
+            column.append(value)
     return from_lists(x, y, field, f"{path}: ")
 
 

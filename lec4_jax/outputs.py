@@ -53,9 +53,21 @@ def _umask() -> int:
     return mask
 
 
+def _links(path: str, hops: int = 40):
+    """``path`` and every path its chain of symbolic links passes through."""
+    p = os.path.abspath(path)
+    yield p
+    for _ in range(hops):
+        if not os.path.islink(p):
+            return
+        p = os.path.normpath(os.path.join(os.path.dirname(p), os.readlink(p)))
+        yield p
+
+
 def _in_place(path: str, real: str) -> bool:
-    """True for what must be written where it is: devices, pipes, sockets, /dev and /proc."""
-    for p in (os.path.abspath(path), real):
+    """True for what must be written where it is: devices, pipes, sockets, and anything
+    reached through /dev or /proc (``/dev/stdout`` -> ``/proc/self/fd/1`` -> a file)."""
+    for p in (*_links(path), real):
         if p.startswith(("/dev/", "/proc/")):
             return True
     try:

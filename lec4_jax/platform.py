@@ -29,9 +29,10 @@ def select(platform: str = "auto", x64: bool = False) -> str:
             raise InputError(f"gpu: JAX sees no GPU; to use one, {GPU_HINT}", "platform") from None
     try:
         return jax.devices()[0].platform
-    except RuntimeError as e:  # JAX_PLATFORMS names a platform this machine cannot start
+    except (RuntimeError, AssertionError) as e:  # JAX_PLATFORMS names one it cannot start
         asked = os.environ.get("JAX_PLATFORMS") or jax.config.jax_platforms or platform
-        reason = (str(e).splitlines() or ["?"])[0].split(" (set JAX_PLATFORMS")[0]
+        reason = ((str(e).splitlines() or ["no backend for it is installed"])[0]
+                  .split(" (set JAX_PLATFORMS")[0])
         raise InputError(f"JAX_PLATFORMS={asked}: JAX cannot start that platform here "
                          f"({reason})") from None
 
@@ -51,7 +52,8 @@ def join_cluster(coordinator: str | None, num_processes: int | None, process_id:
     jax.config.update("jax_cpu_collectives_implementation", "gloo")
     try:
         jax.distributed.initialize(coordinator, num_processes, process_id,
-                                   initialization_timeout=timeout,
+                                   # XLA's client waits about twice this before it gives up
+                                   initialization_timeout=max(1, timeout // 2),
                                    heartbeat_timeout_seconds=max(10, timeout),
                                    shutdown_timeout_seconds=max(10, timeout))
     except (RuntimeError, ValueError) as e:

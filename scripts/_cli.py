@@ -34,8 +34,17 @@ def _say(line: str) -> None:
         pass
 
 
+_CHILD: list[int] = []  # a supervised child's pid (see join_guarded): signals go on to it
+
+
 def _on_signal(signum, _frame) -> None:
     """Removes every temporary file, says one line, and exits 128 + the signal's number."""
+    if _CHILD:  # a supervisor: the child cleans up and exits; its exit becomes ours
+        try:
+            os.kill(_CHILD[0], signum)
+        except OSError:
+            pass
+        return
     outputs = sys.modules.get("lec4_jax.outputs")
     if outputs is not None:
         outputs.remove_temporaries()
@@ -103,11 +112,12 @@ def run(main) -> None:
     def guarded(argv):
         if len(argv) > 1:
             fail(f"unexpected arguments: {' '.join(argv[1:])}")
-        result: list = []
-        worker = threading.Thread(target=lambda: result.append(_call(main, argv)), daemon=True)
+        # The worker ends the process itself: after join_guarded's fork, the child has no
+        # main thread waiting for it.
+        worker = threading.Thread(target=lambda: _exit_now(_call(main, argv)), daemon=True)
         worker.start()
         worker.join()
-        _exit_now(result[0] if result else EXIT_INTERNAL)
+        _exit_now(EXIT_INTERNAL)  # not reached: the worker exits the process
 
     app.run(guarded, flags_parser=_parse_flags)
 
@@ -153,6 +163,53 @@ def _exit_now(code: int) -> None:
             pass
     logging.shutdown()
     os._exit(code)
+
+
+def join_guarded(join, what: str) -> None:
+    """Runs ``join()`` (joining a multi-host cluster), turning a native abort into one line.
+
+    XLA's cluster client aborts the process (SIGABRT, a C++ stack dump) when the cluster does
+    not form in time, which no Python code can catch. So the process forks first: the child
+    joins, with its stderr muted while it does, tells the parent it got in, and goes on with the
+    work; the parent waits, passes signals on, and exits with the child's code, or, if the child
+    died while joining, says ``what`` on one line and exits 2.
+    """
+    import faulthandler
+
+    ready_r, ready_w = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        os.close(ready_r)
+        saved, devnull = (os.dup(1), os.dup(2)), os.open(os.devnull, os.O_WRONLY)
+        faulthandler.disable()
+        for fd in (1, 2):  # gloo prints its connections on stdout; the abort dumps on stderr
+            os.dup2(devnull, fd)
+        try:
+            join()
+        finally:
+            os.dup2(saved[1], 2)
+            os.close(saved[1])
+            os.close(devnull)
+        # fd 1 stays muted (gloo's C++ prints there as collectives start); Python's stdout
+        # writes to the real one
+        sys.stdout = os.fdopen(saved[0], "w")
+        os.write(ready_w, b"1")
+        os.close(ready_w)
+        return
+    os.close(ready_w)
+    _CHILD.append(pid)
+    while True:
+        try:
+            _, status = os.waitpid(pid, 0)
+            break
+        except InterruptedError:
+            continue
+    joined = os.read(ready_r, 1) == b"1"
+    if os.WIFEXITED(status):
+        os._exit(os.WEXITSTATUS(status))
+    if not joined:
+        fail(what)
+    os._exit(128 + os.WTERMSIG(status))
 
 
 def _use_compilation_cache(path: str) -> None:
@@ -255,7 +312,7 @@ def load_data(holders: dict[str, flags.FlagHolder], dtype) -> data.Dataset:
         else:
             if given & {"x_data", "y_data"}:
                 raise InputError("--data_csv excludes --x_data/--y_data: give one data source")
-            dataset = data.load_csv(holders["data_csv"].value)
+            dataset = data.load_csv(holders["data_csv"].value, dtype)
             field = "data_csv"
     data.check_array(dataset.x, dtype, field or "x_data")
     data.check_array(dataset.y, dtype, field or "y_data")

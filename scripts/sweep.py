@@ -66,8 +66,12 @@ def main(_):
     dataset = _cli.load_data(_DATA_FLAGS, dtype)
     limits.check_steps(_EPOCHS.value, len(dataset.x))
     if _DISTRIBUTED.value:
-        platform.join_cluster(_COORDINATOR.value, _NUM_PROCESSES.value, _PROCESS_ID.value,
-                              _TIMEOUT.value)
+        _cli.join_guarded(
+            lambda: platform.join_cluster(_COORDINATOR.value, _NUM_PROCESSES.value,
+                                          _PROCESS_ID.value, _TIMEOUT.value),
+            f"--distributed: the cluster did not form within --distributed_timeout="
+            f"{_TIMEOUT.value} s (is every process started, with the same "
+            f"--coordinator_address and --num_processes?)")
     elif any(_cli.present(h) for h in (_COORDINATOR, _NUM_PROCESSES, _PROCESS_ID)):
         raise data.InputError("--coordinator_address, --num_processes and --process_id need "
                               "--distributed")

@@ -1,7 +1,6 @@
 """lec4_jax.runs: a whole run from its settings; lec4_jax.settings: the record, checked."""
 
 import jax.numpy as jnp
-import numpy as np
 import pytest
 
 from lec4_jax import model, runs

@@ -1,0 +1,359 @@
+"""The contract of every script, under hostile input (README, "The contract").
+
+- The exit code is 0, 1 (diverged) or 2 (bad input); never a traceback.
+- Exit 2 is exactly one line, ``<script>: error: ...``, and writes no output.
+- No temporary file is ever left; an output is whole and valid, or absent.
+
+Hypothesis draws flag values and CSV contents; each case runs the real script's ``main`` in a
+process forked from a server that imported it once (tests/forkserver.py), so a case costs a fork,
+not a Python start-up. Signals, pipes, closed streams, full disks and environments are tested
+with real subprocesses below.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from cli_util import BASE_ENV, SCRIPTS, run_script
+
+SERVER = Path(__file__).with_name("forkserver.py")
+PNG = b"\x89PNG\r\n\x1a\n"
+
+
+class Server:
+    def __init__(self, script: str):
+        self.script = script
+        self.proc = subprocess.Popen([sys.executable, str(SERVER), script], stdin=subprocess.PIPE,
+                                     stdout=subprocess.PIPE, text=True, env=BASE_ENV)
+
+    def run(self, argv, cwd: Path, env=None) -> tuple[int, str, str]:
+        out, err = cwd / ".." / "stdout.txt", cwd / ".." / "stderr.txt"
+        request = {"argv": list(argv), "cwd": str(cwd), "stdout": str(out), "stderr": str(err),
+                   "env": env or {}}
+        self.proc.stdin.write(json.dumps(request) + "\n")
+        self.proc.stdin.flush()
+        code = json.loads(self.proc.stdout.readline())["code"]
+        return code, out.read_text(), err.read_text()
+
+    def close(self):
+        self.proc.stdin.close()
+        self.proc.wait(timeout=30)
+
+
+@pytest.fixture(scope="module")
+def servers():
+    made = {name: Server(name) for name in ("train.py", "sweep.py", "explain.py")}
+    yield made
+    for server in made.values():
+        server.close()
+
+
+def fresh_dir(base: Path) -> Path:
+    """An empty working folder below ``base``: hypothesis reuses the function's tmp_path, so
+    each case makes its own (the health check for that is suppressed knowingly)."""
+    for n in range(10**6):
+        d = base / f"case{n}" / "work"
+        if not d.exists():
+            d.mkdir(parents=True)
+            return d
+
+
+def valid(path: Path) -> bool:
+    data = path.read_bytes()
+    if path.suffix == ".png":
+        return data.startswith(PNG) and data.endswith(b"IEND\xaeB`\x82")
+    if path.suffix == ".json":
+        json.loads(data)
+        return True
+    if path.suffix == ".csv":
+        rows = list(csv.reader(io.StringIO(data.decode())))
+        return rows[0] == ["lr", "w_init", "final_w", "final_loss", "diverged"] and \
+            all(len(r) == 5 for r in rows)
+    return True
+
+
+def assert_contract(script: str, code: int, out: str, err: str, work: Path, outputs: list[str]):
+    assert code in (0, 1, 2), (code, err)
+    assert "Traceback" not in err and "Traceback" not in out, err
+    left = [p for p in work.rglob("*") if p.name.endswith(".tmp")]
+    assert left == [], left
+    if code != 0:
+        lines = err.strip().splitlines()
+        assert len(lines) == 1 and lines[0].startswith(f"{script}: error: "), err
+    for name in outputs:
+        path = work / name
+        if code == 2 and name not in ("keep.txt", "."):  # those were there before
+            assert not path.exists(), name
+        elif path.exists() and path.is_file():
+            assert valid(path), name
+
+
+# Numbers as a hostile user types them: huge, tiny, subnormal, non-finite, not numbers at all.
+NUMBER_TEXT = st.one_of(
+    st.floats(allow_nan=True, allow_infinity=True).map(repr),
+    st.sampled_from(["1e39", "-1e39", "3.5e38", "1e-40", "1e-320", "0", "-0", "1e308", "abc", "",
+                     "0x10", "1_0", " 2 ", "nan", "inf", "1e-45", "4e-39", "0.01", "1.0"]),
+    st.integers(-10**12, 10**12).map(str),
+)
+INT_TEXT = st.one_of(st.integers(-5, 40).map(str),
+                     st.sampled_from(["0", "-1", "1e3", "abc", "", "2147483648", "10**9",
+                                      "99999999999999999999", "3.5"]))
+LIST_TEXT = st.lists(NUMBER_TEXT.filter(lambda s: "," not in s), min_size=0, max_size=5).map(
+    ",".join)
+CSV_TEXT = st.one_of(
+    st.text(st.sampled_from("0123456789.,-e \nxyabn\ufeff\x00\r\"'inf"), max_size=60),
+    st.lists(st.tuples(NUMBER_TEXT, NUMBER_TEXT), max_size=5).map(
+        lambda rows: "\n".join(f"{a},{b}" for a, b in rows)),
+)
+BOOL_FLAGS = st.sampled_from(["--x64", "--nox64", "--trace", "--notrace", "--x64=false",
+                              "--nox64=1", "--notrace=false", "--trace=maybe"])
+
+
+@st.composite
+def train_args(draw):
+    args = []
+    for flag in ("learning_rate", "w_init", "b_init", "predict_x"):
+        if draw(st.booleans()):
+            args.append(f"--{flag}={draw(NUMBER_TEXT)}")
+    if draw(st.booleans()):
+        args.append(f"--epochs={draw(INT_TEXT)}")
+    for flag in ("x_data", "y_data"):
+        if draw(st.integers(0, 3)) == 0:
+            args.append(f"--{flag}={draw(LIST_TEXT)}")
+    if draw(st.integers(0, 3)) == 0:
+        args.append("--data_csv=data.csv")
+    args += draw(st.lists(BOOL_FLAGS, max_size=2))
+    args += draw(st.lists(st.sampled_from([
+        "--model=affine", "--model=quadratic", "--model=cubic", "--optimizer=adam",
+        "--optimizer=lion", "--grad=chain_rule", "--loop=python", "--dataset=synthetic",
+        "--num_samples=7", "--seed=-1", "--noise=-1", "--platform=cpu", "--platform=tpu",
+        "stray", "--bogus_flag=1"]), max_size=3))
+    outputs = draw(st.lists(st.sampled_from(["o.json", "p.png", "missing/o.json", ".",
+                                             "keep.txt"]), max_size=2))
+    for flag, name in zip(("--output", "--plot"), outputs):
+        args.append(f"{flag}={name}")
+    return args, outputs
+
+
+@settings(max_examples=40, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(case=train_args(), csv_text=CSV_TEXT)
+def test_train_keeps_the_contract_under_hostile_flags(servers, tmp_path, case, csv_text):
+    args, outputs = case
+    work = fresh_dir(tmp_path)
+    (work / "data.csv").write_text(csv_text, encoding="utf-8", errors="surrogatepass")
+    (work / "keep.txt").write_text("a user's file\n")
+    code, out, err = servers["train.py"].run(args, work)
+    assert_contract("train.py", code, out, err, work, outputs)
+    if "keep.txt" in outputs and code == 2:
+        assert (work / "keep.txt").read_text() == "a user's file\n"  # untouched on an error
+
+
+@st.composite
+def sweep_args(draw):
+    args = [f"--num_lr={draw(st.sampled_from(['1', '3', '0', '-2', 'x', '5']))}"]
+    for flag in ("lr_min", "lr_max"):
+        if draw(st.booleans()):
+            args.append(f"--{flag}={draw(NUMBER_TEXT)}")
+    if draw(st.booleans()):
+        args.append(f"--w_init_values={draw(LIST_TEXT)}")
+    if draw(st.booleans()):
+        args.append(f"--epochs={draw(INT_TEXT)}")
+    args += draw(st.lists(st.sampled_from([
+        "--x64", "--lr_spacing=linear", "--chunk_size=2", "--chunk_size=0", "--data_csv=data.csv",
+        "--coordinator_address=x:1", "--process_id=3", "--optimizer=momentum"]), max_size=2))
+    outputs = draw(st.lists(st.sampled_from(["s.csv", "s.png", "missing/s.csv", "."]),
+                            max_size=2))
+    for flag, name in zip(("--output", "--plot"), outputs):
+        args.append(f"{flag}={name}")
+    return args, outputs
+
+
+@settings(max_examples=30, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(case=sweep_args(), csv_text=CSV_TEXT)
+def test_sweep_keeps_the_contract_under_hostile_flags(servers, tmp_path, case, csv_text):
+    args, outputs = case
+    work = fresh_dir(tmp_path)
+    (work / "data.csv").write_text(csv_text, encoding="utf-8", errors="surrogatepass")
+    code, out, err = servers["sweep.py"].run(args, work)
+    assert_contract("sweep.py", code, out, err, work, outputs)
+    assert code != 1  # a sweep reports divergence in its rows; it does not fail
+
+
+@settings(max_examples=30, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(numbers=st.lists(st.tuples(st.sampled_from(["--x", "--y", "--w_init", "--b_init",
+                                                   "--w2_init"]), NUMBER_TEXT), max_size=3),
+       extra=st.lists(st.sampled_from(["--model=affine", "--model=quadratic", "--dot=g.dot",
+                                       "--dot=missing/g.dot", "--forward_mode", "--svg=g.svg",
+                                       "--dot=g.svg"]), max_size=3))
+def test_explain_keeps_the_contract_under_hostile_flags(servers, tmp_path, numbers, extra):
+    work = fresh_dir(tmp_path)
+    args = [f"{flag}={value}" for flag, value in numbers] + extra
+    code, out, err = servers["explain.py"].run(args, work)
+    outputs = [a.split("=", 1)[1] for a in extra if a.startswith(("--dot", "--svg"))]
+    assert_contract("explain.py", code, out, err, work, outputs)
+    assert code != 1
+
+
+# Each class the adversarial user found, as a real subprocess.
+
+def usage_error(proc, script="train.py"):
+    assert proc.returncode == 2, (proc.returncode, proc.stderr)
+    (line,) = proc.stderr.strip().splitlines()
+    assert line.startswith(f"{script}: error: ") and "Traceback" not in proc.stderr
+    return line
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--learning_rate=1e39"], "--learning_rate: 1e+39 is not finite in float32"),
+    (["--w_init=-1e39"], "--w_init: -1e+39 is not finite in float32"),
+    (["--predict_x=1e39"], "--predict_x: 1e+39 is not finite in float32"),
+    (["--x_data=1,1e39,3"], "--x_data: value 2 (1e+39) is not finite in float32"),
+    (["--learning_rate=1e-40"], "below float32's smallest normal number"),
+    (["--data_csv=big.csv"], "--data_csv: big.csv:3: '-4e38' is not finite in float32"),
+    (["--nox64=1"], "--nox64=1 does not take an argument"),
+    (["--notrace=false"], "--notrace=false does not take an argument"),
+    (["--dataset=synthetic", "--seed=-1"], "--seed=-1"),
+    (["--dataset=synthetic", "--num_samples=100000000000"], "GiB of memory"),
+    (["--epochs=1000000000", "--trace=false"], "the step counter is a 32-bit integer"),
+    (["--output=o.json", "--plot=o.json"], "--plot and --output are the same file"),
+    (["--output=o.json", "--plot=nodir/p.png"], "--plot: nodir/p.png: cannot write"),
+])
+def test_each_class_of_bad_input_is_one_line(tmp_path, args, message):
+    (tmp_path / "big.csv").write_text("x,y\n1,2\n-4e38,1\n")
+    proc = subprocess.run([sys.executable, str(SCRIPTS / "train.py"), *args], cwd=tmp_path,
+                          capture_output=True, text=True, env=BASE_ENV, timeout=120)
+    assert message in usage_error(proc)
+    assert os.listdir(tmp_path) == ["big.csv"]
+
+
+def test_float64_accepts_what_float32_refuses():
+    proc = run_script("train.py", "--x64", "--learning_rate=1e-40", "--trace=false",
+                      "--epochs=1")
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.splitlines()[-1] == "predict (AT) 4.0 4.0"  # the tiny step rounds away
+
+
+def test_a_flagfile_that_is_not_utf8(tmp_path):
+    (tmp_path / "flags").write_bytes(b"--epochs=\xff\xfe\n")
+    line = usage_error(run_script("train.py", f"--flagfile={tmp_path / 'flags'}"))
+    assert "not UTF-8" in line
+
+
+@pytest.mark.parametrize("platform", ["cuda", "tpu", "bogus"])
+def test_an_unavailable_platform_is_one_line_naming_it(platform):
+    line = usage_error(run_script("train.py", env={"JAX_PLATFORMS": platform}))
+    assert f"JAX_PLATFORMS={platform}" in line
+
+
+def test_help_is_not_an_error():
+    proc = run_script("train.py", "--help")
+    assert proc.returncode == 0 and "--learning_rate" in proc.stdout + proc.stderr
+
+
+def test_bench_flags_are_checked():
+    line = usage_error(run_script("bench.py", "--sweep_sizes=abc"), "bench.py")
+    assert "--sweep_sizes" in line
+
+
+def start(args, tmp_path, **kwargs):
+    return subprocess.Popen([sys.executable, str(SCRIPTS / "train.py"), *args], cwd=tmp_path,
+                            env=BASE_ENV, text=True, **kwargs)
+
+
+LONG = ["--dataset=synthetic", "--num_samples=3000000", "--trace=false", "--epochs=3",
+        "--output=o.json"]
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM, signal.SIGHUP])
+def test_a_signal_is_one_line_and_leaves_no_temporary(tmp_path, sig):
+    proc = start(LONG, tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    time.sleep(3)  # JAX is up and training (or writing): interrupt it mid-work
+    proc.send_signal(sig)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 128 + sig, err
+    (line,) = err.strip().splitlines()
+    assert line.startswith("train.py: ") and signal.Signals(sig).name in line
+    assert [p for p in os.listdir(tmp_path) if p != "o.json"] == []
+    if (tmp_path / "o.json").exists():  # finished before the signal: then it is whole
+        json.loads((tmp_path / "o.json").read_text())
+
+
+def test_a_reader_that_leaves_early_still_gets_the_files(tmp_path):
+    args = ["--dataset=synthetic", "--num_samples=10000", "--output=o.json", "--plot=p.png"]
+    proc = start(args, tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc.stdout.readline()  # like `| head -1`
+    proc.stdout.close()
+    err = proc.stderr.read()
+    assert proc.wait(timeout=120) == 0, err
+    assert len(json.loads((tmp_path / "o.json").read_text())["steps"]) == 200000
+    assert valid(tmp_path / "p.png") and sorted(os.listdir(tmp_path)) == ["o.json", "p.png"]
+
+
+def test_a_closed_stdout_still_commits(tmp_path):
+    proc = subprocess.run(f"{sys.executable} {SCRIPTS / 'train.py'} --output=o.json >&-",
+                          shell=True, cwd=tmp_path, capture_output=True, text=True, env=BASE_ENV)
+    assert proc.returncode == 0 and "Traceback" not in proc.stderr, proc.stderr
+    assert len(json.loads((tmp_path / "o.json").read_text())["steps"]) == 60
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/full"), reason="no /dev/full")
+def test_a_full_disk_is_one_line():
+    line = usage_error(run_script("train.py", "--output=/dev/full", "--trace=false"))
+    assert "--output: /dev/full: cannot write (No space left on device)" in line
+
+
+def test_dev_stdout_is_written_in_place_not_replaced(tmp_path):
+    link = tmp_path / "stdout-link"
+    link.symlink_to("/proc/self/fd/1")  # like /dev/stdout
+    with open(tmp_path / "out.txt", "w") as f:
+        proc = subprocess.run([sys.executable, str(SCRIPTS / "train.py"), "--trace=false",
+                               f"--output={link}"], stdout=f, stderr=subprocess.PIPE,
+                              env=BASE_ENV, text=True)
+    assert proc.returncode == 0, proc.stderr
+    assert link.is_symlink()
+    text = (tmp_path / "out.txt").read_text()
+    assert text.startswith("predict (BT) 4.0 4.0\n") and '"steps": [' in text
+
+
+def test_help_exit_and_the_multi_host_flags_need_distributed():
+    line = usage_error(run_script("sweep.py", "--process_id=1"), "sweep.py")
+    assert "need --distributed" in line
+
+
+def test_a_missing_peer_fails_in_time_with_one_line():
+    start_time = time.monotonic()
+    proc = run_script("sweep.py", "--distributed", "--coordinator_address=127.0.0.1:29517",
+                      "--num_processes=2", "--process_id=0", "--distributed_timeout=4",
+                      "--num_lr=4")
+    assert "did not form within --distributed_timeout=4 s" in usage_error(proc, "sweep.py")
+    assert time.monotonic() - start_time < 30
+
+
+def test_two_processes_gather_the_same_csv_as_one(tmp_path):
+    # The README's multi-host recipe, on one machine: two processes, CPU collectives.
+    grid = ["--num_lr=9", "--w_init_values=-1,1,3", "--epochs=7"]
+    one = run_script("sweep.py", *grid, f"--output={tmp_path / 'one.csv'}")
+    assert one.returncode == 0, one.stderr
+    cluster = ["--distributed", "--coordinator_address=127.0.0.1:29518", "--num_processes=2",
+               "--distributed_timeout=60"]
+    procs = [subprocess.Popen([sys.executable, str(SCRIPTS / "sweep.py"), *grid, *cluster,
+                               f"--process_id={i}", f"--output={tmp_path / f'two{i}.csv'}"],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=BASE_ENV)
+             for i in range(2)]
+    results = [p.communicate(timeout=180) for p in procs]
+    assert [p.returncode for p in procs] == [0, 0], results
+    assert (tmp_path / "two0.csv").read_bytes() == (tmp_path / "one.csv").read_bytes()
+    assert not (tmp_path / "two1.csv").exists()  # process 0 writes; the others only compute
+    assert results[0][0].decode().splitlines()[0].startswith("27 models x 7 epochs on 2 cpu")
