@@ -72,3 +72,22 @@ def train_model(name, x_data, y_data, params, learning_rate=0.01, epochs=20,
             "grads": {k: as_np(v) for k, v in rows["grads"].items()},
             "loss": as_np(rows["loss"]),
             "final_params": {k: np_dtype(t.item()) for k, t in p.items()}}
+
+
+def train_with(optimizer_factory, x_data, y_data, epochs=20, w_init=1.0, dtype=torch.float32):
+    """The lecture's loop with a ``torch.optim`` optimizer in place of the hand-written update:
+    ``optimizer_factory(params)`` makes it. Returns per-step ``w`` (before the step) and the
+    final w, as NumPy values of ``dtype``."""
+    w = torch.tensor([w_init], dtype=dtype, requires_grad=True)
+    opt = optimizer_factory([w])
+    ws = []
+    for _ in range(epochs):
+        for x_val, y_val in zip(x_data, y_data):
+            y_pred = x_val * w
+            loss = (y_pred - y_val) * (y_pred - y_val)
+            opt.zero_grad()
+            loss.backward()
+            ws.append(w.item())
+            opt.step()
+    np_dtype = np.float32 if dtype == torch.float32 else np.float64
+    return {"w": np.array(ws, np_dtype), "final_w": np_dtype(w.item())}
