@@ -9,7 +9,8 @@ import pytest
 
 import torch_lecture
 from cli_util import assert_usage_error, run_script
-from lec4_jax import report, training
+from lec4_jax import report, runs, training
+from lec4_jax.settings import Settings
 
 
 def train(*args, env=None):
@@ -175,7 +176,10 @@ def test_quadratic_model_trains_under_every_gradient(grad, optimizer):
     proc = train("--model=quadratic", "--learning_rate=0.001", "--trace=false", f"--grad={grad}",
                  f"--optimizer={optimizer}")
     assert proc.returncode == 0, proc.stderr
-    assert proc.stdout.splitlines()[-1].startswith("predict (AT) 4.0 ")
+    settings = Settings(model="quadratic", learning_rate=0.001, grad=grad, optimizer=optimizer,
+                        keep_history=False)
+    want = list(report.trace_lines(runs.run(settings, [1.0, 2.0, 3.0], [2.0, 4.0, 6.0]), False))
+    assert proc.stdout.splitlines() == want  # every line, as the library computes it
 
 
 @pytest.mark.parametrize("args, message", [
@@ -215,3 +219,14 @@ def test_no_history_run_prints_the_same_lines(tmp_path):
 ])
 def test_bad_data_and_plot_flags(args, message):
     assert_usage_error(train(*args), message)
+
+
+def test_a_diverged_run_prints_every_finished_epoch_and_stops():
+    proc = train("--learning_rate=1.0")
+    assert proc.returncode == 1
+    run = runs.run(Settings(learning_rate=1.0), [1.0, 2.0, 3.0], [2.0, 4.0, 6.0])
+    lines = proc.stdout.splitlines()
+    assert lines == list(report.trace_lines(run))
+    progress = [line for line in lines if line.startswith("progress:")]
+    assert [p.split()[1] for p in progress] == [str(e) for e in range(9)]  # epoch 9 diverged
+    assert lines[-1].startswith("\tgrad:  3.0 6.0 ") and len(lines) == 1 + 30 + 9

@@ -74,3 +74,24 @@ def test_every_error_message_is_one_line(tmp_path):
     with pytest.raises(data.InputError) as info:
         data.load_csv(write(tmp_path, "1,2\n\x00,3\n"))
     assert "\n" not in str(info.value)
+
+
+def test_a_first_line_with_one_number_is_data_not_a_header(tmp_path):
+    # only a line where neither cell is a number is a header; "1,abc" is a bad data line
+    with pytest.raises(data.InputError, match=r"d.csv:1: 'abc' is not a number"):
+        data.load_csv(write(tmp_path, "1,abc\n2,4\n"))
+    with pytest.raises(data.InputError, match=r"d.csv:1: 'x' is not a number"):
+        data.load_csv(write(tmp_path, "x,2\n2,4\n"))
+
+
+def test_a_utf8_bom_before_data_is_allowed(tmp_path):
+    path = tmp_path / "bom.csv"
+    path.write_bytes(b"\xef\xbb\xbf1,2\n2,4\n")
+    assert data.load_csv(str(path)).x.tolist() == [1.0, 2.0]
+
+
+def test_csv_cells_are_checked_in_the_compute_dtype(tmp_path):
+    path = write(tmp_path, "x,y\n1,2\n\n2,5e38\n")
+    assert data.load_csv(path, np.float64).y.tolist() == [2.0, 5e38]
+    with pytest.raises(data.InputError, match=r"d.csv:4: '5e38' is not finite in float32"):
+        data.load_csv(path, np.float32)

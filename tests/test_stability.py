@@ -51,3 +51,9 @@ def test_training_diverges_just_above_the_edge_and_not_below():
     above = training.train({"w": 1.0}, x, y, edge * 1.03, epochs=200).final_params["w"]
     assert abs(below - 2.0) < 1e-3
     assert not abs(above - 2.0) < 1.0
+
+
+def test_inputs_of_zero_do_not_change_the_stable_rates():
+    # a sample with x = 0 multiplies the error by 1 - 2 lr 0 = 1: it neither helps nor hurts
+    with_zero = stability.stable_learning_rates([0.0, 1.0, 0.0, 2.0, 3.0])
+    assert with_zero == stability.stable_learning_rates([1.0, 2.0, 3.0])
