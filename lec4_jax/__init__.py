@@ -1,0 +1,33 @@
+"""lec4_jax: back-propagation, by hand and by JAX (모두의 딥러닝 season 2, lecture 4).
+
+The few names a learner needs, as the notebooks use them::
+
+    import lec4_jax as lj
+    r = lj.run(lj.Settings(), *lj.lecture())          # the lecture's training run
+    for line in lj.trace_lines(r): print(line)       # its printed lines
+    lj.explain(lj.Example.of("linear"))              # the graph walk at x=1, w=1, y=2
+    lj.grads.autodiff(1.0, 1.0, 2.0)                 # dL/dw three ways: autodiff,
+    lj.grads.chain_rule(1.0, 1.0, 2.0)               #   the handwritten chain rule,
+    lj.grads.closed_form(1.0, 1.0, 2.0)              #   and the formula 2x(xw - y)
+
+Importing this package loads JAX but not matplotlib, Graphviz or anything a notebook needs:
+those load on use.
+"""
+
+from lec4_jax import chain_rule, grads
+from lec4_jax.data import InputError, lecture
+from lec4_jax.model import MODELS, forward, loss
+from lec4_jax.report import trace_lines
+from lec4_jax.runs import Run, run
+from lec4_jax.settings import Settings
+from lec4_jax.stability import stable_learning_rates
+from lec4_jax.sweep import learning_rates, train_grid
+from lec4_jax.walkthrough import Example, explain, modes_table, table
+
+__all__ = [
+    "Settings", "run", "Run", "trace_lines", "lecture",
+    "MODELS", "forward", "loss", "grads", "chain_rule",
+    "Example", "explain", "table", "modes_table",
+    "stable_learning_rates", "learning_rates", "train_grid",
+    "InputError",
+]
