@@ -23,6 +23,7 @@ Errors are :class:`~lec4_jax.data.InputError` with one line that starts with the
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import os
 import stat
@@ -44,6 +45,21 @@ def remove_temporaries() -> None:
             os.unlink(path)
         except OSError:
             pass
+        _TEMPORARIES.discard(path)
+
+
+@contextlib.contextmanager
+def scratch_file(suffix: str):
+    """A temporary file's path for a writer that needs a path (matplotlib's animation writers),
+    registered so that a signal removes it too; removed on leaving."""
+    fd, path = tempfile.mkstemp(prefix="lec4_jax-", suffix=suffix)
+    os.close(fd)
+    _TEMPORARIES.add(path)
+    try:
+        yield path
+    finally:
+        if os.path.lexists(path):
+            os.unlink(path)
         _TEMPORARIES.discard(path)
 
 

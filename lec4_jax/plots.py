@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import types
 
 import numpy as np
 
@@ -59,18 +60,27 @@ def training_png(run, target: dict[str, float], title: str) -> bytes:
     return data
 
 
-def sweep_png(result, w_star: float, stable, title: str) -> bytes:
+def sweep_png(result, w_star: float, stable, title: str, extra=None) -> bytes:
     """Final |w - w*| against the learning rate (log-log), one line per w_init.
 
     Diverged configs are red crosses at the top (and gaps in the lines); configs that land
     exactly on w* sit at the bottom. The analytically stable learning rates are shaded, their
-    edges drawn as dotted lines.
+    edges drawn as dotted lines. ``extra`` is a second sweep (the same w_inits) drawn in with
+    the first: extra points inside each window and near its edges
+    (:func:`lec4_jax.sweep.refined_rates`).
     """
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(8, 5))
-    lr = np.asarray(result.learning_rate, np.float64)
-    error = np.abs(np.asarray(result.final_w, np.float64) - w_star)
-    shown = np.where(result.diverged | ~np.isfinite(error), np.nan, error)  # gaps: diverged
+    parts = [result] + ([extra] if extra is not None else [])
+    lr, w_init, final_w, diverged = (
+        np.concatenate([np.asarray(getattr(r, k)) for r in parts]).astype(
+            bool if k == "diverged" else np.float64)
+        for k in ("learning_rate", "w_init", "final_w", "diverged"))
+    order = np.argsort(lr, kind="stable")
+    lr, w_init, final_w, diverged = lr[order], w_init[order], final_w[order], diverged[order]
+    result = types.SimpleNamespace(w_init=w_init, diverged=diverged)
+    error = np.abs(final_w - w_star)
+    shown = np.where(diverged | ~np.isfinite(error), np.nan, error)  # gaps: diverged
     positive = shown[shown > 0]
     floor = positive.min() / 10 if positive.size else 1e-8  # where exact hits (error 0) sit
     top = (np.nanmax(shown) if np.isfinite(shown).any() else 1.0) * 10
@@ -89,8 +99,199 @@ def sweep_png(result, w_star: float, stable, title: str) -> bytes:
                 ax.axvline(edge, color="tab:green", ls=":", lw=1)
     ax.set_xlabel("learning rate")
     ax.set_ylabel("final |w - w*|")
-    ax.set_title(title + "\nshaded: |prod(1 - 2 lr x_i^2)| < 1, the analytically stable rates")
+    ax.set_title(title + "\nshaded: |prod(1 - 2 lr x_i^2)| < 1, the analytically stable rates"
+                 + ("; extra points at its edges" if extra else ""))
     ax.legend(loc="best", fontsize=8)
     data = _png(fig)
     plt.close(fig)
     return data
+
+
+MAX_MARKS = 300  # steps marked on a landscape; longer runs are thinned evenly
+MAX_FRAMES = 200  # animation frames; longer runs are thinned evenly
+ANIMATION_FORMATS = {".gif": "pillow", ".mp4": "ffmpeg"}
+
+
+def require_landscape(model: str) -> None:
+    """A one-line refusal, before any work, for a model whose loss has no 1-D or 2-D picture."""
+    from lec4_jax import model as model_lib
+
+    n = len(model_lib.get(model).params)
+    if n > 2:
+        raise InputError(f"the landscape is drawn for models of 1 or 2 parameters (linear: a "
+                         f"curve, affine: contours); {model} has {n}")
+
+
+def require_animation(path: str) -> None:
+    """matplotlib, and for ``.mp4`` ffmpeg, are present; else one line, before any work."""
+    plt = _pyplot()
+    from matplotlib import animation
+
+    ext = path[path.rfind("."):].lower() if "." in path else ""
+    if ext not in ANIMATION_FORMATS:
+        raise InputError(f"write .gif (Pillow) or .mp4 (ffmpeg), not {ext or 'no extension'!r}")
+    if not animation.writers.is_available(ANIMATION_FORMATS[ext]):
+        raise InputError("an .mp4 needs ffmpeg on PATH (apt-get install ffmpeg); .gif needs "
+                         "nothing more")
+    del plt
+
+
+def _finite_steps(run) -> int:
+    """Steps of the history to draw: every one, or those up to the first non-finite."""
+    n = len(run.history.loss)
+    return n if run.diverged_at is None else min(run.diverged_at, n)
+
+
+def _thin(n: int, most: int) -> np.ndarray:
+    return np.unique(np.linspace(0, n - 1, min(n, most)).round().astype(int)) if n else \
+        np.zeros(0, int)
+
+
+def landscape_png(run, x, y, target: dict[str, float], title: str) -> bytes:
+    """The loss landscape and the run's path on it (README, "Watch it learn").
+
+    linear: the mean loss L(w) and each sample's parabola (x_i w - y_i)^2; each step's w is
+    marked on the parabola of the sample it used, with the tangent whose slope is that step's
+    gradient; w* is marked. affine: contours of the mean loss L(w, b) and the path of (w, b).
+    A run that diverged is drawn up to its last finite step.
+    """
+    plt = _pyplot()
+    h, n = run.history, _finite_steps(run)
+    x, y = np.asarray(x, np.float64), np.asarray(y, np.float64)
+    fig, ax = plt.subplots(figsize=(8, 5))
+    if run.model == "linear":
+        _linear_landscape(ax, h, n, x, y, target["w"])
+    else:
+        _affine_landscape(ax, h, n, x, y, target)
+    ax.set_title(title + ("" if run.diverged_at is None else
+                          f"\n(diverged at step {run.diverged_at}: drawn up to it)"))
+    data = _png(fig)
+    plt.close(fig)
+    return data
+
+
+def _span(values, extra) -> tuple[float, float]:
+    values = np.concatenate([np.asarray(values, np.float64).ravel(), np.ravel(extra)])
+    values = values[np.isfinite(values)]
+    lo, hi = values.min(), values.max()
+    pad = 0.15 * (hi - lo) or 0.5
+    return lo - pad, hi + pad
+
+
+def _linear_landscape(ax, h, n, x, y, w_star):
+    w = np.asarray(h.params["w"][:n], np.float64)
+    lo, hi = _span(w, [w_star])
+    grid = np.linspace(lo, hi, 400)
+    colors = {}
+    for xi, yi in zip(x, y):
+        if (xi, yi) not in colors:
+            line, = ax.plot(grid, (xi * grid - yi) ** 2, lw=1, alpha=0.7,
+                            label=f"sample x={xi:g}, y={yi:g}")
+            colors[(xi, yi)] = line.get_color()
+    mean = np.mean([(xi * grid - yi) ** 2 for xi, yi in zip(x, y)], axis=0)
+    ax.plot(grid, mean, "k", lw=2, label="mean loss L(w)")
+    marks = _thin(n, MAX_MARKS)
+    half = 0.06 * (hi - lo)
+    for i in marks:
+        xi, yi = float(h.x[i]), float(h.y[i])
+        wi, li, gi = w[i], float(h.loss[i]), float(h.grads["w"][i])
+        color = colors.get((xi, yi), "gray")
+        ax.plot([wi - half, wi + half], [li - gi * half, li + gi * half], color="k", lw=0.7,
+                alpha=0.8)
+        ax.plot(wi, li, "o", color=color, ms=4, mec="k", mew=0.4)
+    ax.axvline(w_star, color="tab:green", ls="--", lw=1, label=f"w* = {w_star:.6g}")
+    if n:
+        ax.plot(w[0], float(h.loss[0]), "s", color="k", ms=6, label="start")
+    ax.set_xlim(lo, hi)
+    marked = np.asarray(h.loss, np.float64)[marks] if n else np.zeros(0)
+    top = max(mean.max(), marked[np.isfinite(marked)].max(initial=0.0), 1e-12)
+    ax.set_ylim(-0.03 * top, 1.05 * top)
+    ax.set_xlabel("w")
+    ax.set_ylabel("loss")
+    ax.legend(loc="upper center", fontsize=8)
+    ax.text(0.01, 0.01, "each dot: w before a step, on its sample's parabola;\nits tick: the "
+            "tangent, slope = that step's gradient", transform=ax.transAxes, fontsize=8)
+
+
+def _affine_landscape(ax, h, n, x, y, target):
+    w, b = (np.asarray(h.params[k][:n], np.float64) for k in ("w", "b"))
+    w_lo, w_hi = _span(w, [target["w"]])
+    b_lo, b_hi = _span(b, [target["b"]])
+    W, B = np.meshgrid(np.linspace(w_lo, w_hi, 200), np.linspace(b_lo, b_hi, 200))
+    L = np.mean([(xi * W + B - yi) ** 2 for xi, yi in zip(x, y)], axis=0)
+    levels = np.quantile(L, np.linspace(0.002, 0.98, 18))
+    contours = ax.contour(W, B, L, levels=np.unique(levels), cmap="viridis", linewidths=0.8)
+    ax.clabel(contours, fontsize=7, fmt="%.3g")
+    ax.plot(w, b, ".-", color="tab:red", lw=1, ms=3, label="the run's (w, b), step by step")
+    if n:
+        ax.plot(w[0], b[0], "s", color="k", ms=6, label="start")
+    ax.plot(target["w"], target["b"], "*", color="tab:green", ms=12,
+            label=f"(w*, b*) = ({target['w']:.4g}, {target['b']:.4g})")
+    ax.set_xlabel("w")
+    ax.set_ylabel("b")
+    ax.legend(loc="best", fontsize=8)
+
+
+def animation_bytes(run, fmt: str, title: str) -> bytes:
+    """One frame per step (thinned to :data:`MAX_FRAMES`): the step's sample's loss along the
+    first parameter (the others held at that step's values), the point at the current value,
+    the tangent (the gradient), the arrow of the update to the next value, and the step's
+    numbers. ``fmt`` is ``.gif`` (matplotlib's Pillow writer) or ``.mp4`` (ffmpeg). The same run
+    gives the same bytes."""
+    plt = _pyplot()
+    from matplotlib import animation
+
+    from lec4_jax import model as model_lib
+    from lec4_jax import outputs
+
+    m = model_lib.get(run.model)
+    p = m.params[0]
+    h, n = run.history, _finite_steps(run)
+    frames = _thin(n, MAX_FRAMES)
+    values = np.asarray(h.params[p][:n], np.float64)
+    lo, hi = _span(np.concatenate([values, np.asarray(run.final_params[p], np.float64).ravel()]),
+                   [])
+    grid = np.linspace(lo, hi, 300)
+    fig, ax = plt.subplots(figsize=(6, 4), dpi=80)
+
+    index = m.params.index(p)
+
+    def draw(i):
+        ax.clear()
+        xi, yi = float(h.x[i]), float(h.y[i])
+        here = {k: float(h.params[k][i]) for k in m.params}
+        # every model is linear in its parameters: along p the loss is (a (v - v_i) + s_i)^2,
+        # computed in float64 so that a far-out run still draws
+        features = [float(f[0]) for f in m.features(np.array([xi]))]
+        s_i = sum(f * here[k] for f, k in zip(features, m.params)) - yi
+        curve = (features[index] * (grid - here[p]) + s_i) ** 2
+        ax.plot(grid, curve, color="tab:blue", lw=1.5)
+        v, loss, g = here[p], float(h.loss[i]), float(h.grads[p][i])
+        nxt = float(h.params[p][i + 1]) if i + 1 < len(h.loss) else float(run.final_params[p])
+        half = 0.1 * (hi - lo)
+        ax.plot([v - half, v + half], [loss - g * half, loss + g * half], color="tab:orange",
+                lw=1.5)
+        ax.plot(v, loss, "o", color="tab:red", ms=6)
+        top = max(float(np.max(curve[np.isfinite(curve)], initial=0.0)), 1e-12)
+        if np.isfinite(nxt):
+            ax.annotate("", xy=(nxt, 0.02 * top), xytext=(v, 0.02 * top),
+                        arrowprops=dict(arrowstyle="->", color="tab:green", lw=1.5))
+        ax.set_xlim(lo, hi)
+        ax.set_ylim(-0.05 * top, 1.1 * top)
+        ax.set_xlabel(p)
+        ax.set_ylabel("loss of this step's sample")
+        ax.set_title(title, fontsize=9)
+        ax.text(0.02, 0.97, f"step {i}  epoch {int(h.epoch[i])}\nx={xi:g}  y={yi:g}\n"
+                f"{p}={v:.6g}  loss={loss:.6g}\ngrad={g:.6g}\n{p} <- {p} - lr*grad = {nxt:.6g}",
+                transform=ax.transAxes, va="top", fontsize=8, family="monospace")
+
+    anim = animation.FuncAnimation(fig, draw, frames=list(frames), interval=150)
+    writer = (animation.PillowWriter(fps=6) if fmt == ".gif" else
+              animation.FFMpegWriter(fps=6, metadata={"comment": ""}))
+    try:
+        with outputs.scratch_file(fmt) as path:
+            anim.save(path, writer=writer)
+            with open(path, "rb") as f:
+                return f.read()
+    finally:
+        plt.close(fig)

@@ -73,6 +73,26 @@ def learning_rates(lr_min: float, lr_max: float, num: int, spacing: str = "log")
     raise ValueError(f"unknown spacing {spacing!r}; choose log or linear")
 
 
+def refined_rates(intervals, lr_min: float, lr_max: float, inside: int = 24,
+                  near: int = 8) -> np.ndarray:
+    """Extra learning rates that trace each stable window: ``inside`` evenly inside each
+    window, and ``near`` on each side of each edge, geometrically closer (1e-1 to 1e-``near``
+    relative), all clipped to ``[lr_min, lr_max]``. A log grid alone can miss a narrow window:
+    the lecture's second, (0.4765, 0.5190), gets one point of 64."""
+    extra = []
+    for lo, hi in intervals:
+        lo_in, hi_in = max(lo, lr_min), min(hi, lr_max)
+        if lo_in < hi_in:
+            extra.append(np.linspace(lo_in, hi_in, inside + 2)[1:-1])
+        offsets = 10.0 ** -np.arange(1, near + 1)
+        for edge in (lo, hi):
+            if 0 < edge < np.inf:
+                extra.append(edge * (1 - offsets * 0.5))
+                extra.append(edge * (1 + offsets * 0.5))
+    rates = np.concatenate(extra) if extra else np.zeros(0)
+    return np.unique(rates[(rates >= lr_min) & (rates <= lr_max)])
+
+
 def grid(lrs, w_inits) -> tuple[np.ndarray, np.ndarray]:
     """The outer product, flattened, learning rate major: every rate with every w_init."""
     lrs, w_inits = np.asarray(lrs), np.asarray(w_inits)

@@ -84,10 +84,16 @@ def main(_):
                               grad=_GRAD.value, optimizer=_OPTIMIZER.value, dtype=dtype,
                               chunk=_CHUNK.value)
     seconds = time.perf_counter() - start
+    rates = stability.stable_learning_rates(dataset.x)
+    extra = None  # for the plot: extra rates that trace each stable window and its edges
+    extra_lrs = sweep.refined_rates(rates.intervals, lrs.min(), lrs.max()) if _PLOT.value else []
+    if len(extra_lrs):  # every process takes part, as in the main grid
+        extra = sweep.train_grid(extra_lrs, w_inits, dataset.x, dataset.y, epochs=_EPOCHS.value,
+                                 grad=_GRAD.value, optimizer=_OPTIMIZER.value, dtype=dtype,
+                                 chunk=_CHUNK.value)
     if not lead:
         return 0
     w_star = model.least_squares("linear", dataset.x, dataset.y)["w"]
-    rates = stability.stable_learning_rates(dataset.x)
     out.print_lines(report.sweep_lines(result, rates, w_star, _EPOCHS.value, seconds,
                                        f"{platform.device_count()} {device}", _SHOWN))
     if "--output" in out:
@@ -95,7 +101,7 @@ def main(_):
     if "--plot" in out:
         title = (f"{len(dataset.x)} samples, {_EPOCHS.value} epochs, {_OPTIMIZER.value}, "
                  f"w* = {w_star:.6g}")
-        out.commit("--plot", lambda: plots.sweep_png(result, w_star, rates, title))
+        out.commit("--plot", lambda: plots.sweep_png(result, w_star, rates, title, extra))
     return 0
 
 

@@ -28,19 +28,28 @@ _X64 = flags.DEFINE_bool("x64", False, "Compute in float64 instead of float32.")
 _TRACE = flags.DEFINE_bool("trace", True, "Print the per-step grad: lines.")
 _OUTPUT = flags.DEFINE_string("output", None, "Write the whole history here as JSON.")
 _PLOT = flags.DEFINE_string("plot", None, "Draw the loss and the parameters per step (PNG).")
+_LANDSCAPE = flags.DEFINE_string("landscape", None, "Draw the loss landscape with the run's path "
+                                 "on it (PNG; linear: curves and tangents, affine: contours).")
+_ANIMATE = flags.DEFINE_string("animate", None, "Animate the run, one frame per step (thinned "
+                               "to 200): .gif (Pillow) or .mp4 (needs ffmpeg).")
 _FLAGS = (_MODEL, _LEARNING_RATE, _EPOCHS, *_PARAM_FLAGS.values(), *_DATA_FLAGS.values(),
-          _PREDICT_X, _GRAD, _OPTIMIZER, _LOOP, _PLATFORM, _X64, _TRACE, _OUTPUT, _PLOT)
+          _PREDICT_X, _GRAD, _OPTIMIZER, _LOOP, _PLATFORM, _X64, _TRACE, _OUTPUT, _PLOT,
+          _LANDSCAPE, _ANIMATE)
 
 
 def main(_):
     from lec4_jax import plots
 
-    out = _cli.outputs_from([(_OUTPUT, None), (_PLOT, plots.require_matplotlib)])
+    out = _cli.outputs_from([
+        (_OUTPUT, None), (_PLOT, plots.require_matplotlib),
+        (_LANDSCAPE, lambda: (plots.require_matplotlib(), plots.require_landscape(_MODEL.value))),
+        (_ANIMATE, lambda: plots.require_animation(_ANIMATE.value))])
     settings = Settings(model=_MODEL.value, init=_cli.given_params(_PARAM_FLAGS),
                         learning_rate=_LEARNING_RATE.value, epochs=_EPOCHS.value,
                         optimizer=_OPTIMIZER.value, grad=_GRAD.value, loop=_LOOP.value,
                         x64=_X64.value, predict_x=_PREDICT_X.value,
-                        keep_history=bool(_TRACE.value or _OUTPUT.value or _PLOT.value))
+                        keep_history=bool(_TRACE.value or _OUTPUT.value or _PLOT.value
+                                          or _LANDSCAPE.value or _ANIMATE.value))
     dataset = _cli.load_data(_DATA_FLAGS, settings.dtype)
     settings.check_size(len(dataset.x))
     device = platform.select(_PLATFORM.value, _X64.value)
@@ -48,10 +57,16 @@ def main(_):
     out.print_lines(report.trace_lines(run, _TRACE.value))
     if "--output" in out:
         out.commit("--output", report.history_json(run, _cli.flag_values(_FLAGS), device))
+    target = model.least_squares(settings.model, dataset.x, dataset.y)
+    title = f"{settings.model}, {settings.optimizer}, learning rate {settings.learning_rate:g}"
     if "--plot" in out:
-        target = model.least_squares(settings.model, dataset.x, dataset.y)
-        title = f"{settings.model}, {settings.optimizer}, learning rate {settings.learning_rate:g}"
         out.commit("--plot", lambda: plots.training_png(run, target, title))
+    if "--landscape" in out:
+        out.commit("--landscape",
+                   lambda: plots.landscape_png(run, dataset.x, dataset.y, target, title))
+    if "--animate" in out:
+        ext = _ANIMATE.value[_ANIMATE.value.rfind("."):].lower()
+        out.commit("--animate", lambda: plots.animation_bytes(run, ext, title))
     if run.diverged_at is not None:
         _cli.fail(f"{report.divergence_message(run)}; "
                   f"{report.stability_note(dataset.x, settings)}", _cli.EXIT_FAILED)

@@ -230,3 +230,38 @@ def test_a_diverged_run_prints_every_finished_epoch_and_stops():
     progress = [line for line in lines if line.startswith("progress:")]
     assert [p.split()[1] for p in progress] == [str(e) for e in range(9)]  # epoch 9 diverged
     assert lines[-1].startswith("\tgrad:  3.0 6.0 ") and len(lines) == 1 + 30 + 9
+
+
+def gif_frames(path):
+    from PIL import Image
+
+    with Image.open(path) as im:
+        return im.n_frames
+
+
+def test_landscape_and_animation_of_the_lecture_run(tmp_path):
+    args = [f"--landscape={tmp_path / 'l.png'}", f"--animate={tmp_path / 'a.gif'}"]
+    proc = train(*args)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout == train().stdout  # the pictures do not touch the lecture's lines
+    assert (tmp_path / "l.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    gif = (tmp_path / "a.gif").read_bytes()
+    assert gif[:6] == b"GIF89a" and len(gif) < 2 * 2**20 and gif_frames(tmp_path / "a.gif") == 60
+    again = train(f"--animate={tmp_path / 'b.gif'}", "--trace=false")
+    assert again.returncode == 0 and (tmp_path / "b.gif").read_bytes() == gif  # deterministic
+
+
+def test_a_diverging_run_is_drawn_up_to_its_divergence(tmp_path):
+    proc = train("--learning_rate=1.0", f"--landscape={tmp_path / 'l.png'}",
+                 f"--animate={tmp_path / 'a.gif'}", "--model=affine")
+    assert proc.returncode == 1
+    assert (tmp_path / "l.png").exists() and gif_frames(tmp_path / "a.gif") >= 2
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--model=quadratic", "--landscape=q.png"], "--landscape: the landscape is drawn for models "
+                                                 "of 1 or 2 parameters"),
+    (["--animate=a.avi"], "--animate: write .gif (Pillow) or .mp4 (ffmpeg), not '.avi'"),
+])
+def test_pictures_that_cannot_be_made_are_refused_up_front(args, message):
+    assert_usage_error(train(*args), message)

@@ -190,3 +190,14 @@ def test_a_sweep_that_starts_at_the_optimum_is_not_diverged():
     r = sweep.train_grid([0.01, 0.1], [2.0], X, Y, epochs=3)
     assert r.final_w.tolist() == [2.0, 2.0] and r.final_loss.tolist() == [0.0, 0.0]
     assert r.diverged.tolist() == [False, False]
+
+
+def test_refined_rates_trace_each_window_and_its_edges():
+    rates = stability.stable_learning_rates(X)
+    extra = sweep.refined_rates(rates.intervals, 0.001, 1.0)
+    lo2, hi2 = rates.intervals[1]
+    assert np.sum((extra > lo2) & (extra < hi2)) >= 24  # the narrow second window, traced
+    for edge in (rates.intervals[0][1], lo2, hi2):
+        assert np.min(np.abs(extra - edge)) < 1e-8 * edge  # points right at each edge
+        assert np.any(extra < edge) and np.any(extra > edge)
+    assert extra.min() >= 0.001 and extra.max() <= 1.0
