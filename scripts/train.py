@@ -8,7 +8,7 @@ step, a ``progress:`` line per epoch, and ``predict (AT)``. Exit status: 0 when 
 from absl import flags, logging
 
 import _cli
-from lec4_jax import grads, model, platform, report, runs, training
+from lec4_jax import grads, model, platform, report, runs, stepthrough, training
 from lec4_jax.settings import Settings
 
 _MODEL = flags.DEFINE_enum("model", "linear", list(model.MODELS),
@@ -32,9 +32,12 @@ _LANDSCAPE = flags.DEFINE_string("landscape", None, "Draw the loss landscape wit
                                  "on it (PNG; linear: curves and tangents, affine: contours).")
 _ANIMATE = flags.DEFINE_string("animate", None, "Animate the run, one frame per step (thinned "
                                "to 200): .gif (Pillow) or .mp4 (needs ffmpeg).")
+_HTML = flags.DEFINE_string("html", None, "Write a step-through page of the whole run here: one "
+                            "self-contained HTML file; open it from disk.")
+_LANG = flags.DEFINE_enum("lang", "en", ["en", "ko"], "The step-through page's labels.")
 _FLAGS = (_MODEL, _LEARNING_RATE, _EPOCHS, *_PARAM_FLAGS.values(), *_DATA_FLAGS.values(),
           _PREDICT_X, _GRAD, _OPTIMIZER, _LOOP, _PLATFORM, _X64, _TRACE, _OUTPUT, _PLOT,
-          _LANDSCAPE, _ANIMATE)
+          _LANDSCAPE, _ANIMATE, _HTML, _LANG)
 
 
 def main(_):
@@ -43,15 +46,18 @@ def main(_):
     out = _cli.outputs_from([
         (_OUTPUT, None), (_PLOT, plots.require_matplotlib),
         (_LANDSCAPE, lambda: (plots.require_matplotlib(), plots.require_landscape(_MODEL.value))),
-        (_ANIMATE, lambda: plots.require_animation(_ANIMATE.value))])
+        (_ANIMATE, lambda: plots.require_animation(_ANIMATE.value)), (_HTML, None)])
     settings = Settings(model=_MODEL.value, init=_cli.given_params(_PARAM_FLAGS),
                         learning_rate=_LEARNING_RATE.value, epochs=_EPOCHS.value,
                         optimizer=_OPTIMIZER.value, grad=_GRAD.value, loop=_LOOP.value,
                         x64=_X64.value, predict_x=_PREDICT_X.value,
                         keep_history=bool(_TRACE.value or _OUTPUT.value or _PLOT.value
-                                          or _LANDSCAPE.value or _ANIMATE.value))
+                                          or _LANDSCAPE.value or _ANIMATE.value
+                                          or _HTML.value))
     dataset = _cli.load_data(_DATA_FLAGS, settings.dtype)
-    settings.check_size(len(dataset.x))
+    steps = settings.check_size(len(dataset.x))
+    if _HTML.value:
+        stepthrough.check_size(steps)
     device = platform.select(_PLATFORM.value, _X64.value)
     run = runs.run(settings, dataset.x, dataset.y)
     out.print_lines(report.trace_lines(run, _TRACE.value))
@@ -67,6 +73,8 @@ def main(_):
     if "--animate" in out:
         ext = _ANIMATE.value[_ANIMATE.value.rfind("."):].lower()
         out.commit("--animate", lambda: plots.animation_bytes(run, ext, title))
+    if "--html" in out:
+        out.commit("--html", lambda: stepthrough.page(run, _LANG.value))
     if run.diverged_at is not None:
         _cli.fail(f"{report.divergence_message(run)}; "
                   f"{report.stability_note(dataset.x, settings)}", _cli.EXIT_FAILED)

@@ -1,0 +1,170 @@
+"""The step-through page: its numbers come from the JAX run, and it works in a real browser.
+
+The browser tests drive headless Chromium from Debian's packages (``chromium`` and
+``chromium-driver``, installed by .ci/run) with Selenium; without them they skip, with the reason.
+"""
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from cli_util import BASE_ENV, SCRIPTS, assert_usage_error, run_script
+from lec4_jax import runs, stepthrough
+from lec4_jax.data import InputError
+from lec4_jax.settings import Settings
+
+LECTURE = ([1.0, 2.0, 3.0], [2.0, 4.0, 6.0])
+
+
+def embedded(html: str) -> dict:
+    text = re.search(r'<script id="data" type="application/json">(.*?)</script>', html,
+                     re.S).group(1)
+    return json.loads(text.replace("<\\/", "</"))
+
+
+def test_the_page_holds_every_step_computed_by_the_run():
+    run = runs.run(Settings(), *LECTURE)
+    data = embedded(stepthrough.page(run))
+    assert len(data["steps"]) == 60 and [n["name"] for n in data["nodes"]] == [
+        "x", "y", "w", "y_hat", "s", "loss"]
+    s0 = data["steps"][0]  # the lecture's worked example: loss 1, then -2, -2, -2
+    assert s0["values"] == ["1.0", "2.0", "1.0", "1.0", "-1.0", "1.0"]
+    assert s0["grads"][2:] == ["-2.0", "-2.0", "-2.0", "1.0"]
+    assert all(s["agrees"] for s in data["steps"])  # the walk equals jax.grad at every step
+    for i in (0, 17, 59):
+        s = data["steps"][i]
+        assert np.float32(s["params"]["w"]) == run.history.params["w"][i]
+        assert np.float32(s["param_grads"]["w"]) == run.history.grads["w"][i]
+    assert np.float32(data["steps"][59]["next"]["w"]) == run.final_params["w"]
+
+
+def test_a_diverged_run_ends_at_its_first_non_finite_step():
+    run = runs.run(Settings(model="affine", learning_rate=1.0), *LECTURE)
+    data = embedded(stepthrough.page(run, "ko"))
+    assert len(data["steps"]) == run.diverged_at + 1 and data["diverged_at"] == run.diverged_at
+    assert data["labels"]["next"] == "다음 ▶" and data["params"] == ["w", "b"]
+
+
+def test_the_page_is_capped():
+    with pytest.raises(InputError, match="the page holds at most 20,000 steps"):
+        stepthrough.check_size(20_001)
+    assert_usage_error(run_script("train.py", "--epochs=7000", "--html=p.html"),
+                       "--html: the page holds at most 20,000 steps")
+
+
+def browser():
+    webdriver = pytest.importorskip("selenium.webdriver", reason="selenium is not installed")
+    chrome = shutil.which("chromium") or shutil.which("chromium-browser")
+    driver_exe = shutil.which("chromedriver")
+    if not (chrome and driver_exe):
+        pytest.skip("no headless browser: apt-get install chromium chromium-driver")
+    options = webdriver.ChromeOptions()
+    options.binary_location = chrome
+    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--window-size=1200,900",
+                "--allow-file-access-from-files"):
+        options.add_argument(arg)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    from selenium.webdriver.chrome.service import Service
+
+    return webdriver.Chrome(service=Service(driver_exe), options=options)
+
+
+@pytest.fixture(scope="module")
+def driver():
+    d = browser()
+    yield d
+    d.quit()
+
+
+@pytest.fixture(scope="module")
+def lecture_page(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("page")
+    proc = subprocess.run([sys.executable, str(SCRIPTS / "train.py"), "--html=page.html",
+                           "--output=run.json", "--trace=false"], cwd=folder,
+                          capture_output=True, text=True, env=BASE_ENV)
+    assert proc.returncode == 0, proc.stderr
+    return folder, json.loads((folder / "run.json").read_text())["steps"]
+
+
+def shown(driver):
+    find = driver.find_element
+    return {"where": find("id", "where").text,
+            "w": find("css selector", "#update-w .p-before").text,
+            "grad": find("css selector", "#update-w .p-grad").text,
+            "next": find("css selector", "#update-w .p-next").text,
+            "loss": find("id", "loss").text}
+
+
+def assert_matches(view, steps, i):
+    # what the page shows is the --output JSON's value, to float32's last digit
+    assert view["where"].startswith(f"step {i} / 59")
+    assert np.float32(view["w"]) == np.float32(steps[i]["w"])
+    assert np.float32(view["grad"]) == np.float32(steps[i]["grad"])
+    assert np.float32(view["loss"]) == np.float32(steps[i]["loss"])
+    if i + 1 < len(steps):
+        assert np.float32(view["next"]) == np.float32(steps[i + 1]["w"])
+
+
+def test_stepping_through_shows_the_runs_numbers(driver, lecture_page, tmp_path):
+    folder, steps = lecture_page
+    from selenium.webdriver.common.keys import Keys
+
+    driver.get((folder / "page.html").as_uri())
+    assert_matches(shown(driver), steps, 0)
+    driver.find_element("id", "next").click()
+    assert_matches(shown(driver), steps, 1)
+    body = driver.find_element("tag name", "body")
+    for _ in range(4):
+        body.send_keys(Keys.ARROW_RIGHT)
+    assert_matches(shown(driver), steps, 5)
+    body.send_keys(Keys.ARROW_LEFT)
+    assert_matches(shown(driver), steps, 4)
+    assert driver.execute_script("return location.hash") == "#step=4"
+    driver.execute_script("const s = document.getElementById('slider');"
+                          "s.value = 59; s.dispatchEvent(new Event('input'));")
+    assert_matches(shown(driver), steps, 59)
+    driver.find_element("id", "prev").click()
+    assert_matches(shown(driver), steps, 58)
+    driver.save_screenshot(str(tmp_path / "stepthrough.png"))
+    assert (tmp_path / "stepthrough.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    errors = [e for e in driver.get_log("browser") if e["level"] == "SEVERE"]
+    assert errors == []
+
+
+@pytest.mark.parametrize("n", [0, 7, 42])
+def test_the_url_fragment_opens_a_step(driver, lecture_page, n):
+    folder, steps = lecture_page
+    driver.get("about:blank")
+    driver.get((folder / "page.html").as_uri() + f"#step={n}")
+    assert_matches(shown(driver), steps, n)
+    assert [e for e in driver.get_log("browser") if e["level"] == "SEVERE"] == []
+
+
+def test_play_advances_and_pauses(driver, lecture_page):
+    import time
+
+    folder, steps = lecture_page
+    driver.get("about:blank")
+    driver.get((folder / "page.html").as_uri() + "#step=3")
+    driver.find_element("id", "play").click()
+    time.sleep(1.5)
+    driver.find_element("id", "play").click()
+    at = int(re.match(r"step (\d+)", shown(driver)["where"]).group(1))
+    assert 4 <= at <= 8
+    time.sleep(0.8)
+    assert shown(driver)["where"].startswith(f"step {at} ")  # paused
+
+
+def test_korean_labels(driver, tmp_path):
+    proc = run_script("train.py", f"--html={tmp_path / 'ko.html'}", "--lang=ko", "--trace=false")
+    assert proc.returncode == 0, proc.stderr
+    driver.get((tmp_path / "ko.html").as_uri())
+    assert driver.find_element("id", "next").text == "다음 ▶"
+    assert driver.find_element("id", "where").text.startswith("스텝 0 / 59")
+    assert os.path.getsize(tmp_path / "ko.html") < 100_000
