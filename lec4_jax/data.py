@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import math
+import warnings
 from typing import NamedTuple
 
 import numpy as np
@@ -106,7 +107,43 @@ def load_csv(path: str, dtype=np.float64) -> Dataset:
     The header is the first non-blank line when neither of its cells is a number. Blank lines are
     skipped. Any other line must hold exactly two numbers finite in ``dtype``; an error names
     the line.
+
+    A well-formed file is read by NumPy's C parser (``numpy.loadtxt``); anything it cannot read,
+    or values not finite in ``dtype``, go to the careful parser (:func:`load_csv_careful`),
+    which gives the one-line error naming the line, or reads what NumPy's parser would not
+    (``1_000``, say). Both give the same values for the same text (tested).
     """
+    fast = _load_csv_fast(path, dtype)
+    return fast if fast is not None else load_csv_careful(path, dtype)
+
+
+def _load_csv_fast(path: str, dtype) -> Dataset | None:
+    """NumPy's C parser on a plain file, or None to let the careful parser decide."""
+    try:
+        with open(path, encoding="utf-8-sig") as f:
+            first = ""
+            for first in f:
+                if first.strip():
+                    break
+            skip = 1 if first.strip() and _is_header(next(csv.reader([first]), [])) else 0
+            f.seek(0)
+            with warnings.catch_warnings():  # an empty file: the careful parser says so
+                warnings.simplefilter("ignore")
+                table = np.loadtxt(f, delimiter=",", dtype=np.float64, comments=None,
+                                   skiprows=skip, ndmin=2, quotechar='"')
+    except (OSError, ValueError, UnicodeDecodeError, csv.Error):
+        return None
+    if table.shape[0] == 0 or table.shape[1] != 2:
+        return None
+    with np.errstate(over="ignore"):
+        if not np.all(np.isfinite(table.astype(dtype))):
+            return None
+    return Dataset(np.ascontiguousarray(table[:, 0]), np.ascontiguousarray(table[:, 1]))
+
+
+def load_csv_careful(path: str, dtype=np.float64) -> Dataset:
+    """:func:`load_csv` a cell at a time with Python's ``csv`` module: slow, and every problem
+    is a one-line :class:`InputError` naming the line."""
     field = "data_csv"
     try:
         with open(path, newline="", encoding="utf-8-sig") as f:  # a UTF-8 BOM is allowed

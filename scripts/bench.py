@@ -3,8 +3,8 @@
 Rows: (a) PyTorch's eager loop; (b) a jitted step in a Python loop; (c) the whole run compiled;
 (d) sequential SGD over many samples; (e) learning-rate sweep throughput; (f) the whole
 ``scripts/train.py`` process against the lecture's script; (g) peak memory: a long run without
-history against a 20-epoch run, and a long history streamed to JSON. Medians over repeats;
-compare ratios.
+history against a 20-epoch run, and a long history streamed to JSON; (h) loading a CSV.
+Medians over repeats; compare ratios.
 """
 
 import json
@@ -30,6 +30,7 @@ _SAMPLES = flags.DEFINE_integer("sequential_samples", 10**6, "Samples for row (d
                                 lower_bound=1)
 _HISTORY_SAMPLES = flags.DEFINE_integer("history_samples", 250_000, "Synthetic samples (x 20 "
                                         "epochs) for row g's --output history.", lower_bound=1)
+_CSV_ROWS = flags.DEFINE_integer("csv_rows", 10**6, "Rows of the CSV for row h.", lower_bound=1)
 _OUTPUT = flags.DEFINE_string("output", None, "Write the table as JSON here.")
 
 
@@ -45,7 +46,7 @@ def _size(text: str) -> int | None:
 TRAIN = os.path.join(os.path.dirname(os.path.abspath(__file__)), "train.py")
 
 
-def rows(repeats, process_repeats, sweep_sizes, samples, history_samples):
+def rows(repeats, process_repeats, sweep_sizes, samples, history_samples, csv_rows):
     a = b.torch_lecture_loop(repeats)
     yield "a", "PyTorch eager lecture loop, 60 steps", a, "s", None, None
     steps = b.jitted_step_loop(repeats)
@@ -80,6 +81,11 @@ def rows(repeats, process_repeats, sweep_sizes, samples, history_samples):
                                     f"--output={os.path.join(folder, 'h.json')}"])
     yield "g", f"peak RSS, {history_samples * 20:.0e}-step history to --output", history, "B", \
         None, ("at most", 4 * 2**30)
+    careful, fast = b.csv_load_seconds(csv_rows, 3)
+    yield "h", f"{csv_rows:.0e}-row CSV, the careful parser (Python's csv)", careful, "s", None, \
+        None
+    yield "h", f"{csv_rows:.0e}-row CSV, load_csv (NumPy's C parser)", fast, "s", careful, \
+        ("faster than the careful parser", 5)
 
 
 def main(_):
@@ -93,7 +99,7 @@ def main(_):
                      f"jax {machine['jax']}, devices {', '.join(machine['devices'])}"])
     results = []
     for row in rows(_REPEATS.value, _PROCESS_REPEATS.value, sizes, _SAMPLES.value,
-                    _HISTORY_SAMPLES.value):
+                    _HISTORY_SAMPLES.value, _CSV_ROWS.value):
         results.append(b.bench_row(*row))
         out.print_lines([results[-1]["text"]])
     if "--output" in out:

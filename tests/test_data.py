@@ -2,6 +2,8 @@
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from lec4_jax import data
 
@@ -95,3 +97,33 @@ def test_csv_cells_are_checked_in_the_compute_dtype(tmp_path):
     assert data.load_csv(path, np.float64).y.tolist() == [2.0, 5e38]
     with pytest.raises(data.InputError, match=r"d.csv:4: '5e38' is not finite in float32"):
         data.load_csv(path, np.float32)
+
+
+cell = st.one_of(
+    st.floats(allow_nan=False, allow_infinity=False, width=64).map(repr),
+    st.floats(-1e6, 1e6).map(lambda v: f" {v:.6g} "),
+    st.integers(-10**6, 10**6).map(str),
+    st.sampled_from(["1e-320", "4e38", "-0.0", "1_0", '"2.5"', "nan", "abc", "", "0x1p3"]),
+)
+
+
+@settings(max_examples=200)
+@given(rows=st.lists(st.tuples(cell, cell), min_size=0, max_size=6),
+       header=st.booleans(), blank=st.booleans(), bom=st.booleans())
+def test_the_fast_reader_and_the_careful_one_agree(tmp_path_factory, rows, header, blank, bom):
+    # the same values for the same text, or the same one-line error (from the careful parser)
+    text = ("\ufeff" if bom else "") + ("x,y\n" if header else "") + ("\n" if blank else "")
+    text += "".join(f"{a},{b}\n" for a, b in rows)
+    path = tmp_path_factory.mktemp("csv") / "d.csv"
+    path.write_text(text, encoding="utf-8")
+    for dtype in (np.float32, np.float64):
+        try:
+            want = data.load_csv_careful(str(path), dtype)
+        except data.InputError as e:
+            with pytest.raises(data.InputError) as got:
+                data.load_csv(str(path), dtype)
+            assert str(got.value) == str(e)
+            continue
+        got = data.load_csv(str(path), dtype)
+        np.testing.assert_array_equal(got.x, want.x)
+        np.testing.assert_array_equal(got.y, want.y)
