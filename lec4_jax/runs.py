@@ -45,15 +45,16 @@ class Run(NamedTuple):
         return self.settings.model
 
 
-_STATIC = ("epochs", "model", "grad", "optimizer", "keep_history")
+_STATIC = ("epochs", "model", "grad", "optimizer", "keep_history", "progress")
+PROGRESS_STEPS = 200_000_000  # about 2 s of per-sample SGD on a CPU core: report beyond it
 
 
 @functools.partial(jax.jit, static_argnames=_STATIC)
 def _run_compiled(p0, x, y, learning_rate, predict_x, *, epochs, model, grad, optimizer,
-                  keep_history):
+                  keep_history, progress=None):
     """The whole run and its summary in one compiled program: one compile per process."""
     h = training.history(p0, x, y, learning_rate, epochs=epochs, model=model, grad=grad,
-                         optimizer=optimizer, keep_history=keep_history)
+                         optimizer=optimizer, keep_history=keep_history, progress=progress)
     return h, *_summary(h, p0, x, y, predict_x, model)
 
 
@@ -71,8 +72,12 @@ def _summary(h, p0, x, y, predict_x, model):
             training.mean_loss(p0, x, y, m.loss), training.mean_loss(final, x, y, m.loss))
 
 
-def run(settings: Settings, x, y) -> Run:
+def run(settings: Settings, x, y, progress=None) -> Run:
     """Trains as ``settings`` say, on the host CPU, and predicts at ``settings.predict_x``.
+
+    ``progress(epoch, epochs)``, if given, is called from inside the compiled scan (a host
+    callback) about 20 times during a run of more than :data:`PROGRESS_STEPS` steps; shorter
+    runs compile without it.
 
     ``x`` and ``y`` are cast to the compute dtype first. The result holds NumPy values. A run
     that diverges without history is replayed with its history up to the divergence, so the
@@ -85,10 +90,12 @@ def run(settings: Settings, x, y) -> Run:
     n = x.shape[0]
     options = dict(model=s.model, grad=s.grad, optimizer=s.optimizer)
 
+    report = progress if progress is not None and s.epochs * n > PROGRESS_STEPS else None
+
     def go(epochs, keep_history):
         if s.loop == "scan":
             return _run_compiled(p0, x, y, lr, px, epochs=epochs, keep_history=keep_history,
-                                 **options)
+                                 progress=report, **options)
         h = training.train(p0, x, y, lr, epochs=epochs, loop=s.loop, **options)
         return h, *jax.jit(_summary, static_argnames="model")(h, p0, x, y, px, s.model)
 

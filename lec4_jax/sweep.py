@@ -187,7 +187,8 @@ def _sharding(devices: tuple) -> NamedSharding:
 
 def train_grid(lrs, w_inits, x, y, *, epochs: int, grad: str = "autodiff",
                optimizer: str = "sgd", dtype=jnp.float32, chunk: int | None = None,
-               unroll: int = DEFAULT_UNROLL, devices=None, to_host: bool = True) -> SweepResult:
+               unroll: int = DEFAULT_UNROLL, devices=None, to_host: bool = True,
+               progress=None) -> SweepResult:
     """Trains every (learning rate, w_init) pair on ``x``, ``y``, sharded over ``devices``.
 
     The grid is trained in chunks of about ``chunk`` models per device (whole rows of the grid:
@@ -203,6 +204,7 @@ def train_grid(lrs, w_inits, x, y, *, epochs: int, grad: str = "autodiff",
       devices: the devices to shard over (default: all of ``jax.devices()``).
       to_host: with ``False`` the result columns stay JAX arrays, sharded on the devices (no
         copy to the host, no gathering across hosts).
+      progress: ``progress(models_done, models)``, called as each chunk is copied out.
     """
     w_inits = np.asarray(w_inits, np.float64).astype(dtype)
     lrs_64 = np.asarray(lrs, np.float64)
@@ -244,6 +246,8 @@ def train_grid(lrs, w_inits, x, y, *, epochs: int, grad: str = "autodiff",
             for column, part in zip(columns, _gather(pending)):
                 column[i * size * n_w:(i + 1) * size * n_w] = np.asarray(part)
             pending = following
+            if progress is not None:
+                progress(min(n, (i + 1) * size * n_w), n)
     columns = [c[:n] for c in columns]
     return SweepResult(lrs, w_inits, *columns)
 

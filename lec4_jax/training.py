@@ -99,7 +99,8 @@ def _finite(params, loss=0.0):
                                                    for p in jax.tree.leaves(params)]))
 
 
-def _train_scan(params, x, y, learning_rate, *, epochs, model, grad, optimizer, keep_history):
+def _train_scan(params, x, y, learning_rate, *, epochs, model, grad, optimizer, keep_history,
+                progress=None):
     def sample(carry, xy):
         params, opt_state, t, first_bad, _ = carry
         new_params, opt_state, loss, g = step(params, opt_state, *xy, learning_rate, model=model,
@@ -109,6 +110,10 @@ def _train_scan(params, x, y, learning_rate, *, epochs, model, grad, optimizer, 
         return carry, ((params, loss, g) if keep_history else None)
 
     def epoch(carry, _):
+        if progress is not None:  # a host callback every 1/20 of the run (README, "Progress")
+            e, every = carry[2] // x.shape[0], max(1, epochs // 20)
+            jax.lax.cond(e % every == 0, lambda: jax.debug.callback(progress, e, epochs),
+                         lambda: None)
         carry, per_step = jax.lax.scan(sample, carry, (x, y))
         return carry, (carry[-1], per_step)  # the epoch's last loss, as the lecture prints
 
@@ -169,13 +174,14 @@ def train(params, x, y, learning_rate, *, epochs: int, model: str = "linear",
                            optimizer=optimizer, keep_history=keep_history)
 
 
-_STATIC = ("epochs", "model", "grad", "optimizer", "keep_history")
+_STATIC = ("epochs", "model", "grad", "optimizer", "keep_history", "progress")
 
 
-def history(params, x, y, learning_rate, *, epochs, model, grad, optimizer, keep_history):
+def history(params, x, y, learning_rate, *, epochs, model, grad, optimizer, keep_history,
+            progress=None):
     final, epoch_loss, first_bad, per_step = _train_scan(
         params, x, y, learning_rate, epochs=epochs, model=model, grad=grad, optimizer=optimizer,
-        keep_history=keep_history)
+        keep_history=keep_history, progress=progress)
     if not keep_history:
         return History(None, None, None, None, None, None, epoch_loss, first_bad, final)
     flat = jax.tree.map(lambda a: a.reshape((-1,) + a.shape[2:]), per_step)

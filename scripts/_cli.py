@@ -227,6 +227,16 @@ def _use_compilation_cache(path: str) -> None:
     jax.config.update("jax_persistent_cache_min_entry_size_bytes", 0)
 
 
+def progress_line(unit: str):
+    """``report(done, total)``: one progress line on stderr (never stdout), e.g.
+    ``train.py: epoch 5,000 of 100,000 (5%)``."""
+    def report(done, total):
+        done, total = int(done), int(total)
+        _say(f"{_prog()}: {unit} {done:,} of {total:,} ({100 * done // max(1, total)}%)")
+
+    return report
+
+
 def present(holder: flags.FlagHolder) -> bool:
     return flags.FLAGS[holder.name].present
 

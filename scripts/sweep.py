@@ -40,6 +40,8 @@ _PROCESS_ID = flags.DEFINE_integer("process_id", None, "This process's id, 0 to 
                                    "--num_processes - 1 (with --distributed).", lower_bound=0)
 _TIMEOUT = flags.DEFINE_integer("distributed_timeout", 60, "Seconds to wait for every process "
                                 "to join the cluster.", lower_bound=1)
+_PROGRESS = flags.DEFINE_bool("progress", True, "Report progress on stderr, chunk by chunk, "
+                              "during a long sweep (more than about 2 s).")
 _OUTPUT = flags.DEFINE_string("output", None, "Write one CSV row per config here.")
 _PLOT = flags.DEFINE_string("plot", None, "Draw final |w - w*| against the learning rate (PNG).")
 flags.register_multi_flags_validator(
@@ -48,6 +50,7 @@ flags.register_multi_flags_validator(
     message="--lr_max must be >= --lr_min")
 _MAX_MODELS = 1_000_000_000  # 9 bytes of results each on the host
 _SHOWN = 24  # print every config's row up to this many configs
+_PROGRESS_MODEL_STEPS = 20_000_000_000  # about 2 s of sweep on a 2-core CPU
 
 
 def main(_):
@@ -80,9 +83,11 @@ def main(_):
     device = platform.select(_PLATFORM.value, _X64.value)
     lrs = sweep.learning_rates(_LR_MIN.value, _LR_MAX.value, _NUM_LR.value, _SPACING.value)
     start = time.perf_counter()
+    long = n_models * _EPOCHS.value * len(dataset.x) > _PROGRESS_MODEL_STEPS
     result = sweep.train_grid(lrs, w_inits, dataset.x, dataset.y, epochs=_EPOCHS.value,
                               grad=_GRAD.value, optimizer=_OPTIMIZER.value, dtype=dtype,
-                              chunk=_CHUNK.value)
+                              chunk=_CHUNK.value, progress=_cli.progress_line("model")
+                              if _PROGRESS.value and long and lead else None)
     seconds = time.perf_counter() - start
     rates = stability.stable_learning_rates(dataset.x)
     extra = None  # for the plot: extra rates that trace each stable window and its edges

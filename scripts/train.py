@@ -35,6 +35,8 @@ _ANIMATE = flags.DEFINE_string("animate", None, "Animate the run, one frame per 
 _HTML = flags.DEFINE_string("html", None, "Write a step-through page of the whole run here: one "
                             "self-contained HTML file; open it from disk.")
 _LANG = flags.DEFINE_enum("lang", "en", ["en", "ko"], "The step-through page's labels.")
+_PROGRESS = flags.DEFINE_bool("progress", True, "Report progress on stderr during a long run "
+                              "(more than about 2 s).")
 _FLAGS = (_MODEL, _LEARNING_RATE, _EPOCHS, *_PARAM_FLAGS.values(), *_DATA_FLAGS.values(),
           _PREDICT_X, _GRAD, _OPTIMIZER, _LOOP, _PLATFORM, _X64, _TRACE, _OUTPUT, _PLOT,
           _LANDSCAPE, _ANIMATE, _HTML, _LANG)
@@ -59,7 +61,8 @@ def main(_):
     if _HTML.value:
         stepthrough.check_size(steps)
     device = platform.select(_PLATFORM.value, _X64.value)
-    run = runs.run(settings, dataset.x, dataset.y)
+    run = runs.run(settings, dataset.x, dataset.y,
+                   progress=_cli.progress_line("epoch") if _PROGRESS.value else None)
     out.print_lines(report.trace_lines(run, _TRACE.value))
     if "--output" in out:
         out.commit("--output", report.history_json(run, _cli.flag_values(_FLAGS), device))

@@ -81,3 +81,20 @@ def test_a_run_without_history_replays_its_divergence_exactly():
     assert n >= 30 and not np.isfinite(lean.history.loss[29])
     np.testing.assert_array_equal(lean.history.params["w"], full.history.params["w"][:n])
     assert lean.final_params["w"] == full.final_params["w"]
+
+
+def test_progress_is_reported_from_inside_the_scan_and_changes_nothing(monkeypatch):
+    monkeypatch.setattr(runs, "PROGRESS_STEPS", 100)  # make the lecture's 60 x 40 steps "long"
+    seen = []
+    with_progress = runs.run(Settings(epochs=40, keep_history=False), *LECTURE,
+                             progress=lambda e, n: seen.append((int(e), int(n))))
+    assert seen == [(e, 40) for e in range(0, 40, 2)]  # every 1/20 of the run, in order
+    plain = runs.run(Settings(epochs=40, keep_history=False), *LECTURE)
+    np.testing.assert_array_equal(with_progress.history.epoch_loss, plain.history.epoch_loss)
+    assert with_progress.final_params["w"] == plain.final_params["w"]
+
+
+def test_short_runs_compile_without_the_callback():
+    seen = []
+    runs.run(Settings(), *LECTURE, progress=lambda e, n: seen.append(e))
+    assert seen == []

@@ -201,3 +201,12 @@ def test_refined_rates_trace_each_window_and_its_edges():
         assert np.min(np.abs(extra - edge)) < 1e-8 * edge  # points right at each edge
         assert np.any(extra < edge) and np.any(extra > edge)
     assert extra.min() >= 0.001 and extra.max() <= 1.0
+
+
+def test_progress_is_reported_chunk_by_chunk():
+    seen = []
+    r = sweep.train_grid(np.linspace(0.01, 0.1, 10), [1.0, 2.0], X, Y, epochs=2, chunk=4,
+                         progress=lambda done, n: seen.append((done, n)))
+    assert seen == [(4, 20), (8, 20), (12, 20), (16, 20), (20, 20)]
+    plain = sweep.train_grid(np.linspace(0.01, 0.1, 10), [1.0, 2.0], X, Y, epochs=2, chunk=4)
+    np.testing.assert_array_equal(r.final_w, plain.final_w)
