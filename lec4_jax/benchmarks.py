@@ -167,15 +167,24 @@ def csv_load_seconds(rows: int, repeats: int) -> tuple[float, float]:
     return careful, fast
 
 
+_PEAK_RSS = """
+import resource, subprocess, sys
+code = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL).returncode
+print(code, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
+"""
+
+
 def peak_rss_bytes(argv: list[str]) -> int:
-    """(g) The peak resident memory of a whole process (``wait4``'s ``ru_maxrss``), output
-    discarded."""
-    proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    _, status, usage = os.wait4(proc.pid, 0)
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    if proc.returncode != 0:
-        raise RuntimeError(f"{' '.join(argv)} exited {proc.returncode}")
-    return usage.ru_maxrss * 1024  # kilobytes on Linux
+    """(g) The peak resident memory of a whole process, output discarded.
+
+    Measured through a small wrapper process: Linux carries a process's high-water mark across
+    exec, so a child forked straight from this (large) process would report this one's peak.
+    """
+    out = subprocess.run([sys.executable, "-c", _PEAK_RSS, *argv], capture_output=True,
+                         text=True, check=True).stdout.split()
+    if out[0] != "0":
+        raise RuntimeError(f"{' '.join(argv)} exited {out[0]}")
+    return int(out[1]) * 1024  # kilobytes on Linux
 
 
 def lecture_script_seconds(repeats: int) -> float | None:
