@@ -77,6 +77,9 @@ def valid(path: Path) -> bool:
     if path.suffix == ".json":
         json.loads(data)
         return True
+    if path.suffix == ".html":
+        text = data.decode()
+        return text.startswith("<!DOCTYPE html>") and text.rstrip().endswith("</html>")
     if path.suffix == ".csv":
         rows = list(csv.reader(io.StringIO(data.decode())))
         return rows[0] == ["lr", "w_init", "final_w", "final_loss", "diverged"] and \
@@ -141,8 +144,9 @@ def train_args(draw):
         "--num_samples=7", "--seed=-1", "--noise=-1", "--platform=cpu", "--platform=tpu",
         "stray", "--bogus_flag=1"]), max_size=3))
     outputs = draw(st.lists(st.sampled_from(["o.json", "p.png", "missing/o.json", ".",
-                                             "keep.txt"]), max_size=2))
-    for flag, name in zip(("--output", "--plot"), outputs):
+                                             "keep.txt", "l.png", "page.html"]), max_size=3))
+    flags = draw(st.permutations(["--output", "--plot", "--landscape", "--html"]))
+    for flag, name in zip(flags, outputs):
         args.append(f"{flag}={name}")
     return args, outputs
 
