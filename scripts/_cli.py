@@ -70,7 +70,6 @@ _CACHE = flags.DEFINE_string(
     "JAX's persistent compilation cache: compiled programs are kept here, so a second run skips "
     "XLA's compile (about a quarter of train.py's time). Empty: no cache.")
 _HELP = ("--help", "-help", "-h", "-?", "--helpshort", "--helpfull", "--helpxml")
-FLAG_NAMES: dict[str, str] = {}  # a library field -> this script's flag, where they differ
 
 
 def fail(message: str, code: int = EXIT_USAGE):
@@ -80,10 +79,9 @@ def fail(message: str, code: int = EXIT_USAGE):
 
 
 def input_error(e: InputError) -> str:
-    """The one-line message of a library error, with the field turned into this script's flag."""
-    if e.field is None:
-        return str(e)
-    return f"--{FLAG_NAMES.get(e.field, e.field)}: {e}"
+    """The one-line message of a library error, with the field turned into this script's flag
+    (every field is named as its flag is)."""
+    return str(e) if e.field is None else f"--{e.field}: {e}"
 
 
 def _parse_flags(argv):
