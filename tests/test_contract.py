@@ -70,17 +70,27 @@ def fresh_dir(base: Path) -> Path:
             return d
 
 
-def valid(path: Path) -> bool:
+KINDS = {"--plot": ".png", "--landscape": ".png", "--html": ".html", "--dot": ".dot",
+         "--svg": ".svg"}
+
+
+def valid(path: Path, kind: str | None = None) -> bool:
+    """The file is whole, judged as ``kind`` (a suffix: what its flag writes) or by its name."""
     data = path.read_bytes()
-    if path.suffix == ".png":
+    kind = kind or path.suffix
+    if kind == ".svg":
+        return data.rstrip().endswith(b"</svg>")
+    if kind == ".dot":
+        return data.startswith(b"digraph") and data.rstrip().endswith(b"}")
+    if kind == ".png":
         return data.startswith(PNG) and data.endswith(b"IEND\xaeB`\x82")
-    if path.suffix == ".json":
+    if kind == ".json":
         json.loads(data)
         return True
-    if path.suffix == ".html":
+    if kind == ".html":
         text = data.decode()
         return text.startswith("<!DOCTYPE html>") and text.rstrip().endswith("</html>")
-    if path.suffix == ".csv":
+    if kind == ".csv":
         rows = list(csv.reader(io.StringIO(data.decode())))
         return rows[0] == ["lr", "w_init", "final_w", "final_loss", "diverged"] and \
             all(len(r) == 5 for r in rows)
@@ -95,12 +105,13 @@ def assert_contract(script: str, code: int, out: str, err: str, work: Path, outp
     if code != 0:
         lines = err.strip().splitlines()
         assert len(lines) == 1 and lines[0].startswith(f"{script}: error: "), err
-    for name in outputs:
+    for flag, name in outputs:
         path = work / name
-        if code == 2 and name not in ("keep.txt", "."):  # those were there before
-            assert not path.exists(), name
+        if code == 2:  # nothing written: new paths absent (keep.txt and . were there before)
+            assert name in ("keep.txt", ".") or not path.exists(), name
         elif path.exists() and path.is_file():
-            assert valid(path), name
+            out_kind = {"train.py": ".json", "sweep.py": ".csv"}.get(script)
+            assert valid(path, KINDS.get(flag, out_kind)), (flag, name)
 
 
 # Numbers as a hostile user types them: huge, tiny, subnormal, non-finite, not numbers at all.
@@ -148,7 +159,7 @@ def train_args(draw):
     flags = draw(st.permutations(["--output", "--plot", "--landscape", "--html"]))
     for flag, name in zip(flags, outputs):
         args.append(f"{flag}={name}")
-    return args, outputs
+    return args, list(zip(flags, outputs))
 
 
 @settings(max_examples=40, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -160,7 +171,7 @@ def test_train_keeps_the_contract_under_hostile_flags(servers, tmp_path, case, c
     (work / "keep.txt").write_text("a user's file\n")
     code, out, err = servers["train.py"].run(args, work)
     assert_contract("train.py", code, out, err, work, outputs)
-    if "keep.txt" in outputs and code == 2:
+    if ("--output", "keep.txt") in outputs and code == 2:
         assert (work / "keep.txt").read_text() == "a user's file\n"  # untouched on an error
 
 
@@ -181,7 +192,7 @@ def sweep_args(draw):
                             max_size=2))
     for flag, name in zip(("--output", "--plot"), outputs):
         args.append(f"{flag}={name}")
-    return args, outputs
+    return args, list(zip(("--output", "--plot"), outputs))
 
 
 @settings(max_examples=30, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -205,7 +216,7 @@ def test_explain_keeps_the_contract_under_hostile_flags(servers, tmp_path, numbe
     work = fresh_dir(tmp_path)
     args = [f"{flag}={value}" for flag, value in numbers] + extra
     code, out, err = servers["explain.py"].run(args, work)
-    outputs = [a.split("=", 1)[1] for a in extra if a.startswith(("--dot", "--svg"))]
+    outputs = [tuple(a.split("=", 1)) for a in extra if a.startswith(("--dot", "--svg"))]
     assert_contract("explain.py", code, out, err, work, outputs)
     assert code != 1
 
