@@ -114,6 +114,23 @@ QUADRATIC = Model("quadratic", ("w2", "w1", "b"), _quadratic, _quadratic_grads,
 MODELS = {m.name: m for m in (LINEAR, AFFINE, QUADRATIC)}
 
 
+def init_field(param: str) -> str:
+    """The setting (and flag) that holds a parameter's initial value: ``w`` -> ``w_init``."""
+    return f"{param}_init"
+
+
+def check_params(name: str, given) -> None:
+    """Every name in ``given`` is a parameter of model ``name``; else a one-line
+    :class:`~lec4_jax.data.InputError` naming the setting (``b`` -> ``b_init``)."""
+    from lec4_jax.data import InputError
+
+    m = get(name)
+    for p in given:
+        if p not in m.params:
+            raise InputError(f"does not apply to model {name} (its parameters: "
+                             f"{', '.join(m.params)})", init_field(p))
+
+
 def get(name: str) -> Model:
     try:
         return MODELS[name]

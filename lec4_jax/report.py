@@ -24,7 +24,8 @@ def fmt(value, dtype) -> str:
     return str(np.dtype(dtype).type(value))
 
 
-def _steps_shown(run) -> int:
+def steps_shown(run) -> int:
+    """Steps a report shows: all, or up to and including the first non-finite one."""
     n = len(run.history.loss)
     return n if run.diverged_at is None else min(run.diverged_at + 1, n)
 
@@ -54,7 +55,7 @@ def trace_lines(run, trace: bool = True) -> Iterator[str]:
         finished = min(finished, run.diverged_at // run.num_samples)
     if trace:
         epochs = np.asarray(h.epoch)
-        for i in range(_steps_shown(run)):
+        for i in range(steps_shown(run)):
             yield f"\tgrad:  {fmt(h.x[i], dtype)} {fmt(h.y[i], dtype)} {_grad_text(run, i, dtype)}"
             last_of_epoch = i + 1 == len(epochs) or epochs[i + 1] != epochs[i]
             if last_of_epoch and epochs[i] < finished:
@@ -91,7 +92,7 @@ def history_json(run, config: dict[str, Any], platform: str,
     lecture's model records ``w`` and ``grad`` per step and ``final_w``; the others record
     ``params`` and ``grads`` dicts per step and ``final_params``.
     """
-    h, steps, s = run.history, _steps_shown(run), run.settings
+    h, steps, s = run.history, steps_shown(run), run.settings
     names = model_lib.get(run.model).params  # in the model's order, not the pytree's
     linear = run.model == "linear"
     final = {k: json_float(run.final_params[k]) for k in names}

@@ -45,11 +45,10 @@ class Run(NamedTuple):
         return self.settings.model
 
 
-_STATIC = ("epochs", "model", "grad", "optimizer", "keep_history", "progress")
 PROGRESS_STEPS = 200_000_000  # about 2 s of per-sample SGD on a CPU core: report beyond it
 
 
-@functools.partial(jax.jit, static_argnames=_STATIC)
+@functools.partial(jax.jit, static_argnames=training.STATIC)
 def _run_compiled(p0, x, y, learning_rate, predict_x, *, epochs, model, grad, optimizer,
                   keep_history, progress=None):
     """The whole run and its summary in one compiled program: one compile per process."""

@@ -21,9 +21,7 @@ from lec4_jax import grads, limits, model, training
 from lec4_jax.data import InputError, check_value
 
 
-def init_field(param: str) -> str:
-    """The setting that holds a parameter's initial value: ``w`` -> ``w_init``."""
-    return f"{param}_init"
+init_field = model.init_field  # w -> w_init: the one naming rule
 
 
 @dataclasses.dataclass(frozen=True)
@@ -51,10 +49,7 @@ class Settings:
             raise InputError(f"{self.model!r} is not one of {', '.join(model.MODELS)}", "model")
         m = model.get(self.model)
         init = dict(m.defaults if self.init is None else self.init)
-        for name in init:
-            if name not in m.params:
-                raise InputError(f"does not apply to model {self.model} (its parameters: "
-                                 f"{', '.join(m.params)})", init_field(name))
+        model.check_params(self.model, init)
         init = {k: float(init.get(k, m.defaults[k])) for k in m.params}
         object.__setattr__(self, "init", init)
         for name, choices in (("optimizer", tuple(training.OPTIMIZERS)),

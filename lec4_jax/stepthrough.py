@@ -17,7 +17,7 @@ import numpy as np
 from lec4_jax import chain_rule as cr
 from lec4_jax import model as model_lib
 from lec4_jax.data import InputError
-from lec4_jax.report import fmt
+from lec4_jax.report import fmt, steps_shown
 
 MAX_STEPS = 20_000  # about 0.35 kB a step (linear; 0.4 kB affine): a page of at most ~8 MB
 LABELS = {
@@ -40,11 +40,6 @@ LABELS = {
            "합쳤습니다 (반올림 한 번)",
            "keys": "키: ← → 스텝 이동, 스페이스 재생/멈춤; #step=N으로 스텝 링크"},
 }
-
-
-def steps_shown(run) -> int:
-    n = len(run.history.loss)
-    return n if run.diverged_at is None else min(run.diverged_at + 1, n)
 
 
 def check_size(steps: int) -> None:

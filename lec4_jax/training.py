@@ -174,7 +174,7 @@ def train(params, x, y, learning_rate, *, epochs: int, model: str = "linear",
                            optimizer=optimizer, keep_history=keep_history)
 
 
-_STATIC = ("epochs", "model", "grad", "optimizer", "keep_history", "progress")
+STATIC = ("epochs", "model", "grad", "optimizer", "keep_history", "progress")  # of history()
 
 
 def history(params, x, y, learning_rate, *, epochs, model, grad, optimizer, keep_history,
@@ -190,7 +190,7 @@ def history(params, x, y, learning_rate, *, epochs, model, grad, optimizer, keep
                    first_bad, final)
 
 
-_train_compiled = jax.jit(history, static_argnames=_STATIC)
+_train_compiled = jax.jit(history, static_argnames=STATIC)
 
 
 def _train_python(params, x, y, learning_rate, epochs, model, grad, optimizer) -> History:

@@ -40,13 +40,10 @@ class Example:
         m = model_lib.get(model)
         ex_x, ex_y, ex_params = m.example
         params = dict(params or {})
-        for name in params:
-            if name not in m.params:
-                raise InputError(f"does not apply to model {model} (its parameters: "
-                                 f"{', '.join(m.params)})", f"{name}_init")
+        model_lib.check_params(model, params)
         merged = {k: params.get(k, ex_params[k]) for k in m.params}
         x, y = ex_x if x is None else x, ex_y if y is None else y
-        for field, value in (("x", x), ("y", y), *((f"{k}_init", v) for k, v in merged.items())):
+        for field, value in (("x", x), ("y", y), *((model_lib.init_field(k), v) for k, v in merged.items())):
             check_value(value, np.float32, field)
         return cls(model, merged, x, y)
 
