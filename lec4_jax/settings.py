@@ -20,7 +20,6 @@ import numpy as np
 from lec4_jax import grads, limits, model, training
 from lec4_jax.data import InputError, check_value
 
-
 init_field = model.init_field  # w -> w_init: the one naming rule
 
 

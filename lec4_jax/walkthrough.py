@@ -43,7 +43,8 @@ class Example:
         model_lib.check_params(model, params)
         merged = {k: params.get(k, ex_params[k]) for k in m.params}
         x, y = ex_x if x is None else x, ex_y if y is None else y
-        for field, value in (("x", x), ("y", y), *((model_lib.init_field(k), v) for k, v in merged.items())):
+        named = [(model_lib.init_field(k), v) for k, v in merged.items()]
+        for field, value in (("x", x), ("y", y), *named):
             check_value(value, np.float32, field)
         return cls(model, merged, x, y)
 
