@@ -119,16 +119,17 @@ def init_field(param: str) -> str:
     return f"{param}_init"
 
 
-def check_params(name: str, given) -> None:
+def check_params(name: str, given, field: Callable[[str], str] = init_field) -> None:
     """Every name in ``given`` is a parameter of model ``name``; else a one-line
-    :class:`~lec4_jax.data.InputError` naming the setting (``b`` -> ``b_init``)."""
+    :class:`~lec4_jax.data.InputError` naming the setting, ``field(param)`` (``b`` ->
+    ``b_init``)."""
     from lec4_jax.data import InputError
 
     m = get(name)
     for p in given:
         if p not in m.params:
             raise InputError(f"does not apply to model {name} (its parameters: "
-                             f"{', '.join(m.params)})", init_field(p))
+                             f"{', '.join(m.params)})", field(p))
 
 
 def get(name: str) -> Model:

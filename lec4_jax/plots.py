@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-import types
 
 import numpy as np
 
@@ -60,47 +59,54 @@ def training_png(run, target: dict[str, float], title: str) -> bytes:
     return data
 
 
-def sweep_png(result, w_star: float, stable, title: str, extra=None) -> bytes:
-    """Final |w - w*| against the learning rate (log-log), one line per w_init.
+def sweep_png(result, target, stable, title: str, extra=None) -> bytes:
+    """How far each config ends from the least-squares parameters ``target`` (a dict, or w*
+    for the lecture's model), against the learning rate (log-log), one line per initial point:
+    ``|w - w*|`` for the lecture's model, the Euclidean distance for the others.
 
     Diverged configs are red crosses at the top (and gaps in the lines); configs that land
-    exactly on w* sit at the bottom. The analytically stable learning rates are shaded, their
-    edges drawn as dotted lines. ``extra`` is a second sweep (the same w_inits) drawn in with
+    exactly on the target sit at the bottom. The stable learning rates are shaded, their edges
+    drawn as dotted lines. ``extra`` is a second sweep (the same initial points) drawn in with
     the first: extra points inside each window and near its edges
     (:func:`lec4_jax.sweep.refined_rates`).
     """
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(8, 5))
+    target = target if isinstance(target, dict) else {"w": target}
     parts = [result] + ([extra] if extra is not None else [])
-    lr, w_init, final_w, diverged = (
-        np.concatenate([np.asarray(getattr(r, k)) for r in parts]).astype(
-            bool if k == "diverged" else np.float64)
-        for k in ("learning_rate", "w_init", "final_w", "diverged"))
-    order = np.argsort(lr, kind="stable")
-    lr, w_init, final_w, diverged = lr[order], w_init[order], final_w[order], diverged[order]
-    result = types.SimpleNamespace(w_init=w_init, diverged=diverged)
-    error = np.abs(final_w - w_star)
+
+    def joined(get, kind=np.float64):
+        return np.concatenate([np.asarray(get(r)) for r in parts]).astype(kind)
+
+    order = np.argsort(joined(lambda r: r.learning_rate), kind="stable")
+    lr = joined(lambda r: r.learning_rate)[order]
+    diverged = joined(lambda r: r.diverged, bool)[order]
+    init = {p: joined(lambda r, p=p: r.init[p])[order] for p in target}
+    error = np.sqrt(sum((joined(lambda r, p=p: r.final[p])[order] - v) ** 2
+                        for p, v in target.items()))
     shown = np.where(diverged | ~np.isfinite(error), np.nan, error)  # gaps: diverged
     positive = shown[shown > 0]
     floor = positive.min() / 10 if positive.size else 1e-8  # where exact hits (error 0) sit
     top = (np.nanmax(shown) if np.isfinite(shown).any() else 1.0) * 10
-    for w0 in np.unique(result.w_init):
-        keep = result.w_init == w0
-        ax.loglog(lr[keep], np.maximum(shown[keep], floor), ".-", lw=1, ms=3,
-                  label=f"w_init={w0:g}")
-    if result.diverged.any():
-        ax.plot(lr[result.diverged], np.full(result.diverged.sum(), top), "rx", ms=4,
-                label="diverged")
+    points = np.stack(list(init.values()), axis=1)
+    for point in np.unique(points, axis=0):
+        keep = np.all(points == point, axis=1)
+        label = ", ".join(f"{p}_init={v:g}" for p, v in zip(init, point))
+        ax.loglog(lr[keep], np.maximum(shown[keep], floor), ".-", lw=1, ms=3, label=label)
+    if diverged.any():
+        ax.plot(lr[diverged], np.full(diverged.sum(), top), "rx", ms=4, label="diverged")
     lo_lr, hi_lr = lr.min(), lr.max()
     for lo, hi in stable.intervals:
         ax.axvspan(max(lo, lo_lr), min(hi, hi_lr), color="tab:green", alpha=0.08)
         for edge in (lo, hi):
             if lo_lr <= edge <= hi_lr and edge > 0:
                 ax.axvline(edge, color="tab:green", ls=":", lw=1)
+    linear = list(target) == ["w"]
     ax.set_xlabel("learning rate")
-    ax.set_ylabel("final |w - w*|")
-    ax.set_title(title + "\nshaded: |prod(1 - 2 lr x_i^2)| < 1, the analytically stable rates"
-                 + ("; extra points at its edges" if extra else ""))
+    ax.set_ylabel("final |w - w*|" if linear else "final distance from the least-squares fit")
+    shade = ("|prod(1 - 2 lr x_i^2)| < 1, the analytically stable rates" if linear else
+             f"spectral radius of an epoch's map < 1 ({stable.method})")
+    ax.set_title(title + "\nshaded: " + shade + ("; extra points at its edges" if extra else ""))
     ax.legend(loc="best", fontsize=8)
     data = _png(fig)
     plt.close(fig)

@@ -129,14 +129,22 @@ def history_json(run, config: dict[str, Any], platform: str,
     yield ("\n " if steps else "") + "]" + after + "\n"
 
 
+def stable_spans(rates) -> str:
+    """The stable learning rates as text, e.g. ``(0, 0.204018) or (0.476538, 0.519014)``."""
+    if rates.method == "not analysed":
+        return "not analysed (more samples than a numerical search takes)"
+    spans = " or ".join(f"({lo:.6g}, {hi:.6g})" for lo, hi in rates.intervals) or "none"
+    more = "" if rates.complete else " (higher rates not searched)"
+    return f"{spans}{more}"
+
+
 def stability_note(x, settings) -> str:
     """Which learning rates plain SGD is stable for on inputs ``x`` (see :mod:`stability`)."""
     from lec4_jax import stability
 
-    rates = stability.stable_learning_rates(x)
-    spans = " or ".join(f"({lo:.6g}, {hi:.6g})" for lo, hi in rates.intervals)
-    more = "" if rates.complete else " (higher rates not searched)"
-    note = f"with this data, plain SGD is stable for learning rates in {spans}{more}"
+    rates = stability.for_model(settings.model, x, 4 * settings.learning_rate)
+    note = (f"with this data, plain SGD is stable for learning rates in {stable_spans(rates)} "
+            f"({rates.method})")
     if settings.optimizer != "sgd":
         note += f" (that analysis is for sgd; this run used {settings.optimizer})"
     return f"{note}; got {settings.learning_rate:g}"
@@ -156,17 +164,17 @@ def divergence_message(run) -> str:
             f"{n_samples}): {what} is {float(value)}")
 
 
-def sweep_lines(result, rates, w_star: float, epochs: int, seconds: float, devices: str,
+def sweep_lines(result, rates, target: dict, epochs: int, seconds: float, devices: str,
                 shown: int = 24) -> list[str]:
-    """What ``scripts/sweep.py`` prints: the grid, the analytic and measured stability, and
-    (for small grids) every config."""
-    n = len(result.final_w)
-    spans = " or ".join(f"({lo:.6g}, {hi:.6g})" for lo, hi in rates.intervals)
-    more = "" if rates.complete else " (higher rates not searched)"
+    """What ``scripts/sweep.py`` prints: the grid, the stable rates (analytic for the lecture's
+    model, numerical for the others), the measured stability, and (for small grids) every
+    config. ``target``: the least-squares parameters."""
+    n = len(result)
+    best = (f"w* = {target['w']:.6g}" if list(target) == ["w"] else
+            "least squares: " + ", ".join(f"{p} = {v:.6g}" for p, v in target.items()))
     lines = [f"{n} models x {epochs} epochs on {devices} device(s) in {seconds:.3g} s "
-             "(compiling included)"
-             f"; w* = {w_star:.6g}",
-             f"stable learning rates (analytic, plain SGD): {spans}{more}"]
+             f"(compiling included); {best}",
+             f"stable learning rates ({rates.method}, plain SGD): {stable_spans(rates)}"]
     diverged = result.diverged
     lr = np.asarray(result.learning_rate, np.float64)
     if diverged.any():
@@ -176,7 +184,7 @@ def sweep_lines(result, rates, w_star: float, epochs: int, seconds: float, devic
     else:
         lines.append(f"measured: none of {n} configs diverged")
     if n <= shown:
-        lines += [SWEEP_CSV_HEADER, *sweep_csv_rows(result)]
+        lines += [sweep_csv_header(result), *sweep_csv_rows(result)]
     return lines
 
 
@@ -185,13 +193,17 @@ def _largest_below(lr, diverged) -> float:
     return float(below.max()) if below.size else float("nan")
 
 
-SWEEP_CSV_HEADER = "lr,w_init,final_w,final_loss,diverged"
+def sweep_csv_header(result) -> str:
+    """``lr,w_init,final_w,final_loss,diverged`` for the lecture's model; one ``<p>_init`` and
+    one ``final_<p>`` column per parameter for the others."""
+    return ",".join(name for name, _ in result.columns())
 
 
 def sweep_csv_rows(result, start: int = 0, count: int | None = None) -> list[str]:
     """CSV rows for configs ``start`` to ``start + count`` of a sweep (default: all); floats
     exact (the shortest repr of the float64 each widens to)."""
     part = slice(start, None if count is None else start + count)
-    columns = [np.asarray(c[part], np.float64).tolist() for c in list(result)[:4]]
-    bad = ["true" if b else "false" for b in np.asarray(result.diverged[part]).tolist()]
-    return [f"{lr!r},{w0!r},{w!r},{loss!r},{b}" for lr, w0, w, loss, b in zip(*columns, bad)]
+    *numbers, (_, diverged) = result.columns()
+    columns = [np.asarray(c[part], np.float64).tolist() for _, c in numbers]
+    bad = ["true" if b else "false" for b in np.asarray(diverged[part]).tolist()]
+    return [",".join(map(repr, row)) + "," + b for *row, b in zip(*columns, bad)]

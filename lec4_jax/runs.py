@@ -68,7 +68,7 @@ def _summary(h, p0, x, y, predict_x, model):
         at_bad = jax.tree.map(lambda leaf: leaf[jnp.clip(h.first_bad, 0, n_steps - 1)], h.params)
         final = jax.tree.map(lambda a, b: jnp.where(use, a, b), at_bad, final)
     return (final, m.predict(p0, predict_x), m.predict(final, predict_x),
-            training.mean_loss(p0, x, y, m.loss), training.mean_loss(final, x, y, m.loss))
+            training.mean_loss(p0, x, y, model), training.mean_loss(final, x, y, model))
 
 
 def run(settings: Settings, x, y, progress=None) -> Run:

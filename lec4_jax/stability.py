@@ -69,12 +69,13 @@ def _argmax_concave(f, lo: float, hi: float) -> float:
 class StableRates(NamedTuple):
     """Sorted, disjoint open intervals of stable learning rates; the first starts at 0.
 
-    ``complete`` is False when the data had more pole gaps than were searched: the last interval
-    then ends at the first pole not searched, and rates above it were not examined.
+    ``complete`` is False when not every rate was examined: the last interval then ends where
+    the search stopped (the first pole not searched, or the top of a numerical search).
     """
 
     intervals: list[tuple[float, float]]
     complete: bool
+    method: str = "analytic"  # "numerical" or "not analysed" (see for_model)
 
     @property
     def max_stable(self) -> float:
@@ -114,3 +115,101 @@ def stable_learning_rates(x, max_windows: int = 256) -> StableRates:
     while f(upper) < 0:
         upper *= 2
     return StableRates(intervals + [(start, _bisect(f, poles[-1], upper))], True)
+
+
+# Models of several parameters (lec4_jax.model: every one is least squares in its features phi):
+# a step is theta <- (I - 2 lr phi phi^T) theta + 2 lr y phi, so an epoch multiplies the error by
+# M(lr) = prod_i (I - 2 lr phi_i phi_i^T), last sample leftmost, and SGD is stable where the
+# spectral radius of M, on the span of the phi_i (the rest of theta never moves), is below 1.
+# Each factor is a relaxed projection, a contraction for lr < 1 / max |phi_i|^2, so every rate
+# below that is stable (relaxed Kaczmarz); above it the radius is found numerically.
+NUMERICAL_RATES = 2048  # rates examined between that bound and the top of the search
+_MATRICES = 4_000_000  # at most this many (rates x samples) factor matrices per search
+NUMERICAL_MAX_SAMPLES = 10_000  # beyond, the numerical search is not made (seconds per search)
+
+
+def _span(phi: np.ndarray) -> np.ndarray:
+    """The features in an orthonormal basis of their span (n x rank)."""
+    if not phi.any():
+        return phi[:, :0]
+    _, sv, vt = np.linalg.svd(phi, full_matrices=False)
+    return phi @ vt[: int(np.sum(sv > sv[0] * 1e-12))].T
+
+
+def _normalized(f, log):
+    """``f`` scaled to a largest entry of 1 per matrix, the scale added to ``log``."""
+    scale = np.abs(f).max(axis=(-2, -1))
+    with np.errstate(divide="ignore"):
+        log = log + np.log(scale)
+    return f / np.where(scale > 0, scale, 1)[..., None, None], log
+
+
+def epoch_log_radius(learning_rates, phi) -> np.ndarray:
+    """The log of the spectral radius of one epoch's map on the error, ``M(lr)`` on the span
+    of the features ``phi`` (samples x parameters), for each learning rate (-inf where ``M``
+    is singular to zero; scaled as it is multiplied, so long data do not overflow)."""
+    lrs = np.atleast_1d(np.asarray(learning_rates, np.float64))
+    q = _span(np.asarray(phi, np.float64))
+    r = q.shape[1]
+    if r == 0:
+        return np.full(lrs.shape, -np.inf)
+    eye = np.eye(r)
+    m, log = np.broadcast_to(eye, (len(lrs), r, r)), np.zeros(len(lrs))
+    block = max(1, _MATRICES // (8 * len(lrs)))
+    for start in range(0, len(q), block):
+        f = q[start:start + block]  # this block's factors, (samples, rates, r, r)
+        f = eye - 2 * lrs[None, :, None, None] * (f[:, None, :, None] * f[:, None, None, :])
+        f, f_log = _normalized(f, 0.0)
+        while len(f) > 1:  # multiply neighbours, the later sample on the left
+            if len(f) % 2:
+                f = np.concatenate([f, np.broadcast_to(eye, (1,) + f.shape[1:])])
+                f_log = np.concatenate([f_log, np.zeros((1,) + f_log.shape[1:])])
+            f, f_log = _normalized(f[1::2] @ f[0::2], f_log[1::2] + f_log[0::2])
+        m, log = _normalized(f[0] @ m, log + f_log[0])
+    with np.errstate(divide="ignore"):
+        return np.log(np.abs(np.linalg.eigvals(m)).max(axis=-1)) + log
+
+
+def numerical_learning_rates(phi, lr_max: float) -> StableRates:
+    """The learning rates in ``(0, lr_max]`` where SGD on least squares in features ``phi``
+    is stable: every rate below ``1 / max |phi_i|^2`` (a bound, see above), then the spectral
+    radius at up to :data:`NUMERICAL_RATES` log-spaced rates up to ``lr_max``, each change of
+    side bisected to float64 precision. A window narrower than the spacing of those rates can
+    be missed; the result says ``method="numerical"``."""
+    phi = np.asarray(phi, np.float64)
+    norms = np.sum(phi * phi, axis=1)
+    if not norms.any():
+        return StableRates([(0.0, float("inf"))], True, "numerical")
+    bound = 1 / norms.max()
+    if lr_max <= bound:
+        return StableRates([(0.0, float(lr_max))], False, "numerical")
+    num = int(np.clip(_MATRICES // len(phi), 16, NUMERICAL_RATES))
+    lrs = np.geomspace(bound, lr_max, num)
+    stable = epoch_log_radius(lrs, phi) < 0
+    stable[0] = True  # the bound itself: a limit of stable rates
+    f = lambda lr: float(epoch_log_radius(lr, phi)[0])  # noqa: E731  (< 0: stable)
+    intervals, start = [], 0.0
+    for i in np.flatnonzero(stable[1:] != stable[:-1]):
+        edge = _bisect(f, lrs[i], lrs[i + 1])
+        if stable[i]:
+            intervals.append((start, edge))
+        else:
+            start = edge
+    if stable[-1]:
+        return StableRates(intervals + [(start, float(lr_max))], False, "numerical")
+    return StableRates(intervals, False, "numerical")
+
+
+def for_model(model_name: str, x, lr_max: float) -> StableRates:
+    """The stable learning rates of plain per-sample SGD on ``model_name`` with inputs ``x``:
+    exact for the lecture's model (:func:`stable_learning_rates`), else numerical up to
+    ``lr_max`` (:func:`numerical_learning_rates`), and not at all (``method="not analysed"``,
+    no intervals) beyond :data:`NUMERICAL_MAX_SAMPLES` samples."""
+    from lec4_jax import model
+
+    if model_name == "linear":
+        return stable_learning_rates(x)
+    if np.size(x) > NUMERICAL_MAX_SAMPLES:
+        return StableRates([], False, "not analysed")
+    features = model.get(model_name).features(np.asarray(x, np.float64).ravel())
+    return numerical_learning_rates(np.stack(features, axis=1), lr_max)

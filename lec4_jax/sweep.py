@@ -1,7 +1,8 @@
-"""Learning-rate sweeps: a grid of (learning rate, w_init) models trained at once.
+"""Learning-rate sweeps: a grid of (learning rate, initial parameters) models trained at once.
 
-Every model is trained exactly as ``scripts/train.py`` trains it, by the same
-:func:`lec4_jax.training.step`, so each result equals a lone run bit for bit on the CPU. The
+Any model of :data:`lec4_jax.model.MODELS`. Every model of the grid is trained exactly as
+``scripts/train.py`` trains it, by the same loop (:func:`lec4_jax.training.scan_samples`) and
+step, so each result equals a lone run bit for bit on the CPU. The
 models are ``jax.vmap``-ed and trained in chunks that stay in cache, one jitted call per chunk,
 sharded across every visible device along the models axis with ``jax.sharding``: a 1-D
 :class:`~jax.sharding.Mesh` and a :class:`~jax.sharding.NamedSharding`. After
@@ -9,7 +10,7 @@ sharded across every visible device along the models axis with ``jax.sharding``:
 multi-host: each process supplies its own devices' shards of the grid.
 
 Speed (README: "How it scales" and "Benchmarks"): the step runs unfenced
-(``training.step(fence=False)``), so XLA fuses :data:`DEFAULT_UNROLL` steps into each loop
+(``fence=False``), so XLA fuses :data:`DEFAULT_UNROLL` steps into each loop
 iteration, one pass over the chunk's models for several steps; a finished chunk is copied out
 while the next one trains, so memory is reused rather than freshly mapped for every chunk.
 """
@@ -25,7 +26,8 @@ from jax.experimental import multihost_utils
 from jax.sharding import Mesh, NamedSharding
 from jax.sharding import PartitionSpec as P
 
-from lec4_jax import model, training
+from lec4_jax import model as model_lib
+from lec4_jax import training
 
 # Models per chunk and device. On the CPU a chunk's parameters, learning rates and optimizer
 # state stay in cache; an accelerator takes far bigger chunks, so each kernel launch does more.
@@ -34,34 +36,56 @@ DEFAULT_UNROLL = 6  # steps fused per loop iteration: fewer iterations, still sh
 
 
 class SweepResult:
-    """One entry per config, in grid order (learning rate major, then w_init).
+    """One entry per config, in grid order (learning rate major, then the initial point).
 
-    ``learning_rate`` and ``w_init`` are built from the grid's axes on first use; iterating
-    gives the five columns in CSV order.
+    ``inits`` holds the grid's initial points, one array per parameter (see :func:`init_points`);
+    ``final`` the trained parameters, one array per parameter, one entry per config.
+    ``learning_rate`` and ``init`` (the initial point of each config) are built from the grid's
+    axes on first use. ``columns()`` gives the CSV's columns in order; for the lecture's model,
+    ``w_init`` and ``final_w`` name its one parameter's columns, and iterating gives the five.
     """
 
-    _fields = ("learning_rate", "w_init", "final_w", "final_loss", "diverged")
-
-    def __init__(self, lrs, w_inits, final_w, final_loss, diverged):
-        self.lrs, self.w_inits = lrs, w_inits
-        self.final_w = final_w
-        self.final_loss = final_loss  # the mean loss over the data at final_w
-        self.diverged = diverged  # final_loss not finite, or above the mean loss at w_init
+    def __init__(self, lrs, inits, final, final_loss, diverged, model="linear"):
+        self.lrs, self.inits, self.model = lrs, inits, model
+        self.final = final
+        self.final_loss = final_loss  # the mean loss over the data at the final parameters
+        self.diverged = diverged  # final_loss not finite, or above the mean loss at the start
 
     @functools.cached_property
-    def _grid(self) -> tuple[np.ndarray, np.ndarray]:
-        return grid(self.lrs, self.w_inits)
+    def _grid(self):
+        n_init = len(next(iter(self.inits.values())))
+        lrs = np.repeat(np.asarray(self.lrs), n_init)
+        return lrs, {p: np.tile(np.asarray(v), len(self.lrs)) for p, v in self.inits.items()}
 
     @property
     def learning_rate(self) -> np.ndarray:
         return self._grid[0]
 
     @property
-    def w_init(self) -> np.ndarray:
+    def init(self) -> dict[str, np.ndarray]:
         return self._grid[1]
 
+    @property
+    def w_init(self) -> np.ndarray:
+        return self.init["w"]
+
+    @property
+    def final_w(self):
+        return self.final["w"]
+
+    def __len__(self) -> int:
+        return len(self.final_loss)
+
+    def columns(self) -> list[tuple[str, object]]:
+        """``(name, column)`` in CSV order: ``lr``, each ``<param>_init``, each
+        ``final_<param>``, ``final_loss``, ``diverged``."""
+        return ([("lr", self.learning_rate)]
+                + [(model_lib.init_field(p), v) for p, v in self.init.items()]
+                + [(f"final_{p}", v) for p, v in self.final.items()]
+                + [("final_loss", self.final_loss), ("diverged", self.diverged)])
+
     def __iter__(self):
-        return (getattr(self, name) for name in self._fields)
+        return (column for _, column in self.columns())
 
 
 def learning_rates(lr_min: float, lr_max: float, num: int, spacing: str = "log") -> np.ndarray:
@@ -99,65 +123,52 @@ def grid(lrs, w_inits) -> tuple[np.ndarray, np.ndarray]:
     return np.repeat(lrs, len(w_inits)), np.tile(w_inits, len(lrs))
 
 
-def _mean_loss(w, x, y, unrolled_up_to: int = 32):
-    """The mean loss over the data at ``w`` (any shape).
-
-    Summed sample by sample, so no models-by-samples matrix is ever built: in Python for small
-    data (XLA then fuses it all into one pass over the models), else in a scan.
-    """
-    n = x.shape[0]
-    if n <= unrolled_up_to:
-        return sum(model.loss(w, x[i], y[i]) for i in range(n)) / n
-    total, _ = jax.lax.scan(lambda t, xy: (t + model.loss(w, *xy), None), jnp.zeros_like(w),
-                            (x, y), unroll=8)
-    return total / n
-
-
-def _train_one(w, lr, x, y, *, epochs, grad, optimizer, unroll):
-    """One model, per-sample, in order: :func:`lec4_jax.training.train`'s loop, unfenced.
-
-    Epoch after epoch, the samples in order; ``unroll`` steps fuse into each loop iteration, so
-    one pass over a chunk's models does several steps' arithmetic per load and store.
-    """
-    params = {"w": w}
-
-    def sample(carry, xy):
-        p, state = carry
-        p, state, _, _ = training.step(p, state, *xy, lr, grad=grad, optimizer=optimizer,
-                                       fence=False)
-        return (p, state), None
-
-    def epoch(carry, _):
-        carry, _ = jax.lax.scan(sample, carry, (x, y), unroll=min(unroll, x.shape[0]))
-        return carry, None
-
-    carry = (params, training.init_state(params, lr, optimizer))
-    epochs_unroll = max(1, unroll // x.shape[0])  # short epochs: several per iteration
-    (final, _), _ = jax.lax.scan(epoch, carry, None, length=epochs, unroll=epochs_unroll)
-    return final["w"], _mean_loss(final["w"], x, y)
+def init_points(model_name: str, inits) -> dict[str, np.ndarray]:
+    """The grid's initial points: every combination of the values given for each parameter
+    (the first parameter's values vary slowest), the model's default for a parameter not
+    given. ``inits`` is a dict of value lists, or one list: the first parameter's values (for
+    the lecture's model, ``w``)."""
+    m = model_lib.get(model_name)
+    if not isinstance(inits, dict):
+        inits = {m.params[0]: inits}
+    model_lib.check_params(model_name, inits)
+    axes = [np.asarray(inits.get(p, [m.defaults[p]]), np.float64).ravel() for p in m.params]
+    mesh = np.meshgrid(*axes, indexing="ij")
+    return {p: a.ravel() for p, a in zip(m.params, mesh)}
 
 
-def _chunk(lrs, w_inits, x, y, *, sharding, epochs, grad, optimizer, unroll):
-    """Trains learning rates ``lrs``, each with every w_init, vmapped and sharded by
+def _train_one(params, lr, x, y, *, model_name, epochs, grad, optimizer, unroll):
+    """One model: :func:`lec4_jax.training.scan_samples`, the loop train.py runs, unfenced
+    and unrolled (one pass over a chunk's models does several steps per load and store)."""
+    final, *_ = training.scan_samples(params, x, y, lr, epochs=epochs, model=model_name,
+                                      grad=grad, optimizer=optimizer, fence=False,
+                                      unroll=unroll)
+    return final, training.mean_loss(final, x, y, model_name)
+
+
+def _chunk(lrs, inits, x, y, *, sharding, model_name, epochs, grad, optimizer, unroll):
+    """Trains learning rates ``lrs``, each from every initial point, vmapped and sharded by
     ``sharding``.
 
     The chunk's configs are broadcast from the grid's axes on the device, in grid order:
     broadcasts, which fuse into the training loop, rather than a gather per model. Returns
-    ``final_w``, ``final_loss`` and ``diverged``, one entry per config.
+    each parameter's final values, then ``final_loss`` and ``diverged``: one entry per config.
     """
-    shape = (lrs.shape[0], w_inits.shape[0])
+    shape = (lrs.shape[0], next(iter(inits.values())).shape[0])
     lr = jax.lax.with_sharding_constraint(jnp.broadcast_to(lrs[:, None], shape).reshape(-1),
                                           sharding)
-    w0 = jnp.broadcast_to(w_inits, shape).reshape(-1)
-    one = functools.partial(_train_one, epochs=epochs, grad=grad, optimizer=optimizer,
-                            unroll=unroll)
-    w, loss = jax.vmap(one, in_axes=(0, 0, None, None))(w0, lr, x, y)
-    loss0 = jnp.broadcast_to(_mean_loss(w_inits, x, y), shape).reshape(-1)  # one per w_init
+    p0 = {p: jnp.broadcast_to(v, shape).reshape(-1) for p, v in inits.items()}
+    one = functools.partial(_train_one, model_name=model_name, epochs=epochs, grad=grad,
+                            optimizer=optimizer, unroll=unroll)
+    final, loss = jax.vmap(one, in_axes=(0, 0, None, None))(p0, lr, x, y)
+    start = jax.vmap(training.mean_loss, in_axes=(0, None, None, None))(inits, x, y, model_name)
+    loss0 = jnp.broadcast_to(start, shape).reshape(-1)  # one per initial point
     diverged = ~jnp.isfinite(loss) | (loss > loss0)
-    return w, loss, diverged
+    # In the model's order of parameters (a dict crossing jit comes back with sorted keys).
+    return (*(final[p] for p in model_lib.get(model_name).params), loss, diverged)
 
 
-_STATIC = ("sharding", "epochs", "grad", "optimizer", "unroll")
+_STATIC = ("sharding", "model_name", "epochs", "grad", "optimizer", "unroll")
 # 512-bit vectors where the CPU has them (AVX-512): half the instructions per model and step.
 CPU_COMPILER_OPTIONS = {"xla_cpu_prefer_vector_width": 512}
 _train_chunk = {"cpu": jax.jit(_chunk, static_argnames=_STATIC,
@@ -185,20 +196,24 @@ def _sharding(devices: tuple) -> NamedSharding:
     return NamedSharding(Mesh(np.array(devices), ("models",)), P("models"))
 
 
-def train_grid(lrs, w_inits, x, y, *, epochs: int, grad: str = "autodiff",
-               optimizer: str = "sgd", dtype=jnp.float32, chunk: int | None = None,
-               unroll: int = DEFAULT_UNROLL, devices=None, to_host: bool = True,
-               progress=None) -> SweepResult:
-    """Trains every (learning rate, w_init) pair on ``x``, ``y``, sharded over ``devices``.
+def train_grid(lrs, inits, x, y, *, epochs: int, model: str = "linear",
+               grad: str = "autodiff", optimizer: str = "sgd", dtype=jnp.float32,
+               chunk: int | None = None, unroll: int = DEFAULT_UNROLL, devices=None,
+               to_host: bool = True, progress=None) -> SweepResult:
+    """Trains every (learning rate, initial point) pair on ``x``, ``y``, sharded over
+    ``devices``.
 
     The grid is trained in chunks of about ``chunk`` models per device (whole rows of the grid:
-    some learning rates, each with every w_init), one jitted call each (the next chunk is
-    dispatched before the last one's results are copied out, so the device keeps busy): a
+    some learning rates, each from every initial point), one jitted call each (the next chunk
+    is dispatched before the last one's results are copied out, so the device keeps busy): a
     chunk's parameters and optimizer state stay in cache while it runs every step.
 
     Args:
-      lrs, w_inits: the grid's axes; the grid is their outer product (see :func:`grid`).
+      lrs: the learning rates, the grid's first axis.
+      inits: the initial values, the grid's second axis (see :func:`init_points`): a dict
+        ``{param: values}``, or the first parameter's values (``w`` for the lecture's model).
       x, y: the data; every model sees the samples in order, epoch after epoch.
+      model: a name in :data:`lec4_jax.model.MODELS`.
       chunk: models per chunk and device (default: :data:`DEFAULT_CHUNK` for the platform).
       unroll: training steps fused into each loop iteration.
       devices: the devices to shard over (default: all of ``jax.devices()``).
@@ -206,9 +221,9 @@ def train_grid(lrs, w_inits, x, y, *, epochs: int, grad: str = "autodiff",
         copy to the host, no gathering across hosts).
       progress: ``progress(models_done, models)``, called as each chunk is copied out.
     """
-    w_inits = np.asarray(w_inits, np.float64).astype(dtype)
+    inits = {p: v.astype(dtype) for p, v in init_points(model, inits).items()}
     lrs_64 = np.asarray(lrs, np.float64)
-    n_lr, n_w = len(lrs_64), len(w_inits)
+    n_lr, n_w = len(lrs_64), len(next(iter(inits.values())))
     devices = tuple(jax.devices() if devices is None else devices)
     on_cpu = devices[0].platform == "cpu"
     chunk = chunk or DEFAULT_CHUNK["cpu" if on_cpu else "accelerator"]
@@ -220,44 +235,46 @@ def train_grid(lrs, w_inits, x, y, *, epochs: int, grad: str = "autodiff",
     padded[:n_lr], padded[n_lr:] = lrs_64, lrs_64[-1]
     sharding = _sharding(devices)
     kernel = functools.partial(
-        _train_chunk["cpu" if on_cpu else None], w_inits=w_inits, x=np.asarray(x, dtype),
-        y=np.asarray(y, dtype), sharding=sharding, epochs=epochs, grad=grad,
-        optimizer=optimizer, unroll=unroll)
+        _train_chunk["cpu" if on_cpu else None], inits=inits, x=np.asarray(x, dtype),
+        y=np.asarray(y, dtype), sharding=sharding, model_name=model, epochs=epochs,
+        grad=grad, optimizer=optimizer, unroll=unroll)
     starts = range(0, n_lr, size)
 
     def run(start):
         rates = padded[start:start + size]
         return kernel(jax.device_put(rates, sharding) if len(devices) > 1 else rates)
 
-    lrs, n = padded[:n_lr], n_lr * n_w
+    def result(columns):
+        *final, loss, diverged = columns
+        return SweepResult(padded[:n_lr], inits, dict(zip(inits, final)), loss, diverged, model)
+
+    n = n_lr * n_w
     if not to_host:
         parts = zip(*(run(start) for start in starts))
-        columns = [jnp.concatenate(p)[:n] if len(p) > 1 else p[0][:n] for p in parts]
-        return SweepResult(lrs, w_inits, *columns)
+        return result([jnp.concatenate(p)[:n] if len(p) > 1 else p[0][:n] for p in parts])
     if len(starts) == 1:
-        columns = [np.asarray(c) for c in _gather(run(0))]
-    else:
-        # Each chunk is copied into the host arrays as soon as it is done, while the next one
-        # runs, and then freed, so at most two chunks' outputs are ever allocated.
-        columns = [np.empty(len(starts) * size * n_w, d) for d in (dtype, dtype, bool)]
-        pending = run(starts[0])
-        for i in range(len(starts)):
-            following = run(starts[i + 1]) if i + 1 < len(starts) else None
-            for column, part in zip(columns, _gather(pending)):
-                column[i * size * n_w:(i + 1) * size * n_w] = np.asarray(part)
-            pending = following
-            if progress is not None:
-                progress(min(n, (i + 1) * size * n_w), n)
-    columns = [c[:n] for c in columns]
-    return SweepResult(lrs, w_inits, *columns)
+        return result([np.asarray(c)[:n] for c in _gather(run(0))])
+    # Each chunk is copied into the host arrays as soon as it is done, while the next one
+    # runs, and then freed, so at most two chunks' outputs are ever allocated.
+    columns = [np.empty(len(starts) * size * n_w, d) for d in [dtype] * (len(inits) + 1) + [bool]]
+    pending = run(starts[0])
+    for i in range(len(starts)):
+        following = run(starts[i + 1]) if i + 1 < len(starts) else None
+        for column, part in zip(columns, _gather(pending)):
+            column[i * size * n_w:(i + 1) * size * n_w] = np.asarray(part)
+        pending = following
+        if progress is not None:
+            progress(min(n, (i + 1) * size * n_w), n)
+    return result([c[:n] for c in columns])
 
 
 def csv_chunks(result: SweepResult, rows_per_chunk: int = 65536):
-    """``lr,w_init,final_w,final_loss,diverged`` rows as text chunks (streamed: a grid of 1e8
-    models is written without being held as one string); floats exact (shortest round trip)."""
-    from lec4_jax.report import SWEEP_CSV_HEADER, sweep_csv_rows
+    """The CSV (``lr,w_init,final_w,final_loss,diverged`` for the lecture's model) as text
+    chunks (streamed: a grid of 1e8 models is written without being held as one string);
+    floats exact (shortest round trip)."""
+    from lec4_jax.report import sweep_csv_header, sweep_csv_rows
 
-    yield SWEEP_CSV_HEADER + "\n"
+    yield sweep_csv_header(result) + "\n"
     for start in range(0, len(result.final_w), rows_per_chunk):
         yield "".join(row + "\n" for row in sweep_csv_rows(result, start, rows_per_chunk))
 

@@ -1,8 +1,9 @@
 """Per-sample SGD on the lecture's model: one jitted update step, and the whole run.
 
 The run visits the samples in order, epoch after epoch, exactly as the lecture's PyTorch loop
-does. :func:`train` compiles it as one :func:`jax.lax.scan` (``loop="scan"``) or drives the same
-jitted :func:`update` from Python (``loop="python"``); both return the same :class:`History`.
+does. That loop is written once, :func:`scan_samples`: :func:`train` compiles it as one
+:func:`jax.lax.scan` (``loop="scan"``) or drives the same body, jitted, step by step from Python
+(``loop="python"``); both return the same :class:`History`. The sweep runs it too, vmapped.
 
 The learning rate is an argument of every function, never a closure constant, so ``jax.vmap`` can
 batch it.
@@ -10,6 +11,7 @@ batch it.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
@@ -19,6 +21,7 @@ import numpy as np
 import optax
 
 from lec4_jax import grads as grads_lib
+from lec4_jax import model as model_lib
 
 OPTIMIZERS: dict[str, Callable[[Any], optax.GradientTransformation]] = {
     "sgd": optax.sgd,
@@ -99,31 +102,90 @@ def _finite(params, loss=0.0):
                                                    for p in jax.tree.leaves(params)]))
 
 
-def _train_scan(params, x, y, learning_rate, *, epochs, model, grad, optimizer, keep_history,
-                progress=None):
-    def sample(carry, xy):
-        params, opt_state, t, first_bad, _ = carry
-        new_params, opt_state, loss, g = step(params, opt_state, *xy, learning_rate, model=model,
-                                              grad=grad, optimizer=optimizer)
-        first_bad = jnp.where((first_bad < 0) & ~_finite(params, loss), t, first_bad)
-        carry = (new_params, opt_state, t + 1, first_bad, loss)
-        return carry, ((params, loss, g) if keep_history else None)
+class Carry(NamedTuple):
+    """What the per-sample loop carries from step to step."""
 
-    def epoch(carry, _):
-        if progress is not None:  # a host callback every 1/20 of the run (README, "Progress")
-            e, every = carry[2] // x.shape[0], max(1, epochs // 20)
-            jax.lax.cond(e % every == 0, lambda: jax.debug.callback(progress, e, epochs),
-                         lambda: None)
-        carry, per_step = jax.lax.scan(sample, carry, (x, y))
-        return carry, (carry[-1], per_step)  # the epoch's last loss, as the lecture prints
+    params: Any
+    opt_state: Any
+    t: Any  # steps taken
+    first_bad: Any  # the first step whose loss or parameters were not finite, or -1
+    loss: Any  # the last step's loss (the epoch's, once the epoch is done)
 
-    n_steps = jnp.int32(epochs * x.shape[0])
-    carry = (params, init_state(params, learning_rate, optimizer), jnp.int32(0), jnp.int32(-1),
-             jnp.zeros((), x.dtype))
-    (final, _, _, first_bad, _), (epoch_loss, per_step) = jax.lax.scan(epoch, carry, None,
-                                                                       length=epochs)
-    first_bad = jnp.where((first_bad < 0) & ~_finite(final), n_steps, first_bad)
-    return final, epoch_loss, first_bad, per_step
+
+def _sample(carry: Carry, xy, learning_rate, *, model, grad, optimizer, fence, keep_history):
+    """One step of the loop: the body that both loops (compiled and Python) run."""
+    new_params, opt_state, loss, g = step(carry.params, carry.opt_state, *xy, learning_rate,
+                                          model=model, grad=grad, optimizer=optimizer,
+                                          fence=fence)
+    first_bad = jnp.where((carry.first_bad < 0) & ~_finite(carry.params, loss), carry.t,
+                          carry.first_bad)
+    out = Carry(new_params, opt_state, carry.t + 1, first_bad, loss)
+    return out, ((carry.params, loss, g) if keep_history else None)
+
+
+_LOOP_STATIC = ("model", "grad", "optimizer", "fence", "keep_history")
+_sample_jit = jax.jit(_sample, static_argnames=_LOOP_STATIC)
+
+
+def _python_scan(f, carry, xs):
+    """:func:`jax.lax.scan`'s contract, driven from Python: ``f`` once per element of ``xs``
+    (NumPy arrays), its outputs stacked."""
+    outputs = []
+    for row in zip(*xs):
+        carry, out = f(carry, row)
+        outputs.append(out)
+    if outputs[0] is None:
+        return carry, None
+    return carry, jax.tree.map(lambda *leaves: jnp.stack(leaves), *outputs)
+
+
+def scan_samples(params, x, y, learning_rate, *, epochs: int, model: str = "linear",
+                 grad: str = "autodiff", optimizer: str = "sgd", keep_history: bool = False,
+                 fence: bool = True, unroll: int = 1, progress=None, python: bool = False):
+    """The per-sample loop, written once: epoch after epoch, the samples in order.
+
+    ``train`` runs it fenced (the step compiles alike in the loop and alone); the sweep runs it
+    vmapped over models, unfenced and unrolled (``unroll`` steps fused into each loop
+    iteration; several short epochs per iteration when an epoch has fewer samples). With
+    ``python`` the same body is jitted and driven step by step from Python.
+
+    Returns ``(final_params, epoch_loss, first_bad, per_step)``: ``epoch_loss`` one loss per
+    epoch (its last sample's, as the lecture prints it), ``first_bad`` as in :class:`History`,
+    and ``per_step`` the ``(params, loss, grads)`` before each step, shaped ``(epochs,
+    samples, ...)``, when ``keep_history`` (else None).
+    """
+    n = x.shape[0]
+    body = functools.partial(_sample_jit if python else _sample, learning_rate=learning_rate,
+                             model=model, grad=grad, optimizer=optimizer, fence=fence,
+                             keep_history=keep_history)
+    every = max(1, epochs // 20)  # progress: a report every 1/20 of the run (README)
+    carry = Carry(params, init_state(params, learning_rate, optimizer), jnp.int32(0),
+                  jnp.int32(-1), jnp.zeros((), x.dtype))
+    if python:
+        xs, epoch_loss, per_step = (np.asarray(x), np.asarray(y)), [], []
+        for e in range(epochs):
+            if progress is not None and e % every == 0:
+                progress(e, epochs)
+            carry, out = _python_scan(body, carry, xs)
+            epoch_loss.append(carry.loss)
+            per_step.append(out)
+        epoch_loss = jnp.stack(epoch_loss)
+        per_step = (jax.tree.map(lambda *leaves: jnp.stack(leaves), *per_step)
+                    if keep_history else None)
+    else:
+        def epoch(carry, _):
+            if progress is not None:  # a host callback from inside the compiled loop
+                e = carry.t // n
+                jax.lax.cond(e % every == 0, lambda: jax.debug.callback(progress, e, epochs),
+                             lambda: None)
+            carry, out = jax.lax.scan(body, carry, (x, y), unroll=min(unroll, n))
+            return carry, (carry.loss, out)
+
+        carry, (epoch_loss, per_step) = jax.lax.scan(epoch, carry, None, length=epochs,
+                                                     unroll=max(1, unroll // n))
+    first_bad = jnp.where((carry.first_bad < 0) & ~_finite(carry.params), jnp.int32(epochs * n),
+                          carry.first_bad)
+    return carry.params, epoch_loss, first_bad, per_step
 
 
 def sequential_device():
@@ -166,22 +228,24 @@ def train(params, x, y, learning_rate, *, epochs: int, model: str = "linear",
     params = jax.tree.map(lambda p: jnp.asarray(p, x.dtype), params)
     if device is not None:
         params, x, y, learning_rate = jax.device_put((params, x, y, learning_rate), device)
-    if loop == "python":
-        return _train_python(params, x, y, learning_rate, epochs, model, grad, optimizer)
-    if loop != "scan":
+    if loop not in LOOPS:
         raise ValueError(f"unknown loop {loop!r}; choose from {LOOPS}")
-    return _train_compiled(params, x, y, learning_rate, epochs=epochs, model=model, grad=grad,
-                           optimizer=optimizer, keep_history=keep_history)
+    options = dict(epochs=epochs, model=model, grad=grad, optimizer=optimizer,
+                   keep_history=keep_history)
+    if loop == "python":
+        return history(params, x, y, learning_rate, python=True, **options)
+    return _train_compiled(params, x, y, learning_rate, **options)
 
 
 STATIC = ("epochs", "model", "grad", "optimizer", "keep_history", "progress")  # of history()
 
 
 def history(params, x, y, learning_rate, *, epochs, model, grad, optimizer, keep_history,
-            progress=None):
-    final, epoch_loss, first_bad, per_step = _train_scan(
+            progress=None, python=False) -> History:
+    """:func:`scan_samples` (fenced), its result as a :class:`History` (one row per step)."""
+    final, epoch_loss, first_bad, per_step = scan_samples(
         params, x, y, learning_rate, epochs=epochs, model=model, grad=grad, optimizer=optimizer,
-        keep_history=keep_history, progress=progress)
+        keep_history=keep_history, progress=progress, python=python)
     if not keep_history:
         return History(None, None, None, None, None, None, epoch_loss, first_bad, final)
     flat = jax.tree.map(lambda a: a.reshape((-1,) + a.shape[2:]), per_step)
@@ -193,24 +257,6 @@ def history(params, x, y, learning_rate, *, epochs, model, grad, optimizer, keep
 _train_compiled = jax.jit(history, static_argnames=STATIC)
 
 
-def _train_python(params, x, y, learning_rate, epochs, model, grad, optimizer) -> History:
-    opt_state = init_state(params, learning_rate, optimizer)
-    xs, ys = np.asarray(x), np.asarray(y)
-    rows = []
-    for _ in range(epochs):
-        for xi, yi in zip(xs, ys):
-            new_params, opt_state, loss, g = update(params, opt_state, xi, yi, learning_rate,
-                                                    model=model, grad=grad, optimizer=optimizer)
-            rows.append((params, loss, g))
-            params = new_params
-    p, loss, g = jax.tree.map(lambda *leaves: jnp.stack(leaves), *rows)
-    epoch_index = jnp.repeat(jnp.arange(epochs, dtype=jnp.int32), len(xs))
-    bad = np.flatnonzero(~np.asarray(jax.vmap(_finite)(p, loss)))
-    first_bad = bad[0] if bad.size else (-1 if _finite(params) else len(rows))
-    return History(epoch_index, jnp.tile(x, epochs), jnp.tile(y, epochs), p, loss, g,
-                   loss[len(xs) - 1::len(xs)], jnp.int32(first_bad), params)
-
-
 def diverged_at(history: History) -> int | None:
     """The first step whose loss or parameters are not finite, or None.
 
@@ -220,6 +266,16 @@ def diverged_at(history: History) -> int | None:
     return None if first_bad < 0 else first_bad
 
 
-def mean_loss(params, x, y, loss_fn):
-    """The mean loss over the dataset at ``params`` (vmapped over the samples)."""
-    return jnp.mean(jax.vmap(loss_fn, in_axes=(None, 0, 0))(params, x, y))
+def mean_loss(params, x, y, model: str = "linear", unrolled_up_to: int = 32):
+    """The mean loss of ``model`` over the data at ``params``, written once: for a run's summary
+    and, vmapped over models, for each model of a sweep.
+
+    Summed sample by sample, in order, so a sweep never builds a models-by-samples matrix: in
+    Python for small data (XLA then fuses it all into one pass over the models), else in a scan.
+    """
+    loss, n = model_lib.get(model).loss, x.shape[0]
+    if n <= unrolled_up_to:
+        return sum(loss(params, x[i], y[i]) for i in range(n)) / n
+    zero = jnp.zeros_like(loss(params, x[0], y[0]))
+    total, _ = jax.lax.scan(lambda t, xy: (t + loss(params, *xy), None), zero, (x, y), unroll=8)
+    return total / n

@@ -259,6 +259,23 @@ def define_param_flags(what: str) -> dict[str, flags.FlagHolder]:
     return holders
 
 
+def define_param_list_flags() -> dict[str, flags.FlagHolder]:
+    """``--<param>_init_values`` for every parameter of every model in the registry: a sweep's
+    initial values, default None (the model's own default)."""
+    from lec4_jax import model
+
+    holders = {}
+    for m in model.MODELS.values():
+        for p in m.params:
+            if p not in holders:
+                users = ", ".join(n.name for n in model.MODELS.values() if p in n.params)
+                holders[p] = flags.DEFINE_list(
+                    f"{model.init_field(p)}_values", None,
+                    f"Initial values of {p} ({users}), comma-separated; the grid takes every "
+                    "combination (default: the model's initial value).")
+    return holders
+
+
 def given_params(holders: dict[str, flags.FlagHolder]) -> dict[str, float]:
     """The parameter values the user gave (the flags present)."""
     return {p: h.value for p, h in holders.items() if present(h)}
@@ -307,7 +324,8 @@ def load_data(holders: dict[str, flags.FlagHolder], dtype) -> data.Dataset:
             raise InputError(f"--dataset=synthetic excludes --{clash[0]}")
         n = holders["num_samples"].value
         limits.check_memory(limits.data_bytes(n), f"{n:,} synthetic samples", "num_samples")
-        dataset = data.synthetic(n, holders["noise"].value, holders["seed"].value)
+        data.check_value(holders["noise"].value, dtype, "noise")
+        dataset = data.synthetic(n, holders["noise"].value, holders["seed"].value, dtype=dtype)
         field = "noise"
     else:
         clash = sorted(given & {"num_samples", "noise", "seed"})
@@ -322,6 +340,5 @@ def load_data(holders: dict[str, flags.FlagHolder], dtype) -> data.Dataset:
                 raise InputError("--data_csv excludes --x_data/--y_data: give one data source")
             dataset = data.load_csv(holders["data_csv"].value, dtype)
             field = "data_csv"
-    data.check_array(dataset.x, dtype, field or "x_data")
-    data.check_array(dataset.y, dtype, field or "y_data")
-    return dataset
+    return data.Dataset(data.check_array(dataset.x, dtype, field or "x_data"),
+                        data.check_array(dataset.y, dtype, field or "y_data"))

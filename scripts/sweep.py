@@ -1,4 +1,7 @@
-"""Trains a grid of learning rates x w_init values at once, and finds where SGD diverges.
+"""Trains a grid of learning rates x initial values at once, and finds where SGD diverges.
+
+Any model (``--model``); the grid takes every learning rate with every combination of the
+``--<param>_init_values`` given (the model's default for the others).
 
 Each model is trained exactly as ``scripts/train.py`` would train it (the same step), vmapped,
 chunked, and sharded over every visible device, on one host or several. Exit status: 0, or 2 for
@@ -18,7 +21,9 @@ _LR_MIN = flags.DEFINE_float("lr_min", 1e-3, "Smallest learning rate, > 0.")
 _LR_MAX = flags.DEFINE_float("lr_max", 1.0, "Largest learning rate, >= --lr_min.")
 _NUM_LR = flags.DEFINE_integer("num_lr", 64, "How many learning rates.", lower_bound=1)
 _SPACING = flags.DEFINE_enum("lr_spacing", "log", ["log", "linear"], "Learning-rate spacing.")
-_W_INITS = flags.DEFINE_list("w_init_values", ["1.0"], "Initial weights, comma-separated.")
+_MODEL = flags.DEFINE_enum("model", "linear", list(model.MODELS),
+                           "; ".join(f"{m.name}: {m.formula}" for m in model.MODELS.values()))
+_INIT_FLAGS = _cli.define_param_list_flags()
 _EPOCHS = flags.DEFINE_integer("epochs", 20, "Passes over the data.", lower_bound=1)
 _DATA_FLAGS = _cli.define_data_flags()
 _GRAD = flags.DEFINE_enum("grad", "autodiff", grads.METHODS, "How dL/dw is computed.")
@@ -59,13 +64,19 @@ def main(_):
     dtype = np.dtype("float64" if _X64.value else "float32")
     for holder in (_LR_MIN, _LR_MAX):
         data.check_value(holder.value, dtype, holder.name, positive=True)
-    w_inits = data.parse_floats(_W_INITS.value, "w_init_values")
-    data.check_array(w_inits, dtype, "w_init_values")
-    n_models = _NUM_LR.value * len(w_inits)
+    given = {p: h for p, h in _INIT_FLAGS.items() if h.value is not None}
+    model.check_params(_MODEL.value, given, lambda p: f"{model.init_field(p)}_values")
+    inits = {}
+    for p, holder in given.items():
+        inits[p] = data.parse_floats(holder.value, holder.name)
+        data.check_array(inits[p], dtype, holder.name)
+    n_models = _NUM_LR.value * math.prod(map(len, inits.values()))
     if n_models > _MAX_MODELS:
-        raise data.InputError(f"--num_lr x --w_init_values: {n_models:,} models is more than "
+        raise data.InputError(f"--num_lr x the initial values: {n_models:,} models is more than "
                               f"{_MAX_MODELS:,} (memory for the results)")
-    limits.check_memory(n_models * (8 + 3 * dtype.itemsize), f"{n_models:,} models", "num_lr")
+    n_params = len(model.get(_MODEL.value).params)
+    limits.check_memory(n_models * (9 + (2 * n_params + 1) * dtype.itemsize),
+                        f"{n_models:,} models", "num_lr")
     dataset = _cli.load_data(_DATA_FLAGS, dtype)
     limits.check_steps(_EPOCHS.value, len(dataset.x))
     if _DISTRIBUTED.value:
@@ -84,29 +95,29 @@ def main(_):
     lrs = sweep.learning_rates(_LR_MIN.value, _LR_MAX.value, _NUM_LR.value, _SPACING.value)
     start = time.perf_counter()
     long = n_models * _EPOCHS.value * len(dataset.x) > _PROGRESS_MODEL_STEPS
-    result = sweep.train_grid(lrs, w_inits, dataset.x, dataset.y, epochs=_EPOCHS.value,
-                              grad=_GRAD.value, optimizer=_OPTIMIZER.value, dtype=dtype,
-                              chunk=_CHUNK.value, progress=_cli.progress_line("model")
+    options = dict(epochs=_EPOCHS.value, model=_MODEL.value, grad=_GRAD.value,
+                   optimizer=_OPTIMIZER.value, dtype=dtype, chunk=_CHUNK.value)
+    result = sweep.train_grid(lrs, inits, dataset.x, dataset.y, **options,
+                              progress=_cli.progress_line("model")
                               if _PROGRESS.value and long and lead else None)
     seconds = time.perf_counter() - start
-    rates = stability.stable_learning_rates(dataset.x)
+    rates = stability.for_model(_MODEL.value, dataset.x, float(lrs.max()))
     extra = None  # for the plot: extra rates that trace each stable window and its edges
     extra_lrs = sweep.refined_rates(rates.intervals, lrs.min(), lrs.max()) if _PLOT.value else []
     if len(extra_lrs):  # every process takes part, as in the main grid
-        extra = sweep.train_grid(extra_lrs, w_inits, dataset.x, dataset.y, epochs=_EPOCHS.value,
-                                 grad=_GRAD.value, optimizer=_OPTIMIZER.value, dtype=dtype,
-                                 chunk=_CHUNK.value)
+        extra = sweep.train_grid(extra_lrs, inits, dataset.x, dataset.y, **options)
     if not lead:
         return 0
-    w_star = model.least_squares("linear", dataset.x, dataset.y)["w"]
-    out.print_lines(report.sweep_lines(result, rates, w_star, _EPOCHS.value, seconds,
+    target = model.least_squares(_MODEL.value, dataset.x, dataset.y)
+    out.print_lines(report.sweep_lines(result, rates, target, _EPOCHS.value, seconds,
                                        f"{platform.device_count()} {device}", _SHOWN))
     if "--output" in out:
         out.commit("--output", sweep.csv_chunks(result))
     if "--plot" in out:
-        title = (f"{len(dataset.x)} samples, {_EPOCHS.value} epochs, {_OPTIMIZER.value}, "
-                 f"w* = {w_star:.6g}")
-        out.commit("--plot", lambda: plots.sweep_png(result, w_star, rates, title, extra))
+        best = ", ".join(f"{p}* = {v:.6g}" for p, v in target.items())
+        title = (f"{_MODEL.value}, {len(dataset.x)} samples, {_EPOCHS.value} epochs, "
+                 f"{_OPTIMIZER.value}, {best}")
+        out.commit("--plot", lambda: plots.sweep_png(result, target, rates, title, extra))
     return 0
 
 

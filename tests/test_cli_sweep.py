@@ -34,7 +34,36 @@ def test_small_grids_print_every_config():
     assert len(proc.stdout.splitlines()) == 7
 
 
+def test_every_model_sweeps_with_a_column_per_parameter(tmp_path):
+    out = tmp_path / "s.csv"
+    proc = sweep("--model=affine", "--w_init_values=1,2", "--b_init_values=0,-1,3", "--num_lr=5",
+                 "--lr_max=0.5", f"--output={out}")
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.splitlines()
+    assert lines[0].startswith("30 models x 20 epochs") and "least squares: w = 2, b = " in lines[0]
+    assert lines[1] == ("stable learning rates (numerical, plain SGD): (0, 0.1875) "
+                        "(higher rates not searched)")
+    rows = list(csv.DictReader(out.open()))
+    assert list(rows[0]) == ["lr", "w_init", "b_init", "final_w", "final_b", "final_loss",
+                             "diverged"]
+    assert [(r["w_init"], r["b_init"]) for r in rows[:6]] == [
+        ("1.0", "0.0"), ("1.0", "-1.0"), ("1.0", "3.0"), ("2.0", "0.0"), ("2.0", "-1.0"),
+        ("2.0", "3.0")]
+    # Measured and numerical agree: every rate below the edge is stable, those above are not.
+    for r in rows:
+        assert (r["diverged"] == "true") == (float(r["lr"]) > 0.1875 and r["w_init"] + r[
+            "b_init"] != "2.00.0"), r
+    proc = sweep("--model=quadratic", "--num_lr=3", "--w2_init_values=0.5")
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.splitlines()[3] == ("lr,w2_init,w1_init,b_init,final_w2,final_w1,final_b,"
+                                           "final_loss,diverged")
+
+
 @pytest.mark.parametrize("args, message", [
+    (["--model=quadratic", "--w_init_values=1"],
+     "--w_init_values: does not apply to model quadratic (its parameters: w2, w1, b)"),
+    (["--model=affine", "--b_init_values=0,1e39"],
+     "--b_init_values: value 2 (1e+39) is not finite in float32"),
     (["--lr_min=0"], "--lr_min"),
     (["--lr_min=0.5", "--lr_max=0.1"], "--lr_max must be >= --lr_min"),
     (["--num_lr=0"], "--num_lr"),

@@ -92,8 +92,10 @@ def valid(path: Path, kind: str | None = None) -> bool:
         return text.startswith("<!DOCTYPE html>") and text.rstrip().endswith("</html>")
     if kind == ".csv":
         rows = list(csv.reader(io.StringIO(data.decode())))
-        return rows[0] == ["lr", "w_init", "final_w", "final_loss", "diverged"] and \
-            all(len(r) == 5 for r in rows)
+        params = [c[len("final_"):] for c in rows[0] if c.startswith("final_")][:-1]
+        return rows[0] == (["lr"] + [f"{p}_init" for p in params]
+                           + [f"final_{p}" for p in params] + ["final_loss", "diverged"]) \
+            and len(params) >= 1 and all(len(r) == len(rows[0]) for r in rows)
     return True
 
 
@@ -181,11 +183,12 @@ def sweep_args(draw):
     for flag in ("lr_min", "lr_max"):
         if draw(st.booleans()):
             args.append(f"--{flag}={draw(NUMBER_TEXT)}")
-    if draw(st.booleans()):
-        args.append(f"--w_init_values={draw(LIST_TEXT)}")
+    for param in draw(st.lists(st.sampled_from(["w", "b", "w2"]), max_size=2, unique=True)):
+        args.append(f"--{param}_init_values={draw(LIST_TEXT)}")
     if draw(st.booleans()):
         args.append(f"--epochs={draw(INT_TEXT)}")
     args += draw(st.lists(st.sampled_from([
+        "--model=affine", "--model=quadratic",
         "--x64", "--lr_spacing=linear", "--chunk_size=2", "--chunk_size=0", "--data_csv=data.csv",
         "--coordinator_address=x:1", "--process_id=3", "--optimizer=momentum"]), max_size=2))
     outputs = draw(st.lists(st.sampled_from(["s.csv", "s.png", "missing/s.csv", "."]),

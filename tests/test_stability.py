@@ -4,7 +4,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from lec4_jax import stability, training
+from lec4_jax import model, stability, training
 
 
 def test_lecture_intervals_are_where_the_epoch_factor_is_below_one():
@@ -69,3 +69,37 @@ def test_each_end_is_the_last_stable_float(x):
         if np.isfinite(hi):
             assert abs(stability.epoch_factor(hi, x)) < 1 <= abs(stability.epoch_factor(
                 np.nextafter(hi, np.inf), x))
+
+
+def test_numerical_search_finds_the_analytic_windows_for_one_parameter():
+    x = [1.0, 2.0, 3.0]
+    numerical = stability.numerical_learning_rates(np.array(x)[:, None], 1.0)
+    analytic = stability.stable_learning_rates(x)
+    assert numerical.method == "numerical" and not numerical.complete
+    np.testing.assert_allclose(numerical.intervals, analytic.intervals, rtol=1e-12)
+    for model_name in ("affine", "quadratic"):  # x = 0: only b moves, b <- (1 - 2 lr) b + ...
+        (lo, hi), = stability.for_model(model_name, np.zeros(4), 3.0).intervals
+        assert lo == 0 and hi == pytest.approx(1.0, rel=1e-12)
+    assert stability.for_model("affine", np.ones(10_001), 1.0).method == "not analysed"
+
+
+def _grows(lr, phi, epochs=400):
+    """Brute force in float64: does SGD's error grow over many epochs from a generic start?"""
+    err = np.linspace(1.0, 0.37, phi.shape[1])
+    for _ in range(epochs):
+        for f in phi:
+            err = err - 2 * lr * f * (f @ err)
+    return np.linalg.norm(err) > 1.0
+
+
+@pytest.mark.parametrize("model_name", ["affine", "quadratic"])
+@pytest.mark.parametrize("x", [[1.0, 2.0, 3.0], [0.5, -1.25, 2.2, 3.0], [0.3, 0.9]])
+def test_numerical_windows_match_brute_force_training(model_name, x):
+    # Just inside each edge the error shrinks; just outside it grows (plain SGD, float64).
+    phi = np.stack(model.get(model_name).features(np.array(x)), axis=1)
+    rates = stability.for_model(model_name, x, 4.0)
+    assert rates.intervals, rates
+    for lo, hi in rates.intervals:
+        for edge, inside, outside in ((hi, hi * 0.98, hi * 1.02), (lo, lo * 1.02, lo * 0.98)):
+            if 0 < edge < 4.0:
+                assert not _grows(inside, phi) and _grows(outside, phi), (edge, rates)

@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from lec4_jax import stability, sweep, training
+from lec4_jax import data, model, stability, sweep, training
 
 X, Y = [1.0, 2.0, 3.0], [2.0, 4.0, 6.0]
 
@@ -210,3 +210,54 @@ def test_progress_is_reported_chunk_by_chunk():
     assert seen == [(4, 20), (8, 20), (12, 20), (16, 20), (20, 20)]
     plain = sweep.train_grid(np.linspace(0.01, 0.1, 10), [1.0, 2.0], X, Y, epochs=2, chunk=4)
     np.testing.assert_array_equal(r.final_w, plain.final_w)
+
+
+NO_FMA = "--xla_cpu_max_isa=AVX" in os.environ.get("XLA_FLAGS", "")
+
+
+@pytest.mark.parametrize("name", sorted(model.MODELS))
+def test_every_model_sweeps_and_equals_lone_runs(name):
+    # The grid is every learning rate with every combination of the values given (the first
+    # parameter's slowest); each config is train.py's run of that model: bit for bit for the
+    # lecture's model, and for every model without FMA (the test below reruns this one so).
+    # With FMA, the unfenced sweep may contract x*w + b differently from the fenced step.
+    m = model.get(name)
+    inits = {m.params[0]: [0.5, -1.0], m.params[-1]: [0.25, 2.0]}
+    lrs = sweep.learning_rates(1e-3, 0.3, 5)
+    r = sweep.train_grid(lrs, inits, X, Y, epochs=9, model=name)
+    assert len(r) == 5 * len(sweep.init_points(name, inits)[m.params[0]])
+    assert [c for c, _ in r.columns()] == (["lr"] + [f"{p}_init" for p in m.params]
+                                           + [f"final_{p}" for p in m.params]
+                                           + ["final_loss", "diverged"])
+    for i, lr in enumerate(r.learning_rate):
+        p0 = {p: np.float32(r.init[p][i]) for p in m.params}
+        assert p0 == {**m.defaults, **{p: p0[p] for p in inits}} | {
+            p: np.float32(m.defaults[p]) for p in m.params if p not in inits}
+        h = training.train(p0, jnp.array(X), jnp.array(Y), lr, epochs=9, model=name,
+                           keep_history=False)
+        for p in m.params:
+            if name == "linear" or NO_FMA:
+                np.testing.assert_array_equal(r.final[p][i], h.final_params[p])
+            else:
+                np.testing.assert_allclose(r.final[p][i], h.final_params[p], rtol=1e-5,
+                                           atol=1e-6)
+        # The same mean loss, compiled inside the vmapped chunk: XLA may fuse x*w + b into an
+        # FMA there, and s = x*w + b - y cancels, so close rather than equal.
+        want = training.mean_loss(h.final_params, jnp.array(X), jnp.array(Y), name)
+        np.testing.assert_allclose(r.final_loss[i], want, rtol=1e-5)
+
+
+def test_init_points_take_every_combination_and_refuse_other_models_parameters():
+    points = sweep.init_points("affine", {"w": [1.0, 2.0], "b": [0.0, 5.0, 7.0]})
+    assert points["w"].tolist() == [1, 1, 1, 2, 2, 2] and points["b"].tolist() == [0, 5, 7] * 2
+    assert sweep.init_points("quadratic", [3.0]) == {"w2": [3.0], "w1": [1.0], "b": [0.0]}
+    with pytest.raises(data.InputError, match="does not apply to model linear"):
+        sweep.init_points("linear", {"b": [1.0]})
+
+
+def test_every_model_is_bit_for_bit_without_fma():
+    env = dict(os.environ, XLA_FLAGS="--xla_cpu_max_isa=AVX")
+    proc = subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider",
+                           f"{__file__}::test_every_model_sweeps_and_equals_lone_runs"],
+                          capture_output=True, text=True, env=env, timeout=300)
+    assert proc.returncode == 0 and "3 passed" in proc.stdout, proc.stdout + proc.stderr
