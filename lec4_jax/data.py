@@ -49,19 +49,23 @@ def check_value(value: float, dtype, field: str, *, positive: bool = False) -> f
     return value
 
 
-def check_array(values, dtype, field: str) -> None:
-    """Every value finite in ``dtype``; the error names the first one that is not."""
+def check_array(values, dtype, field: str) -> np.ndarray:
+    """Every value finite in ``dtype``; the error names the first one that is not. Returns
+    the values in ``dtype`` (not copied when they already are)."""
     values = np.asarray(values)
     with np.errstate(over="ignore"):
-        bad = np.flatnonzero(~np.isfinite(values.astype(dtype)))
-    if bad.size:
-        i = int(bad[0])
+        cast = np.asarray(values, dtype)
+    finite = np.isfinite(cast)
+    if not finite.all():
+        i = int(np.argmin(finite))
         raise InputError(f"value {i + 1} ({float(values[i])!r}) is not finite in "
                          f"{np.dtype(dtype).name}", field)
+    return cast
 
 
 class Dataset(NamedTuple):
-    """Paired samples, in training order, as float64 (cast to the compute dtype later)."""
+    """Paired samples, in training order: float64 as parsed, in the compute dtype once
+    checked (``scripts/_cli.load_data``) or when drawn in it (:func:`synthetic`)."""
 
     x: np.ndarray
     y: np.ndarray
@@ -191,11 +195,14 @@ def _is_header(row: list[str]) -> bool:
 DATASETS = ("lecture", "synthetic")
 
 
-def synthetic(num_samples: int, noise: float = 0.1, seed: int = 0, w: float = 2.0) -> Dataset:
-    """``y = w*x + noise``: x uniform on [-1, 1], the noise normal with std ``noise``.
+def synthetic(num_samples: int, noise: float = 0.1, seed: int = 0, w: float = 2.0,
+              dtype=np.float64) -> Dataset:
+    """``y = w*x + noise``: x uniform on [-1, 1), the noise normal with std ``noise``.
 
-    Deterministic for a seed (NumPy's PCG64). ``|x| <= 1`` keeps the lecture's learning rate
-    stable on any number of samples.
+    Drawn in the compute ``dtype`` (no float64 draw to cast, no copies), deterministic for a
+    seed and dtype (NumPy's PCG64, and its float32 generators for float32: those values are
+    not the float64 draw rounded). ``|x| <= 1`` keeps the lecture's learning rate stable on any
+    number of samples.
     """
     if num_samples < 1:
         raise InputError(f"must be >= 1, got {num_samples}", "num_samples")
@@ -203,6 +210,12 @@ def synthetic(num_samples: int, noise: float = 0.1, seed: int = 0, w: float = 2.
         raise InputError(f"must be a finite number >= 0, got {noise}", "noise")
     if seed < 0:
         raise InputError(f"must be >= 0, got {seed}", "seed")
-    rng = np.random.default_rng(seed)
-    x = rng.uniform(-1.0, 1.0, num_samples)
-    return Dataset(x, w * x + noise * rng.standard_normal(num_samples))
+    rng, dtype = np.random.default_rng(seed), np.dtype(dtype)
+    x = rng.random(num_samples, dtype)
+    x *= 2
+    x -= 1
+    y = rng.standard_normal(num_samples, dtype)
+    with np.errstate(over="ignore"):
+        y *= dtype.type(noise)
+        y += dtype.type(w) * x
+    return Dataset(x, y)

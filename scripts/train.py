@@ -66,7 +66,8 @@ def main(_):
     out.print_lines(report.trace_lines(run, _TRACE.value))
     if "--output" in out:
         out.commit("--output", report.history_json(run, _cli.flag_values(_FLAGS), device))
-    target = model.least_squares(settings.model, dataset.x, dataset.y)
+    if "--plot" in out or "--landscape" in out:
+        target = model.least_squares(settings.model, dataset.x, dataset.y)
     title = f"{settings.model}, {settings.optimizer}, learning rate {settings.learning_rate:g}"
     if "--plot" in out:
         out.commit("--plot", lambda: plots.training_png(run, target, title))
