@@ -54,6 +54,20 @@ print('predict (AT)', 4, forward(4).data[0])
 """The lecture's PyTorch script, as the seed notes give it (the reference for row f)."""
 
 
+def cpu_name() -> str:
+    """The CPU's model name (Linux), else what :mod:`platform` says."""
+    import platform
+
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
 def median_seconds(fn: Callable[[], object], repeats: int, warmup: int = 1) -> float:
     for _ in range(warmup):
         fn()
@@ -117,10 +131,9 @@ def compiled_run(repeats: int) -> float:
 
 def sequential_sgd(num_samples: int, repeats: int) -> float:
     """(d) One epoch of per-sample SGD over ``num_samples`` synthetic samples."""
-    ds = data.synthetic(num_samples, noise=0.1, seed=0)
+    ds = data.synthetic(num_samples, noise=0.1, seed=0, dtype=np.float32)
     params, _, _, lr = _lecture_arrays()
-    x, y = jax.device_put((jnp.asarray(ds.x, jnp.float32), jnp.asarray(ds.y, jnp.float32)),
-                          training.sequential_device())
+    x, y = jax.device_put((ds.x, ds.y), training.sequential_device())
     run = jax.jit(lambda p, x, y, lr: training.train(p, x, y, lr, epochs=1,
                                                      keep_history=False).final_params)
     return median_seconds(lambda: jax.block_until_ready(run(params, x, y, lr)), repeats)
@@ -137,6 +150,118 @@ def sweep_throughput(num_models: int, repeats: int, to_host: bool = True) -> flo
         return jax.block_until_ready((r.final_w, r.final_loss, r.diverged))
 
     return median_seconds(run, repeats)
+
+
+# The peers, the limit and the floor of row (e): each does the sweep's job (or none of it) on
+# the same grid, the lecture's data, 20 epochs, float32, its results (final w, the mean loss,
+# diverged) in NumPy.
+SWEEP_EPOCHS = 20
+
+
+def _sweep_grid(num_models: int):
+    return sweep.learning_rates(1e-4, 0.2, num_models).astype(np.float32)
+
+
+def torch_sweep(num_models: int, repeats: int) -> float | None:
+    """(e) The vectorized eager PyTorch sweep a user would write, every core in use
+    (``torch.set_num_threads``); None without torch."""
+    try:
+        import torch
+    except ImportError:
+        return None
+    torch.set_num_threads(os.cpu_count() or 1)
+    lr = torch.from_numpy(_sweep_grid(num_models))
+    xs, ys = data.LECTURE_X, data.LECTURE_Y
+
+    def run():
+        with torch.no_grad():
+            w = torch.ones(num_models)
+            for _ in range(SWEEP_EPOCHS):
+                for x, y in zip(xs, ys):
+                    w = w - lr * 2 * x * (x * w - y)
+            loss = sum((x * w - y) ** 2 for x, y in zip(xs, ys)) / len(xs)
+            loss0 = sum((x * 1.0 - y) ** 2 for x, y in zip(xs, ys)) / len(xs)
+            diverged = ~torch.isfinite(loss) | (loss > loss0)
+            return w.numpy(), loss.numpy(), diverged.numpy()
+
+    return median_seconds(run, repeats)
+
+
+def torch_threads() -> int | None:
+    try:
+        import torch
+    except ImportError:
+        return None
+    return torch.get_num_threads()
+
+
+def numpy_sweep(num_models: int, repeats: int) -> float:
+    """(e) The same vectorized sweep in NumPy."""
+    lr = _sweep_grid(num_models)
+    xs, ys = (np.float32(v) for v in data.LECTURE_X), (np.float32(v) for v in data.LECTURE_Y)
+    xs, ys = list(xs), list(ys)
+
+    def run():
+        w = np.ones(num_models, np.float32)
+        with np.errstate(all="ignore"):
+            for _ in range(SWEEP_EPOCHS):
+                for x, y in zip(xs, ys):
+                    w = w - lr * np.float32(2) * x * (x * w - y)
+            loss = sum((x * w - y) ** 2 for x, y in zip(xs, ys)) / np.float32(len(xs))
+        loss0 = sum((x - y) ** 2 for x, y in zip(xs, ys)) / np.float32(len(xs))
+        return w, loss, ~np.isfinite(loss) | (loss > loss0)
+
+    return median_seconds(run, repeats)
+
+
+def _probe_kernel(lr):
+    """The sweep's per-step arithmetic and nothing else: every step of every model unrolled
+    into one elementwise XLA kernel (one load of the rate, one store of w, no loop, no loss,
+    no divergence check)."""
+    w = jnp.ones_like(lr)
+    for _ in range(SWEEP_EPOCHS):
+        for x, y in zip(data.LECTURE_X, data.LECTURE_Y):
+            w = w - lr * (2 * x * (x * w - y))
+    return w
+
+
+_probe = jax.jit(_probe_kernel, compiler_options=sweep.CPU_COMPILER_OPTIONS)
+
+
+def limit_probe(num_models: int, repeats: int) -> float:
+    """(e) The limit: :func:`_probe_kernel` over the grid's rates, result left in place."""
+    lr = jax.device_put(_sweep_grid(num_models))
+    return median_seconds(lambda: jax.block_until_ready(_probe(lr)), repeats, 2)
+
+
+@jax.jit
+def _empty(lr):
+    return jnp.zeros_like(lr), jnp.zeros_like(lr), jnp.zeros(lr.shape, bool)  # only fills
+
+
+def floor_round_trip(num_models: int, repeats: int) -> float:
+    """(e) The floor: a jitted call that does nothing, with the sweep's inputs and outputs
+    (rates in; three columns of ``num_models`` out, copied to NumPy)."""
+    lr = _sweep_grid(num_models)
+    return median_seconds(lambda: [np.asarray(c) for c in _empty(lr)], repeats, 2)
+
+
+def _quiet(epoch, epochs):
+    """A progress report that prints nothing: what row (j) times is the reporting machinery."""
+
+
+def progress_seconds(epochs: int, repeats: int) -> tuple[float, float]:
+    """(j) A lecture run of ``epochs`` epochs through :func:`lec4_jax.runs.run`, as train.py
+    makes it: (without progress, with progress reports). Above
+    :data:`lec4_jax.runs.PROGRESS_STEPS` steps the second compiles the host callbacks in."""
+    from lec4_jax import runs
+    from lec4_jax.settings import Settings
+
+    settings = Settings(epochs=epochs, keep_history=False)
+    x, y = data.LECTURE_X, data.LECTURE_Y
+    without = median_seconds(lambda: runs.run(settings, x, y), repeats)
+    with_progress = median_seconds(lambda: runs.run(settings, x, y, progress=_quiet), repeats)
+    return without, with_progress
 
 
 def process_seconds(argv: list[str], repeats: int, env: dict | None = None) -> float:
@@ -209,50 +334,53 @@ def _human(value: float, unit: str) -> str:
         return f"{value * 1e9:.3g} ns"
     if unit == "B":
         return f"{value / 2**20:.4g} MiB"
+    if unit == "x":
+        return f"{value:.3g}x"
     for scale, name in ((1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "k")):
         if value >= scale:
             return f"{value / scale:.3g} {name}{unit}"
     return f"{value:.3g} {unit}"
 
 
-def bench_row(row: str, what: str, value, unit: str, reference, goal) -> dict[str, Any]:
-    """One benchmark row as a dict with its printed line: the figure, its ratio to the
-    reference (how many times faster; for process rows the fraction of the reference's time),
-    and the goal, met or not."""
+def bench_row(row: str, what: str, value, unit: str, reference=None,
+              goal=None) -> dict[str, Any]:
+    """One benchmark row as a dict with its printed line.
+
+    With a ``reference`` measured in the same run, the line adds how many times faster
+    ``value`` is (times) or, for ``goal[0] == "of the seed"``, its fraction of the reference's
+    time. ``goal`` is ``(kind, target)``: ``"faster"`` and ``"of the seed"`` judge that ratio;
+    ``"at least"`` and ``"at most"`` judge ``value`` itself (a ratio row has unit ``"x"``).
+    A value that could not be measured (torch absent) is skipped; a missing reference leaves
+    the goal unjudged.
+    """
     entry = {"row": row, "what": what, "value": value, "unit": unit, "ratio": None,
              "goal": None, "met": None}
     if value is None:
-        entry["text"] = f"{row}  {what:<46} skipped (torch is not installed)"
+        entry["text"] = f"{row}  {what:<56} skipped (torch is not installed)"
         return entry
-    text = f"{row}  {what:<46} {_human(value, unit):>16}"
-    if reference is not None and unit == "s":
-        entry["ratio"] = value / reference if goal and goal[0] == "of the seed" \
-            else reference / value
-        text += (f"  {entry['ratio']:.2f}x of the seed" if goal and goal[0] == "of the seed"
-                 else f"  {entry['ratio']:.1f}x faster")
-    if goal and (goal[0] == "of the seed" or goal[0].startswith("faster than")) \
-            and reference is None:
-        entry["goal"] = goal[0]
-        text += "  (goal: no reference without torch)"
-    elif goal:
-        kind, target = goal
-        if kind == "of the seed":
-            entry["met"] = entry["ratio"] is not None and entry["ratio"] <= target
-            entry["goal"] = f"<= {target}x of the seed's time"
-        elif kind == "of the reference":
-            entry["ratio"] = value / reference
-            entry["met"] = entry["ratio"] <= target
-            entry["goal"] = f"<= {target}x of the reference"
-            text += f"  {entry['ratio']:.2f}x"
-        elif kind == "at most":
-            entry["met"] = value <= target
-            entry["goal"] = f"<= {_human(target, unit)}"
-        elif kind.startswith("faster than"):
-            entry["met"] = entry["ratio"] is not None and entry["ratio"] >= target
-            entry["goal"] = f">= {target}x {kind}"
-        else:
-            entry["met"] = value >= target
-            entry["goal"] = f">= {_human(target, unit)}"
+    text = f"{row}  {what:<56} {_human(value, unit):>17}"
+    kind, target = goal or (None, None)
+    if reference is not None:
+        fraction = kind in ("of the seed", "of the reference")
+        entry["ratio"] = value / reference if fraction else reference / value
+        text += f"  {entry['ratio']:.2f}x {kind}" if fraction else \
+            f"  {entry['ratio']:.1f}x faster"
+    elif kind in ("faster", "of the seed", "of the reference"):
+        entry["goal"] = f"{kind}: no reference without torch"
+        entry["text"] = text + f"  ({entry['goal']})"
+        return entry
+    if kind == "faster":
+        entry["met"], entry["goal"] = entry["ratio"] >= target, f">= {target}x faster"
+    elif kind == "of the seed":
+        entry["met"], entry["goal"] = entry["ratio"] <= target, f"<= {target}x of the seed's time"
+    elif kind == "of the reference":
+        entry["met"], entry["goal"] = entry["ratio"] <= target, f"<= {target}x of the reference"
+    elif kind == "at most":
+        entry["met"], entry["goal"] = value <= target, f"<= {_human(target, unit)}"
+    elif kind == "at least":
+        entry["met"], entry["goal"] = value >= target, f">= {_human(target, unit)}"
+    if entry["met"] is not None:
+        entry["met"] = bool(entry["met"])
         text += f"  (goal {entry['goal']}: {'met' if entry['met'] else 'NOT met'})"
     entry["text"] = text
     return entry

@@ -174,15 +174,28 @@ def scan_samples(params, x, y, learning_rate, *, epochs: int, model: str = "line
                     if keep_history else None)
     else:
         def epoch(carry, _):
-            if progress is not None:  # a host callback from inside the compiled loop
-                e = carry.t // n
-                jax.lax.cond(e % every == 0, lambda: jax.debug.callback(progress, e, epochs),
-                             lambda: None)
             carry, out = jax.lax.scan(body, carry, (x, y), unroll=min(unroll, n))
             return carry, (carry.loss, out)
 
-        carry, (epoch_loss, per_step) = jax.lax.scan(epoch, carry, None, length=epochs,
-                                                     unroll=max(1, unroll // n))
+        def run_epochs(carry, count):
+            return jax.lax.scan(epoch, carry, None, length=count, unroll=max(1, unroll // n))
+
+        if progress is None:
+            carry, (epoch_loss, per_step) = run_epochs(carry, epochs)
+        else:
+            # Blocks of `every` epochs, one host callback before each: nothing is added inside
+            # the epoch loop, which XLA compiles as it does without progress (README, bench g).
+            def block(carry, _):
+                jax.debug.callback(progress, carry.t // n, epochs)
+                return run_epochs(carry, every)
+
+            blocks, rest = divmod(epochs, every)
+            carry, parts = jax.lax.scan(block, carry, None, length=blocks)
+            parts = [jax.tree.map(lambda a: a.reshape((blocks * every,) + a.shape[2:]), parts)]
+            if rest:
+                carry, tail = run_epochs(carry, rest)
+                parts.append(tail)
+            epoch_loss, per_step = jax.tree.map(lambda *a: jnp.concatenate(a), *parts)
     first_bad = jnp.where((carry.first_bad < 0) & ~_finite(carry.params), jnp.int32(epochs * n),
                           carry.first_bad)
     return carry.params, epoch_loss, first_bad, per_step
