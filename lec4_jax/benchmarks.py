@@ -246,6 +246,11 @@ def floor_round_trip(num_models: int, repeats: int) -> float:
     return median_seconds(lambda: [np.asarray(c) for c in _empty(lr)], repeats, 2)
 
 
+def synthetic_seconds(num_samples: int, repeats: int) -> float:
+    """(i) Drawing ``num_samples`` synthetic samples in float32, as train.py does."""
+    return median_seconds(lambda: data.synthetic(num_samples, dtype=np.float32), repeats)
+
+
 def _quiet(epoch, epochs):
     """A progress report that prints nothing: what row (j) times is the reporting machinery."""
 

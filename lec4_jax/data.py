@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import math
+import os
 import warnings
 from typing import NamedTuple
 
@@ -195,14 +196,29 @@ def _is_header(row: list[str]) -> bool:
 DATASETS = ("lecture", "synthetic")
 
 
+SYNTHETIC_BLOCK = 1 << 20  # samples per random stream (see synthetic)
+
+
+def aligned_empty(n: int, dtype, alignment: int = 64) -> np.ndarray:
+    """An empty 1-D array of ``n`` elements whose data start on an ``alignment``-byte edge:
+    JAX on the CPU then uses it in place (``jax.device_put`` makes no copy)."""
+    itemsize = np.dtype(dtype).itemsize
+    buffer = np.empty(n + alignment // itemsize, dtype)
+    skip = (-buffer.__array_interface__["data"][0] % alignment) // itemsize
+    return buffer[skip:skip + n]
+
+
 def synthetic(num_samples: int, noise: float = 0.1, seed: int = 0, w: float = 2.0,
               dtype=np.float64) -> Dataset:
     """``y = w*x + noise``: x uniform on [-1, 1), the noise normal with std ``noise``.
 
-    Drawn in the compute ``dtype`` (no float64 draw to cast, no copies), deterministic for a
-    seed and dtype (NumPy's PCG64, and its float32 generators for float32: those values are
-    not the float64 draw rounded). ``|x| <= 1`` keeps the lecture's learning rate stable on any
-    number of samples.
+    Drawn in the compute ``dtype`` (no float64 draw to cast, no copies: into aligned arrays
+    that JAX uses in place), and on every core: sample block ``k`` of
+    :data:`SYNTHETIC_BLOCK` has its own PCG64 stream, the ``k``-th child of
+    ``SeedSequence(seed)``, so the values depend on the seed and the dtype only, never on the
+    number of threads (NumPy's float32 generators for float32: those values are not the float64
+    draw rounded). ``|x| <= 1`` keeps the lecture's learning rate stable on any number of
+    samples.
     """
     if num_samples < 1:
         raise InputError(f"must be >= 1, got {num_samples}", "num_samples")
@@ -210,12 +226,27 @@ def synthetic(num_samples: int, noise: float = 0.1, seed: int = 0, w: float = 2.
         raise InputError(f"must be a finite number >= 0, got {noise}", "noise")
     if seed < 0:
         raise InputError(f"must be >= 0, got {seed}", "seed")
-    rng, dtype = np.random.default_rng(seed), np.dtype(dtype)
-    x = rng.random(num_samples, dtype)
-    x *= 2
-    x -= 1
-    y = rng.standard_normal(num_samples, dtype)
-    with np.errstate(over="ignore"):
-        y *= dtype.type(noise)
-        y += dtype.type(w) * x
+    dtype = np.dtype(dtype)
+    x, y = aligned_empty(num_samples, dtype), aligned_empty(num_samples, dtype)
+    starts = range(0, num_samples, SYNTHETIC_BLOCK)
+    streams = np.random.SeedSequence(seed).spawn(len(starts))
+
+    def fill(k: int) -> None:
+        part = slice(starts[k], starts[k] + SYNTHETIC_BLOCK)
+        rng, xs, ys = np.random.default_rng(streams[k]), x[part], y[part]
+        rng.random(out=xs, dtype=dtype)
+        xs *= 2
+        xs -= 1
+        rng.standard_normal(out=ys, dtype=dtype)
+        with np.errstate(over="ignore"):
+            ys *= dtype.type(noise)
+            ys += dtype.type(w) * xs
+
+    if len(starts) == 1:
+        fill(0)
+    else:
+        from concurrent.futures import ThreadPoolExecutor  # NumPy draws without the GIL
+
+        with ThreadPoolExecutor(min(len(starts), os.cpu_count() or 1)) as pool:
+            list(pool.map(fill, range(len(starts))))
     return Dataset(x, y)

@@ -26,8 +26,8 @@ from jax.experimental import multihost_utils
 from jax.sharding import Mesh, NamedSharding
 from jax.sharding import PartitionSpec as P
 
+from lec4_jax import data, training
 from lec4_jax import model as model_lib
-from lec4_jax import training
 
 # Models per chunk and device. On the CPU a chunk's parameters, learning rates and optimizer
 # state stay in cache; an accelerator takes far bigger chunks, so each kernel launch does more.
@@ -176,14 +176,6 @@ _train_chunk = {"cpu": jax.jit(_chunk, static_argnames=_STATIC,
                 None: jax.jit(_chunk, static_argnames=_STATIC)}
 
 
-def _aligned(n: int, dtype, alignment: int = 64) -> np.ndarray:
-    """An empty 1-D array of ``n`` elements whose data starts on an ``alignment``-byte edge."""
-    itemsize = np.dtype(dtype).itemsize
-    buffer = np.empty(n + alignment // itemsize, dtype)
-    skip = (-buffer.__array_interface__["data"][0] % alignment) // itemsize
-    return buffer[skip:skip + n]
-
-
 def _gather(outputs):
     """A chunk's outputs whole on every process (multi-host), else as they are."""
     if jax.process_count() > 1:
@@ -231,7 +223,7 @@ def train_grid(lrs, inits, x, y, *, epochs: int, model: str = "linear",
     size = min(rows, -(-n_lr // len(devices))) * len(devices)
     # The rates padded to whole chunks with the last one (the padding is cut off below), in
     # memory aligned for XLA: on the CPU it then uses each chunk's rates in place, uncopied.
-    padded = _aligned(-(-n_lr // size) * size, dtype)
+    padded = data.aligned_empty(-(-n_lr // size) * size, dtype)
     padded[:n_lr], padded[n_lr:] = lrs_64, lrs_64[-1]
     sharding = _sharding(devices)
     kernel = functools.partial(

@@ -145,9 +145,13 @@ def end_to_end_rows(n, process_repeats, repeats):
     big = b.process_seconds(argv + [f"--num_samples={n}"], process_repeats)
     scan_rate = n / b.sequential_sgd(n, max(3, repeats // 4))
     rate = n / max(big - small, 1e-9)
+    draw = b.synthetic_seconds(n, max(3, repeats // 4))
     yield "i", f"scan alone, in process, {n:.0e} samples", scan_rate, "steps/s"
     yield "i", f"  train.py, {n:.0e} samples, less a 3-sample process", rate, "steps/s"
     yield "i", "  its share of the scan's rate", rate / scan_rate, "x", None, ("at least", 0.6)
+    yield "i", f"  drawing the {n:.0e} samples alone (NumPy, every core)", draw, "s"
+    yield "i", "  the most possible share: scan / (scan + drawing)", \
+        (n / scan_rate) / (n / scan_rate + draw), "x"
 
 
 def main(_):

@@ -18,7 +18,7 @@ def test_bench_writes_every_row(tmp_path):
     rows = [r["row"] for r in record["rows"]]
     # per sweep size: the sweep, 3 peers/limits, 4 ratios; at 1e4 also the floor and 2 ratios
     assert rows == ["a", "b", "c", "d"] + ["e"] * (8 + 11) + ["f"] * 2 + ["g"] * 3 + \
-        ["h"] * 2 + ["i"] * 3 + ["j"] * 3
+        ["h"] * 2 + ["i"] * 5 + ["j"] * 3
     assert all(r["value"] > 0 for r in record["rows"])  # torch is installed with the dev deps
     assert record["machine"]["backend"] in ("cpu", "gpu")
     assert len(proc.stdout.splitlines()) == len(rows) + 1  # the machine, then one per row

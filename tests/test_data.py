@@ -127,3 +127,25 @@ def test_the_fast_reader_and_the_careful_one_agree(tmp_path_factory, rows, heade
         got = data.load_csv(str(path), dtype)
         np.testing.assert_array_equal(got.x, want.x)
         np.testing.assert_array_equal(got.y, want.y)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_synthetic_data_are_drawn_in_the_compute_dtype_the_same_on_any_number_of_threads(
+        dtype, monkeypatch):
+    n = 2 * data.SYNTHETIC_BLOCK + 7  # three blocks, three streams
+    many = data.synthetic(n, noise=0.3, seed=5, dtype=dtype)
+    monkeypatch.setattr(data.os, "cpu_count", lambda: 1)
+    one = data.synthetic(n, noise=0.3, seed=5, dtype=dtype)
+    assert many.x.dtype == many.y.dtype == dtype
+    np.testing.assert_array_equal(many.x, one.x)
+    np.testing.assert_array_equal(many.y, one.y)
+    # Block k is the k-th child stream of SeedSequence(seed), drawn as documented.
+    rng = np.random.default_rng(np.random.SeedSequence(5).spawn(3)[2])
+    x = rng.random(7, dtype=dtype) * 2 - 1
+    np.testing.assert_array_equal(many.x[-7:], x)
+    np.testing.assert_array_equal(
+        many.y[-7:], rng.standard_normal(7, dtype=dtype) * dtype(0.3) + dtype(2.0) * x)
+    assert np.all(np.abs(many.x) <= 1) and 0.2 < np.std(many.y - 2 * many.x) < 0.4
+    assert many.x.__array_interface__["data"][0] % 64 == 0  # JAX uses it in place
+    assert not np.array_equal(data.synthetic(100, seed=6, dtype=dtype).x,
+                              data.synthetic(100, seed=5, dtype=dtype).x)

@@ -80,7 +80,7 @@ def test_results_left_on_the_device_equal_those_copied_to_the_host(chunk):
 
 def test_aligned_buffers():
     for n in (1, 7, 1000):
-        a = sweep._aligned(n, np.float32)
+        a = data.aligned_empty(n, np.float32)
         assert a.shape == (n,) and a.__array_interface__["data"][0] % 64 == 0
 
 
