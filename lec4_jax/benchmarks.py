@@ -54,6 +54,21 @@ print('predict (AT)', 4, forward(4).data[0])
 """The lecture's PyTorch script, as the seed notes give it (the reference for row f)."""
 
 
+def paired_seconds(first: Callable[[], object], second: Callable[[], object],
+                   repeats: int) -> tuple[float, float, float]:
+    """``first`` and ``second`` timed alternately, so drift on a shared machine hits both:
+    (the median of each, the median of the per-pair differences ``second - first``)."""
+    first(), second()
+    a, b = [], []
+    for _ in range(repeats):
+        for fn, times in ((first, a), (second, b)):
+            start = time.perf_counter()
+            fn()
+            times.append(time.perf_counter() - start)
+    return (statistics.median(a), statistics.median(b),
+            statistics.median(y - x for x, y in zip(a, b)))
+
+
 def cpu_name() -> str:
     """The CPU's model name (Linux), else what :mod:`platform` says."""
     import platform
@@ -214,24 +229,47 @@ def numpy_sweep(num_models: int, repeats: int) -> float:
     return median_seconds(run, repeats)
 
 
-def _probe_kernel(lr):
-    """The sweep's per-step arithmetic and nothing else: every step of every model unrolled
-    into one elementwise XLA kernel (one load of the rate, one store of w, no loop, no loss,
-    no divergence check)."""
-    w = jnp.ones_like(lr)
-    for _ in range(SWEEP_EPOCHS):
-        for x, y in zip(data.LECTURE_X, data.LECTURE_Y):
-            w = w - lr * (2 * x * (x * w - y))
+def _steps(w, lr, count):
+    """``count`` steps of the lecture's per-sample SGD, samples in order, unrolled."""
+    for k in range(count):
+        x, y = data.LECTURE_X[k % 3], data.LECTURE_Y[k % 3]
+        w = w - lr * (2 * x * (x * w - y))
     return w
 
 
-_probe = jax.jit(_probe_kernel, compiler_options=sweep.CPU_COMPILER_OPTIONS)
+def _fused_kernel(lr):
+    """Every step of every model unrolled into one elementwise kernel: one load of the rate,
+    one store of w (latency-bound: each model is one chain of dependent multiply-adds)."""
+    return _steps(jnp.ones_like(lr), lr, SWEEP_EPOCHS * 3)
+
+
+def _cached_kernel(lr, passes):
+    """The same steps on a chunk that stays in cache, :data:`lec4_jax.sweep.DEFAULT_UNROLL`
+    steps per pass over it, ``passes`` passes in one call (call overhead amortized)."""
+    unroll = sweep.DEFAULT_UNROLL
+    return jax.lax.fori_loop(0, passes, lambda _, w: _steps(w, lr, unroll), jnp.ones_like(lr))
+
+
+_fused = jax.jit(_fused_kernel, compiler_options=sweep.CPU_COMPILER_OPTIONS)
+_cached = jax.jit(_cached_kernel, static_argnames="passes",
+                  compiler_options=sweep.CPU_COMPILER_OPTIONS)
+PROBE_PASSES = 1000
 
 
 def limit_probe(num_models: int, repeats: int) -> float:
-    """(e) The limit: :func:`_probe_kernel` over the grid's rates, result left in place."""
+    """(e) The limit: the fastest this machine runs the sweep's per-step arithmetic with
+    nothing else (no loss, no divergence check, no copy to the host, no padding), as
+    model-steps per second: the better of one fused kernel over the grid's rates, and
+    :data:`PROBE_PASSES` passes over a cache-sized chunk of them (the sweep's chunk size)."""
     lr = jax.device_put(_sweep_grid(num_models))
-    return median_seconds(lambda: jax.block_until_ready(_probe(lr)), repeats, 2)
+    fused = num_models * SWEEP_EPOCHS * 3 / median_seconds(
+        lambda: jax.block_until_ready(_fused(lr)), repeats, 2)
+    chunk = lr[:min(num_models, sweep.DEFAULT_CHUNK["cpu"])]
+    steps = chunk.shape[0] * PROBE_PASSES * sweep.DEFAULT_UNROLL
+    cached = steps / median_seconds(
+        lambda: jax.block_until_ready(_cached(chunk, passes=PROBE_PASSES)), max(3, repeats // 2),
+        1)
+    return max(fused, cached)
 
 
 @jax.jit
@@ -255,29 +293,34 @@ def _quiet(epoch, epochs):
     """A progress report that prints nothing: what row (j) times is the reporting machinery."""
 
 
-def progress_seconds(epochs: int, repeats: int) -> tuple[float, float]:
+def progress_seconds(epochs: int, repeats: int) -> tuple[float, float, float]:
     """(j) A lecture run of ``epochs`` epochs through :func:`lec4_jax.runs.run`, as train.py
-    makes it: (without progress, with progress reports). Above
-    :data:`lec4_jax.runs.PROGRESS_STEPS` steps the second compiles the host callbacks in."""
+    makes it, without and with progress reports, alternately (see :func:`paired_seconds`).
+    Above :data:`lec4_jax.runs.PROGRESS_STEPS` steps the second compiles the callbacks in."""
     from lec4_jax import runs
     from lec4_jax.settings import Settings
 
     settings = Settings(epochs=epochs, keep_history=False)
     x, y = data.LECTURE_X, data.LECTURE_Y
-    without = median_seconds(lambda: runs.run(settings, x, y), repeats)
-    with_progress = median_seconds(lambda: runs.run(settings, x, y, progress=_quiet), repeats)
-    return without, with_progress
+    return paired_seconds(lambda: runs.run(settings, x, y),
+                          lambda: runs.run(settings, x, y, progress=_quiet), repeats)
+
+
+def _process(argv: list[str], env: dict | None = None) -> Callable[[], None]:
+    env = dict(os.environ, **(env or {}))
+    return lambda: subprocess.run(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                  check=True, env=env)
 
 
 def process_seconds(argv: list[str], repeats: int, env: dict | None = None) -> float:
     """(f) The wall time of a whole process, output discarded."""
-    env = dict(os.environ, **(env or {}))
+    return median_seconds(_process(argv, env), repeats)
 
-    def run():
-        subprocess.run(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True,
-                       env=env)
 
-    return median_seconds(run, repeats)
+def paired_process_seconds(first: list[str], second: list[str],
+                           repeats: int) -> tuple[float, float, float]:
+    """(i) Two commands run alternately (see :func:`paired_seconds`)."""
+    return paired_seconds(_process(first), _process(second), repeats)
 
 
 def csv_load_seconds(rows: int, repeats: int) -> tuple[float, float]:
