@@ -264,7 +264,8 @@ def limit_probe(num_models: int, repeats: int) -> float:
     lr = jax.device_put(_sweep_grid(num_models))
     fused = num_models * SWEEP_EPOCHS * 3 / median_seconds(
         lambda: jax.block_until_ready(_fused(lr)), repeats, 2)
-    chunk = lr[:min(num_models, sweep.DEFAULT_CHUNK["cpu"])]
+    size = min(num_models, sweep.DEFAULT_CHUNK["cpu"])
+    chunk = lr[::num_models // size][:size]  # spread over the grid, diverging rates too
     steps = chunk.shape[0] * PROBE_PASSES * sweep.DEFAULT_UNROLL
     cached = steps / median_seconds(
         lambda: jax.block_until_ready(_cached(chunk, passes=PROBE_PASSES)), max(3, repeats // 2),

@@ -3,8 +3,8 @@
 Rows: (a) PyTorch's eager loop; (b) a jitted step in a Python loop; (c) the whole run compiled;
 (d) sequential SGD over many samples; (e) learning-rate sweeps against their peers (vectorized
 eager PyTorch on every core, NumPy), against the limit probe (the same arithmetic and nothing
-else, see benchmarks.limit_probe) and, at 1e4 models, against the floor (an empty jitted call's round
-trip); (f) the whole ``scripts/train.py`` process against the lecture's script; (g) peak
+else, see benchmarks.limit_probe) and, at 1e4 models, against the floor (an empty jitted call's
+round trip); (f) the whole ``scripts/train.py`` process against the lecture's script; (g) peak
 memory; (h) loading a CSV; (i) end to end: train.py over 1e7 synthetic samples against the
 scan alone; (j) what progress reporting costs. Medians over repeats. The goals are ratios,
 each measured side by side in this run; absolute figures hold only for the machine printed
