@@ -88,15 +88,22 @@ def test_stability_note_names_the_intervals():
 
 
 def test_bench_rows_state_ratios_and_goals():
-    row = benchmarks.bench_row("c", "compiled", 1e-5, "s", 3e-3, ("faster than a", 200))
+    row = benchmarks.bench_row("c", "compiled", 1e-5, "s", 3e-3, ("faster", 200))
     assert row["ratio"] == pytest.approx(300) and row["met"] is True
-    assert "300.0x faster" in row["text"] and "met" in row["text"]
+    assert "300.0x faster" in row["text"] and "(goal >= 200x faster: met)" in row["text"]
     row = benchmarks.bench_row("f", "train.py", 1.2, "s", 1.8, ("of the seed", 0.6))
     assert row["ratio"] == pytest.approx(2 / 3) and row["met"] is False
-    assert "NOT met" in row["text"]
-    row = benchmarks.bench_row("e", "sweep", 2e9, "model-steps/s", None, ("model-steps/s", 1e10))
-    assert row["met"] is False and "2 Gmodel-steps/s" in row["text"]
-    row = benchmarks.bench_row("c", "compiled", 1e-5, "s", None, ("faster than a", 200))
+    assert "0.67x of the seed" in row["text"] and "NOT met" in row["text"]
+    row = benchmarks.bench_row("g", "rss", 3.0, "B", 2.0, ("of the reference", 1.5))
+    assert row["ratio"] == 1.5 and row["met"] is True
+    # A ratio row (unit "x") is judged on its value: at least, at most.
+    row = benchmarks.bench_row("e", "share of the probe", 0.3, "x", None, ("at least", 0.5))
+    assert row["met"] is False and "0.3x  (goal >= 0.5x: NOT met)" in row["text"]
+    row = benchmarks.bench_row("e", "against the floor", 1.5, "x", None, ("at most", 2.0))
+    assert row["met"] is True and "(goal <= 2x: met)" in row["text"]
+    row = benchmarks.bench_row("e", "sweep", 2e9, "model-steps/s", None, None)
+    assert row["met"] is None and "2 Gmodel-steps/s" in row["text"]
+    row = benchmarks.bench_row("c", "compiled", 1e-5, "s", None, ("faster", 200))
     assert row["met"] is None and "no reference without torch" in row["text"]
     assert benchmarks.bench_row("a", "torch", None, "s", None, None)["text"].endswith(
         "skipped (torch is not installed)")
