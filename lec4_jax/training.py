@@ -184,18 +184,25 @@ def scan_samples(params, x, y, learning_rate, *, epochs: int, model: str = "line
             carry, (epoch_loss, per_step) = run_epochs(carry, epochs)
         else:
             # Blocks of `every` epochs, one host callback before each: nothing is added inside
-            # the epoch loop, which XLA compiles as it does without progress (README, bench g).
-            def block(carry, _):
-                jax.debug.callback(progress, carry.t // n, epochs)
-                return run_epochs(carry, every)
+            # the epoch loop (README, "Progress"; bench row j). Each epoch writes its record
+            # straight into the run's buffers, so blocks add no copy.
+            def epoch_at(e, state):
+                carry, buffers = state
+                carry, record = epoch(carry, None)
+                return carry, jax.tree.map(
+                    lambda buf, v: jax.lax.dynamic_update_index_in_dim(buf, v, e, 0), buffers,
+                    record)
 
-            blocks, rest = divmod(epochs, every)
-            carry, parts = jax.lax.scan(block, carry, None, length=blocks)
-            parts = [jax.tree.map(lambda a: a.reshape((blocks * every,) + a.shape[2:]), parts)]
-            if rest:
-                carry, tail = run_epochs(carry, rest)
-                parts.append(tail)
-            epoch_loss, per_step = jax.tree.map(lambda *a: jnp.concatenate(a), *parts)
+            def block(b, state):
+                jax.debug.callback(progress, state[0].t // n, epochs)
+                return jax.lax.fori_loop(b * every, (b + 1) * every, epoch_at, state)
+
+            shapes = jax.eval_shape(lambda c: epoch(c, None)[1], carry)
+            buffers = jax.tree.map(lambda a: jnp.zeros((epochs,) + a.shape, a.dtype), shapes)
+            blocks = epochs // every
+            state = jax.lax.fori_loop(0, blocks, block, (carry, buffers))
+            carry, (epoch_loss, per_step) = jax.lax.fori_loop(blocks * every, epochs, epoch_at,
+                                                              state)
     first_bad = jnp.where((carry.first_bad < 0) & ~_finite(carry.params), jnp.int32(epochs * n),
                           carry.first_bad)
     return carry.params, epoch_loss, first_bad, per_step

@@ -1,5 +1,6 @@
 """lec4_jax.runs: a whole run from its settings; lec4_jax.settings: the record, checked."""
 
+import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
@@ -98,3 +99,14 @@ def test_short_runs_compile_without_the_callback():
     seen = []
     runs.run(Settings(), *LECTURE, progress=lambda e, n: seen.append(e))
     assert seen == []
+
+
+def test_progress_with_a_history_and_a_remainder_of_epochs_changes_nothing(monkeypatch):
+    # 45 epochs in blocks of 2: 22 blocks, then one epoch; every step's record equal.
+    monkeypatch.setattr(runs, "PROGRESS_STEPS", 100)
+    seen = []
+    reported = runs.run(Settings(epochs=45), *LECTURE, progress=lambda e, n: seen.append(int(e)))
+    assert seen == list(range(0, 44, 2))
+    plain = runs.run(Settings(epochs=45), *LECTURE)
+    for a, b in zip(jax.tree.leaves(reported.history), jax.tree.leaves(plain.history)):
+        np.testing.assert_array_equal(a, b)
