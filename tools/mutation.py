@@ -34,11 +34,15 @@ MUTANTS = [
     ("lec4_jax/chain_rule.py", "return (ct * (exponent * a ** (exponent - 1)),)",
      "return (ct * (exponent * a ** exponent),)", ["test_chain_rule.py"]),
     # training
-    ("lec4_jax/training.py", "first_bad = jnp.where((first_bad < 0) & ~_finite(params, loss), "
-     "t, first_bad)", "first_bad = jnp.where((first_bad < 0) & ~_finite(params, loss), "
-     "t + 1, first_bad)", ["test_training.py", "test_report.py"]),
-    ("lec4_jax/training.py", "return carry, (carry[-1], per_step)",
-     "return carry, (carry[-2], per_step)", ["test_training.py", "test_report.py"]),
+    ("lec4_jax/training.py", "~_finite(carry.params, loss), carry.t,",
+     "~_finite(carry.params, loss), carry.t + 1,", ["test_training.py", "test_report.py"]),
+    ("lec4_jax/training.py", "return carry, (carry.loss, out)",
+     "return carry, (carry.first_bad.astype(carry.loss.dtype), out)",
+     ["test_training.py", "test_report.py"]),
+    ("lec4_jax/training.py", "jax.lax.dynamic_update_index_in_dim(buf, v, e, 0)",
+     "jax.lax.dynamic_update_index_in_dim(buf, v, e + 1, 0)", ["test_runs.py"]),
+    ("lec4_jax/training.py", "        carry, out = f(carry, row)\n        outputs.append(out)",
+     "        outputs.append(f(carry, row)[1])", ["test_training.py"]),
     ("lec4_jax/training.py", '"momentum": lambda lr: optax.sgd(lr, momentum=0.9)',
      '"momentum": lambda lr: optax.sgd(lr, momentum=0.99)', ["test_optimizers.py"]),
     ("lec4_jax/training.py", '"rmsprop": optax.rmsprop,',
@@ -64,7 +68,8 @@ MUTANTS = [
      "return len(row) == 2 and not all(is_number(cell) for cell in row)", ["test_data.py"]),
     ("lec4_jax/data.py", "if positive and abs(cast) < np.finfo(dtype).tiny:",
      "if positive and abs(cast) < 0:", ["test_runs.py", "test_data.py"]),
-    ("lec4_jax/data.py", 'encoding="utf-8-sig"', 'encoding="utf-8"', ["test_data.py"]),
+    ("lec4_jax/data.py", 'newline="", encoding="utf-8-sig"', 'newline="", encoding="utf-8"',
+     ["test_data.py"]),
     # outputs
     ("lec4_jax/outputs.py", "os.fsync(f.fileno())  # complete", "pass  # complete",
      ["test_outputs.py"]),
@@ -75,6 +80,14 @@ MUTANTS = [
     # sweep
     ("lec4_jax/sweep.py", "diverged = ~jnp.isfinite(loss) | (loss > loss0)",
      "diverged = ~jnp.isfinite(loss) | (loss >= loss0)", ["test_sweep.py"]),
+    ("lec4_jax/sweep.py", 'mesh = np.meshgrid(*axes, indexing="ij")',
+     "mesh = np.meshgrid(*axes)", ["test_sweep.py"]),
+    ("lec4_jax/sweep.py", "return (*(final[p] for p in model_lib.get(model_name).params), loss,",
+     "return (*(final[p] for p in sorted(final)), loss,", ["test_sweep.py"]),
+    ("lec4_jax/stability.py", "return phi @ vt[: int(np.sum(sv > sv[0] * 1e-12))].T",
+     "return phi @ vt.T", ["test_stability.py"]),
+    ("lec4_jax/stability.py", "            intervals.append((start, edge))",
+     "            intervals.append((start, lrs[i]))", ["test_stability.py"]),
     ("lec4_jax/sweep.py", "return np.repeat(lrs, len(w_inits)), np.tile(w_inits, len(lrs))",
      "return np.tile(lrs, len(w_inits)), np.repeat(w_inits, len(lrs))", ["test_sweep.py"]),
     # walkthrough
