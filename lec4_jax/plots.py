@@ -78,8 +78,9 @@ def sweep_png(result, target, stable, title: str, extra=None) -> bytes:
     def joined(get, kind=np.float64):
         return np.concatenate([np.asarray(get(r)) for r in parts]).astype(kind)
 
-    order = np.argsort(joined(lambda r: r.learning_rate), kind="stable")
-    lr = joined(lambda r: r.learning_rate)[order]
+    lr = joined(lambda r: r.learning_rate)
+    order = np.argsort(lr, kind="stable")
+    lr = lr[order]
     diverged = joined(lambda r: r.diverged, bool)[order]
     init = {p: joined(lambda r, p=p: r.init[p])[order] for p in target}
     error = np.sqrt(sum((joined(lambda r, p=p: r.final[p])[order] - v) ** 2

@@ -53,9 +53,8 @@ class SweepResult:
 
     @functools.cached_property
     def _grid(self):
-        n_init = len(next(iter(self.inits.values())))
-        lrs = np.repeat(np.asarray(self.lrs), n_init)
-        return lrs, {p: np.tile(np.asarray(v), len(self.lrs)) for p, v in self.inits.items()}
+        columns = {p: grid(self.lrs, v) for p, v in self.inits.items()}
+        return next(iter(columns.values()))[0], {p: c[1] for p, c in columns.items()}
 
     @property
     def learning_rate(self) -> np.ndarray:
@@ -118,7 +117,8 @@ def refined_rates(intervals, lr_min: float, lr_max: float, inside: int = 24,
 
 
 def grid(lrs, w_inits) -> tuple[np.ndarray, np.ndarray]:
-    """The outer product, flattened, learning rate major: every rate with every w_init."""
+    """The outer product, flattened, learning rate major: every rate with every w_init (or
+    every initial value of any one parameter)."""
     lrs, w_inits = np.asarray(lrs), np.asarray(w_inits)
     return np.repeat(lrs, len(w_inits)), np.tile(w_inits, len(lrs))
 

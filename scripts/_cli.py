@@ -244,19 +244,21 @@ def flag_values(holders) -> dict:
     return {h.name: h.value for h in holders}
 
 
+def _registry_params() -> dict[str, str]:
+    """Every parameter of every model in the registry, in order, with the models that have it."""
+    from lec4_jax import model
+
+    return {p: ", ".join(n.name for n in model.MODELS.values() if p in n.params)
+            for m in model.MODELS.values() for p in m.params}
+
+
 def define_param_flags(what: str) -> dict[str, flags.FlagHolder]:
     """``--<param>_init`` for every parameter of every model in the registry, default None
     (the model's own default)."""
-    from lec4_jax import model, settings
+    from lec4_jax import model
 
-    holders = {}
-    for m in model.MODELS.values():
-        for p in m.params:
-            if p not in holders:
-                users = ", ".join(n.name for n in model.MODELS.values() if p in n.params)
-                holders[p] = flags.DEFINE_float(settings.init_field(p), None,
-                                                f"{p} ({users}){what}.")
-    return holders
+    return {p: flags.DEFINE_float(model.init_field(p), None, f"{p} ({users}){what}.")
+            for p, users in _registry_params().items()}
 
 
 def define_param_list_flags() -> dict[str, flags.FlagHolder]:
@@ -264,16 +266,10 @@ def define_param_list_flags() -> dict[str, flags.FlagHolder]:
     initial values, default None (the model's own default)."""
     from lec4_jax import model
 
-    holders = {}
-    for m in model.MODELS.values():
-        for p in m.params:
-            if p not in holders:
-                users = ", ".join(n.name for n in model.MODELS.values() if p in n.params)
-                holders[p] = flags.DEFINE_list(
-                    f"{model.init_field(p)}_values", None,
-                    f"Initial values of {p} ({users}), comma-separated; the grid takes every "
-                    "combination (default: the model's initial value).")
-    return holders
+    return {p: flags.DEFINE_list(f"{model.init_field(p)}_values", None,
+                                 f"Initial values of {p} ({users}), comma-separated; the grid "
+                                 "takes every combination (default: the model's initial value).")
+            for p, users in _registry_params().items()}
 
 
 def given_params(holders: dict[str, flags.FlagHolder]) -> dict[str, float]:
