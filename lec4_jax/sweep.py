@@ -38,8 +38,10 @@ DEFAULT_UNROLL = 6  # steps fused per loop iteration: fewer iterations, still sh
 class SweepResult:
     """One entry per config, in grid order (learning rate major, then the initial point).
 
-    ``inits`` holds the grid's initial points, one array per parameter (see :func:`init_points`);
-    ``final`` the trained parameters, one array per parameter, one entry per config.
+    ``lrs`` holds the grid's learning rates as given (the ``learning_rate`` column has them in
+    the compute dtype); ``inits`` the grid's initial points, one array per parameter (see
+    :func:`init_points`); ``final`` the trained parameters, one array per parameter, one entry
+    per config.
     ``learning_rate`` and ``init`` (the initial point of each config) are built from the grid's
     axes on first use. ``columns()`` gives the CSV's columns in order; for the lecture's model,
     ``w_init`` and ``final_w`` name its one parameter's columns, and iterating gives the five.
@@ -53,7 +55,8 @@ class SweepResult:
 
     @functools.cached_property
     def _grid(self):
-        columns = {p: grid(self.lrs, v) for p, v in self.inits.items()}
+        lrs = np.asarray(self.lrs, next(iter(self.inits.values())).dtype)  # the compute dtype
+        columns = {p: grid(lrs, v) for p, v in self.inits.items()}
         return next(iter(columns.values()))[0], {p: c[1] for p, c in columns.items()}
 
     @property
@@ -213,18 +216,15 @@ def train_grid(lrs, inits, x, y, *, epochs: int, model: str = "linear",
         copy to the host, no gathering across hosts).
       progress: ``progress(models_done, models)``, called as each chunk is copied out.
     """
+    dtype = np.dtype(dtype)
     inits = {p: v.astype(dtype) for p, v in init_points(model, inits).items()}
-    lrs_64 = np.asarray(lrs, np.float64)
-    n_lr, n_w = len(lrs_64), len(next(iter(inits.values())))
+    rates = np.asarray(lrs).ravel()  # as given: each chunk is cast to dtype as it is sent
+    n_lr, n_w = len(rates), len(next(iter(inits.values())))
     devices = tuple(jax.devices() if devices is None else devices)
     on_cpu = devices[0].platform == "cpu"
     chunk = chunk or DEFAULT_CHUNK["cpu" if on_cpu else "accelerator"]
     rows = max(1, chunk // n_w)  # learning rates per chunk and device
     size = min(rows, -(-n_lr // len(devices))) * len(devices)
-    # The rates padded to whole chunks with the last one (the padding is cut off below), in
-    # memory aligned for XLA: on the CPU it then uses each chunk's rates in place, uncopied.
-    padded = data.aligned_empty(-(-n_lr // size) * size, dtype)
-    padded[:n_lr], padded[n_lr:] = lrs_64, lrs_64[-1]
     sharding = _sharding(devices)
     kernel = functools.partial(
         _train_chunk["cpu" if on_cpu else None], inits=inits, x=np.asarray(x, dtype),
@@ -233,12 +233,18 @@ def train_grid(lrs, inits, x, y, *, epochs: int, model: str = "linear",
     starts = range(0, n_lr, size)
 
     def run(start):
-        rates = padded[start:start + size]
-        return kernel(jax.device_put(rates, sharding) if len(devices) > 1 else rates)
+        # A chunk's rates in dtype, in memory aligned for XLA (on the CPU it then reads them in
+        # place): as given when they already are, else cast into a fresh buffer; the last
+        # chunk padded with the last rate (the padding is cut off below).
+        part = rates[start:start + size]
+        if len(part) < size or part.dtype != dtype or part.ctypes.data % 64:
+            part, given = data.aligned_empty(size, dtype), part
+            part[:len(given)], part[len(given):] = given, given[-1]
+        return kernel(jax.device_put(part, sharding) if len(devices) > 1 else part)
 
     def result(columns):
         *final, loss, diverged = columns
-        return SweepResult(padded[:n_lr], inits, dict(zip(inits, final)), loss, diverged, model)
+        return SweepResult(rates, inits, dict(zip(inits, final)), loss, diverged, model)
 
     n = n_lr * n_w
     if not to_host:
