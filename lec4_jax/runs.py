@@ -67,11 +67,8 @@ def _summary(h, p0, x, y, predict_x, model):
         use = (h.first_bad >= 0) & (h.first_bad < n_steps)
         at_bad = jax.tree.map(lambda leaf: leaf[jnp.clip(h.first_bad, 0, n_steps - 1)], h.params)
         final = jax.tree.map(lambda a, b: jnp.where(use, a, b), at_bad, final)
-    both = jax.tree.map(lambda a, b: jnp.stack([a, b]), p0, final)  # one pass over the data
-    loss_before, loss_after = jax.vmap(training.mean_loss, in_axes=(0, None, None, None))(
-        both, x, y, model)
-    return (final, m.predict(p0, predict_x), m.predict(final, predict_x), loss_before,
-            loss_after)
+    return (final, m.predict(p0, predict_x), m.predict(final, predict_x),
+            training.mean_loss(p0, x, y, model), training.mean_loss(final, x, y, model))
 
 
 def run(settings: Settings, x, y, progress=None) -> Run:

@@ -146,7 +146,7 @@ def _train_one(params, lr, x, y, *, model_name, epochs, grad, optimizer, unroll)
     final, *_ = training.scan_samples(params, x, y, lr, epochs=epochs, model=model_name,
                                       grad=grad, optimizer=optimizer, fence=False,
                                       unroll=unroll)
-    return final, training.mean_loss(final, x, y, model_name)
+    return final, training.mean_loss(final, x, y, model_name, in_order=True)
 
 
 def _chunk(lrs, inits, x, y, *, sharding, model_name, epochs, grad, optimizer, unroll):
@@ -164,7 +164,8 @@ def _chunk(lrs, inits, x, y, *, sharding, model_name, epochs, grad, optimizer, u
     one = functools.partial(_train_one, model_name=model_name, epochs=epochs, grad=grad,
                             optimizer=optimizer, unroll=unroll)
     final, loss = jax.vmap(one, in_axes=(0, 0, None, None))(p0, lr, x, y)
-    start = jax.vmap(training.mean_loss, in_axes=(0, None, None, None))(inits, x, y, model_name)
+    start = jax.vmap(functools.partial(training.mean_loss, model=model_name, in_order=True),
+                     in_axes=(0, None, None))(inits, x, y)
     loss0 = jnp.broadcast_to(start, shape).reshape(-1)  # one per initial point
     diverged = ~jnp.isfinite(loss) | (loss > loss0)
     # In the model's order of parameters (a dict crossing jit comes back with sorted keys).
