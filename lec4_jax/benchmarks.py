@@ -156,8 +156,8 @@ def sequential_sgd(num_samples: int, repeats: int) -> float:
 
 def sweep_throughput(num_models: int, repeats: int, to_host: bool = True) -> float:
     """(e) ``num_models`` lecture models (a learning-rate grid) x 20 epochs, end to end: the
-    results in NumPy, or (``to_host=False``) left on the devices."""
-    lrs = sweep.learning_rates(1e-4, 0.2, num_models)
+    results in NumPy, or (``to_host=False``) left on the devices. The grid is the peers'."""
+    lrs = _sweep_grid(num_models)
 
     def run():
         r = sweep.train_grid(lrs, [1.0], data.LECTURE_X, data.LECTURE_Y, epochs=20,
@@ -174,7 +174,10 @@ SWEEP_EPOCHS = 20
 
 
 def _sweep_grid(num_models: int):
-    return sweep.learning_rates(1e-4, 0.2, num_models).astype(np.float32)
+    """Row (e)'s grid, the same array for every contender: float32, in aligned memory."""
+    grid = data.aligned_empty(num_models, np.float32)
+    grid[:] = sweep.learning_rates(1e-4, 0.2, num_models)
+    return grid
 
 
 def torch_sweep(num_models: int, repeats: int) -> float | None:
