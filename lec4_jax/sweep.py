@@ -56,8 +56,7 @@ class SweepResult:
     @functools.cached_property
     def _grid(self):
         lrs = np.asarray(self.lrs, next(iter(self.inits.values())).dtype)  # the compute dtype
-        columns = {p: grid(lrs, v) for p, v in self.inits.items()}
-        return next(iter(columns.values()))[0], {p: c[1] for p, c in columns.items()}
+        return grid(lrs, self.inits)
 
     @property
     def learning_rate(self) -> np.ndarray:
@@ -119,11 +118,18 @@ def refined_rates(intervals, lr_min: float, lr_max: float, inside: int = 24,
     return np.unique(rates[(rates >= lr_min) & (rates <= lr_max)])
 
 
-def grid(lrs, w_inits) -> tuple[np.ndarray, np.ndarray]:
-    """The outer product, flattened, learning rate major: every rate with every w_init (or
-    every initial value of any one parameter)."""
-    lrs, w_inits = np.asarray(lrs), np.asarray(w_inits)
-    return np.repeat(lrs, len(w_inits)), np.tile(w_inits, len(lrs))
+def grid(lrs, inits):
+    """The outer product, flattened, learning rate major: every rate with every initial point.
+
+    ``inits`` is one array of initial values (``w_init``), or a dict of equal-length arrays,
+    one per parameter (an initial point per index, as :func:`init_points` gives); the second
+    column comes back in the same form.
+    """
+    lrs = np.asarray(lrs)
+    points = inits if isinstance(inits, dict) else {None: inits}
+    n = len(next(iter(points.values())))
+    tiled = {p: np.tile(np.asarray(v), len(lrs)) for p, v in points.items()}
+    return np.repeat(lrs, n), tiled if isinstance(inits, dict) else tiled[None]
 
 
 def init_points(model_name: str, inits) -> dict[str, np.ndarray]:

@@ -88,8 +88,8 @@ MUTANTS = [
      "return phi @ vt.T", ["test_stability.py"]),
     ("lec4_jax/stability.py", "            intervals.append((start, edge))",
      "            intervals.append((start, lrs[i]))", ["test_stability.py"]),
-    ("lec4_jax/sweep.py", "return np.repeat(lrs, len(w_inits)), np.tile(w_inits, len(lrs))",
-     "return np.tile(lrs, len(w_inits)), np.repeat(w_inits, len(lrs))", ["test_sweep.py"]),
+    ("lec4_jax/sweep.py", "return np.repeat(lrs, n), tiled",
+     "return np.tile(lrs, n), tiled", ["test_sweep.py"]),
     # walkthrough
     ("lec4_jax/walkthrough.py", "if all(np.array_equal(walk.grad(k), want[k], equal_nan=True) "
      "for k in m.params):", "if any(np.array_equal(walk.grad(k), want[k], equal_nan=True) "
