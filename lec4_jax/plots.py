@@ -302,3 +302,75 @@ def animation_bytes(run, fmt: str, title: str) -> bytes:
                 return f.read()
     finally:
         plt.close(fig)
+
+
+
+def graph_figure(walk, params, title: str = "", dtype="float32"):
+    """The walked graph drawn by matplotlib, for machines without Graphviz: the same boxes,
+    forward edges carrying the input's value (solid, black), and dashed red backward edges
+    carrying the gradient passed back. Returns the Figure (its texts can be read back)."""
+    from lec4_jax import walkthrough
+
+    plt = _pyplot()
+    place = walkthrough.layout(walk)
+    counts: dict[int, int] = {}
+    for col, _ in place.values():
+        counts[col] = counts.get(col, 0) + 1
+    xy = {i: (3.4 * col, 1.9 * ((counts[col] - 1) / 2 - row)) for i, (col, row) in place.items()}
+    fig, ax = plt.subplots(figsize=(2.4 * len(counts) + 1, 1.6 * max(counts.values()) + 1.6))
+    boxes = {}
+    for n in walk.graph.nodes:
+        fill = "#fff3c4" if n.name in params else "white"
+        style = "round,pad=0.4" if n.is_leaf else "square,pad=0.4"
+        boxes[n.index] = ax.text(*xy[n.index], walkthrough.node_label(walk, n, dtype),
+                                 ha="center", va="center", fontsize=9, zorder=2,
+                                 bbox={"boxstyle": style, "fc": fill, "ec": "black"})
+    for n in walk.graph.nodes:
+        passed = walk.passed[n.index] or [None] * len(n.inputs)
+        for i, g in zip(n.inputs, passed):
+            _graph_edge(ax, boxes[i.index], boxes[n.index], _fmt(i.value, dtype), False)
+            if g is not None:
+                _graph_edge(ax, boxes[n.index], boxes[i.index], _fmt(g, dtype), True)
+    xs, ys = [p[0] for p in xy.values()], [p[1] for p in xy.values()]
+    ax.set_xlim(min(xs) - 1.7, max(xs) + 1.7)
+    ax.set_ylim(min(ys) - 1.3, max(ys) + 1.3)
+    ax.set_aspect("equal")
+    ax.set_axis_off()
+    if title:
+        ax.set_title(title, fontsize=10)
+    return fig
+
+
+def _fmt(value, dtype) -> str:
+    from lec4_jax.report import fmt
+
+    return fmt(value, dtype)
+
+
+def _graph_edge(ax, source, target, label: str, backward: bool) -> None:
+    """One arrow from box to box, clipped at both boxes, its label beside it; a backward arrow
+    bends away from the forward one. Drawn above the boxes so each box is placed first."""
+    color, rad = ("red", 0.3) if backward else ("black", 0.0)
+    ax.annotate("", xy=target.get_position(), xytext=source.get_position(), zorder=3,
+                arrowprops={"arrowstyle": "-|>", "color": color, "lw": 1.2,
+                            "ls": "--" if backward else "-", "mutation_scale": 14,
+                            "patchA": source.get_bbox_patch(), "patchB": target.get_bbox_patch(),
+                            "connectionstyle": f"arc3,rad={rad}"})
+    (x0, y0), (x1, y1) = source.get_position(), target.get_position()
+    dx, dy = x1 - x0, y1 - y0
+    norm = max((dx * dx + dy * dy) ** 0.5, 1e-9)
+    # arc3's curve passes its chord's midpoint offset by rad/2 * (dy, -dx): a backward label
+    # sits just beyond that, a forward label just off the middle of its line, on the other side
+    at, shift = (0.5, rad / 2 + 0.28 / norm) if backward else (0.5, -0.22 / norm)
+    ax.text(x0 + at * dx + shift * dy, y0 + at * dy - shift * dx, label, color=color,
+            ha="center", va="center", fontsize=8, zorder=4,
+            bbox={"boxstyle": "round,pad=0.1", "fc": "white", "ec": "none", "alpha": 0.85})
+
+
+def graph_png(walk, params, title: str = "", dtype="float32") -> bytes:
+    """:func:`graph_figure` as PNG bytes."""
+    plt = _pyplot()
+    fig = graph_figure(walk, params, title, dtype)
+    data = _png(fig)
+    plt.close(fig)
+    return data

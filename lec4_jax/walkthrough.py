@@ -173,6 +173,35 @@ def _expr(node: cr.Node) -> str:
     return f"{names[0]}^{exponent}"
 
 
+def node_label(walk: cr.Walk, node: cr.Node, dtype="float32") -> str:
+    """A node's three lines: its formula, its value, and dloss/d(node)."""
+    what = node.name if node.is_leaf else f"{node.name} = {_expr(node)}"
+    return (f"{what}\nvalue {fmt(node.value, dtype)}\n"
+            f"dloss/d{node.name} {fmt(walk.grad(node.name), dtype)}")
+
+
+def layout(walk: cr.Walk) -> dict[int, tuple[int, int]]:
+    """Each node's (column, row), left to right as the lecture draws the graph.
+
+    The loss sits in the last column and every other node just left of its first consumer, so
+    an edge skips a column only where a value feeds two columns (``x`` in ``x^2*w2 + x*w1``).
+    """
+    nodes = walk.graph.nodes
+    col = {}
+    for n in nodes:  # recorded in topological order: the longest path from an input
+        col[n.index] = 1 + max((col[i.index] for i in n.inputs), default=-1)
+    for n in reversed(nodes):
+        consumers = [col[c.index] for c in nodes if any(i is n for i in c.inputs)]
+        if consumers:
+            col[n.index] = min(consumers) - 1
+    rows: dict[int, int] = {}
+    place = {}
+    for n in sorted(nodes, key=lambda n: (n.is_leaf, n.index)):  # ops above leaves
+        place[n.index] = (col[n.index], rows.get(col[n.index], 0))
+        rows[col[n.index]] = place[n.index][1] + 1
+    return place
+
+
 def _dot_id(node: cr.Node) -> str:
     return f"n{node.index}"
 
@@ -195,9 +224,7 @@ def dot(walk: cr.Walk, params: Sequence[str], dtype="float32", title: str = "") 
     if title:
         out.append(f"  labelloc=t; label={_quote(title)};")
     for n in walk.graph.nodes:
-        what = n.name if n.is_leaf else f"{n.name} = {_expr(n)}"
-        label = (f"{what}\nvalue {fmt(n.value, dtype)}\n"
-                 f"dloss/d{n.name} {fmt(walk.grad(n.name), dtype)}")
+        label = node_label(walk, n, dtype)
         shape = "ellipse" if n.is_leaf else "box"
         style = ', style=filled, fillcolor="#fff3c4"' if n.name in params else ""
         out.append(f"  {_dot_id(n)} [label={_quote(label)}, shape={shape}{style}];")

@@ -71,6 +71,53 @@ def test_dot_parses_and_holds_every_node_and_gradient(name, params):
             assert edge.get("label").strip('"') == wt.fmt(g, "float32")
 
 
+@pytest.mark.parametrize("name", ["linear", "affine", "quadratic"])
+def test_layout_runs_left_to_right_with_no_box_on_an_edge(name):
+    """Every edge goes rightwards; it skips no column except where one value feeds two columns
+    (quadratic's x), and no two boxes share a place."""
+    walk = wt.explain(wt.Example.of(name))
+    place = wt.layout(walk)
+    assert len(set(place.values())) == len(place)
+    assert place[walk.output.index][0] == max(col for col, _ in place.values())
+    for n in walk.graph.nodes:
+        for i in n.inputs:
+            skip = place[n.index][0] - place[i.index][0]
+            feeds = {place[c.index][0] for c in walk.graph.nodes if i in c.inputs}
+            assert skip == 1 or (skip > 1 and len(feeds) > 1), (i.name, n.name)
+
+
+@pytest.mark.parametrize("name", ["linear", "quadratic"])
+def test_the_graph_without_graphviz_draws_every_node_and_edge(name):
+    """The matplotlib picture (the notebook's when Graphviz is missing), read back from the
+    figure: each node's three lines, and each edge's arrow and label (black forward value, red
+    dashed backward gradient), the same as the DOT source's."""
+    plots = pytest.importorskip("lec4_jax.plots")
+    pytest.importorskip("matplotlib")
+    ex = wt.Example.of(name)
+    walk = wt.explain(ex)
+    params = tuple(ex.params)
+    fig = plots.graph_figure(walk, params, title="t")
+    ax = fig.axes[0]
+    texts = [(t.get_text(), t.get_color()) for t in ax.texts]
+    for n in walk.graph.nodes:
+        assert (wt.node_label(walk, n), "black") in texts
+    arrows = [a for a in ax.texts if getattr(a, "arrow_patch", None) is not None]
+    n_inputs = sum(len(n.inputs) for n in walk.graph.nodes)
+    assert len(arrows) == 2 * n_inputs
+    dashed = [a for a in arrows if a.arrow_patch.get_linestyle() != "-"]
+    assert len(dashed) == n_inputs
+    labels = [t for t, color in texts if color == "red"]
+    want = [wt.fmt(g, "float32") for n in walk.graph.nodes for g in walk.passed[n.index] or ()]
+    assert sorted(labels) == sorted(want)
+    forward = sorted(t for t, color in texts if color == "black" and t and "\n" not in t)
+    assert forward == sorted(wt.fmt(i.value, "float32") for n in walk.graph.nodes
+                             for i in n.inputs)
+    assert plots.graph_png(walk, params).startswith(b"\x89PNG")
+    import matplotlib.pyplot as plt
+
+    plt.close(fig)
+
+
 def test_render_without_graphviz_says_what_to_install(monkeypatch):
     monkeypatch.setattr(shutil, "which", lambda name: None)
     with pytest.raises(InputError, match="^Graphviz's dot is not on PATH; install Graphviz"):
