@@ -11,6 +11,7 @@ running anything; ``tests/test_notebooks.py`` runs them afresh and compares the 
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 from pathlib import Path
 
@@ -109,23 +110,23 @@ for method in ("chain_rule", "autodiff", "closed_form"):
 """),
     md("""
 The graph as the lecture draws it: values ride the forward edges, gradients the dashed red
-backward ones (drawn by Graphviz when it is installed).
+backward ones (drawn by Graphviz when it is installed, otherwise by matplotlib).
 """, """
 강의 그림과 같은 그래프입니다. 값은 순방향 화살표를, 기울기는 빨간 점선의 역방향 화살표를 따라
-흐릅니다 (Graphviz가 설치되어 있으면 그림으로 그립니다).
+흐릅니다 (Graphviz가 설치되어 있으면 Graphviz로, 없으면 matplotlib로 그립니다).
 """),
     code("""
 import shutil
 
-from IPython.display import SVG, display
+from IPython.display import SVG, Image, display
 
-from lec4_jax import walkthrough
+from lec4_jax import plots, walkthrough
 
-source = walkthrough.dot(walk, ("w",), title=walkthrough.title(example))
-if shutil.which("dot"):
-    display(SVG(walkthrough.render(source, "svg")))
-else:
-    print(source)
+title = walkthrough.title(example)
+if shutil.which("dot"):  # Graphviz draws it
+    display(SVG(walkthrough.render(walkthrough.dot(walk, ("w",), title=title), "svg")))
+else:  # no Graphviz: matplotlib draws the same graph
+    display(Image(plots.graph_png(walk, ("w",), title=title)))
 """),
     md("""
 ## 2. The training loop
@@ -337,12 +338,61 @@ def notebook(lang: str) -> nbformat.NotebookNode:
     return nb
 
 
+# The kernel's own log lines (e.g. ipykernel 7's "[IPKernelApp] WARNING | Kernel is running over
+# TCP without encryption"), which reach a cell's stderr: noise from the kernel, not the notebook.
+KERNEL_LOG = re.compile(r"^\[\w+\] (?:DEBUG|INFO|WARNING|ERROR|CRITICAL) \| .*(?:\n|$)", re.M)
+
+
 def execute(nb: nbformat.NotebookNode, timeout: int = 600) -> nbformat.NotebookNode:
+    """Runs every cell headless, then drops the kernel's log lines from the outputs."""
     from nbclient import NotebookClient
 
-    NotebookClient(nb, timeout=timeout, kernel_name="python3",
+    NotebookClient(nb, timeout=timeout, kernel_name="python3", record_timing=False,
                    resources={"metadata": {"path": str(HERE)}}).execute()
+    for cell in nb.cells:
+        if cell.cell_type == "code":
+            cell.outputs = [o for o in map(_without_kernel_log, cell.outputs) if o is not None]
     return nb
+
+
+def _without_kernel_log(output):
+    if output.output_type == "stream" and output.name == "stderr":
+        output.text = KERNEL_LOG.sub("", output.text)
+        return output if output.text else None
+    return output
+
+
+def meaning(nb: nbformat.NotebookNode) -> list[list[tuple[str, str]]]:
+    """What each code cell shows, to compare two runs: its printed text (stdout and stderr apart),
+    its results' plain text, its errors, and "picture" for each image, whatever drew it (an SVG
+    from Graphviz or a PNG from matplotlib) and whatever its bytes."""
+    cells = []
+    for cell in nb.cells:
+        if cell.cell_type != "code":
+            continue
+        shown = []
+        for o in cell.outputs:
+            if o.output_type == "stream":
+                shown.append((o.name, o.text))
+            elif o.output_type == "error":
+                shown.append(("error", f"{o.ename}: {o.evalue}"))
+            elif any(kind.startswith("image/") for kind in o.get("data", {})):
+                shown.append(("picture", ""))
+            else:
+                shown.append(("result", o.get("data", {}).get("text/plain", "")))
+        cells.append(_joined(shown))
+    return cells
+
+
+def _joined(shown: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """Consecutive pieces of one stream as one: where a kernel splits a cell's text is timing."""
+    out: list[tuple[str, str]] = []
+    for kind, text in shown:
+        if out and kind in ("stdout", "stderr") and out[-1][0] == kind:
+            out[-1] = (kind, out[-1][1] + text)
+        else:
+            out.append((kind, text))
+    return out
 
 
 def strip_outputs(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
