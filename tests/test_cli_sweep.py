@@ -1,10 +1,12 @@
 """scripts/sweep.py as a user runs it: real subprocesses."""
 
 import csv
+import os
 
 import pytest
 
-from cli_util import assert_usage_error, run_script
+from cli_util import PNG, Server, assert_usage_error, run_script
+from lec4_jax import model
 
 
 def sweep(*args):
@@ -77,3 +79,32 @@ def test_every_model_sweeps_with_a_column_per_parameter(tmp_path):
 def test_bad_input_is_one_line(args, message):
     line = assert_usage_error(sweep(*args), message)
     assert line.startswith("sweep.py: error: ")
+
+
+@pytest.fixture(scope="module")
+def server():
+    s = Server("sweep.py")
+    yield s
+    s.close()
+
+
+@pytest.mark.parametrize("flag, name", [("--output", "s.csv"), ("--plot", "s.png")])
+@pytest.mark.parametrize("model_name", list(model.MODELS))
+def test_every_model_writes_every_output_alone(server, tmp_path, model_name, flag, name):
+    # Every model x every output flag, one flag at a time (the quadratic model's CSV once
+    # exited 70 on a column named for the lecture's w): exit 0, that file and nothing else.
+    work = tmp_path / "work"
+    work.mkdir()
+    code, out, err = server.run([f"--model={model_name}", "--num_lr=3", "--lr_max=0.01",
+                                 "--epochs=2", f"{flag}={name}"], work)
+    assert (code, err) == (0, "")
+    assert os.listdir(work) == [name]
+    data = (work / name).read_bytes()
+    if flag == "--plot":
+        assert data.startswith(PNG) and data.endswith(b"IEND\xaeB`\x82")  # whole
+        return
+    params = model.get(model_name).params
+    lines = data.decode().splitlines()
+    assert lines[0].split(",") == ["lr", *(f"{p}_init" for p in params),
+                                   *(f"final_{p}" for p in params), "final_loss", "diverged"]
+    assert lines == out.splitlines()[3:]  # the file holds the very rows printed, all three

@@ -26,30 +26,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from cli_util import BASE_ENV, SCRIPTS, run_script
-
-SERVER = Path(__file__).with_name("forkserver.py")
-PNG = b"\x89PNG\r\n\x1a\n"
-
-
-class Server:
-    def __init__(self, script: str):
-        self.script = script
-        self.proc = subprocess.Popen([sys.executable, str(SERVER), script], stdin=subprocess.PIPE,
-                                     stdout=subprocess.PIPE, text=True, env=BASE_ENV)
-
-    def run(self, argv, cwd: Path, env=None) -> tuple[int, str, str]:
-        out, err = cwd / ".." / "stdout.txt", cwd / ".." / "stderr.txt"
-        request = {"argv": list(argv), "cwd": str(cwd), "stdout": str(out), "stderr": str(err),
-                   "env": env or {}}
-        self.proc.stdin.write(json.dumps(request) + "\n")
-        self.proc.stdin.flush()
-        code = json.loads(self.proc.stdout.readline())["code"]
-        return code, out.read_text(), err.read_text()
-
-    def close(self):
-        self.proc.stdin.close()
-        self.proc.wait(timeout=30)
+from cli_util import BASE_ENV, PNG, SCRIPTS, Server, run_script
 
 
 @pytest.fixture(scope="module")

@@ -14,18 +14,12 @@ import sys
 import numpy as np
 import pytest
 
-from cli_util import BASE_ENV, SCRIPTS, assert_usage_error, run_script
+from cli_util import BASE_ENV, SCRIPTS, assert_usage_error, embedded, run_script
 from lec4_jax import runs, stepthrough
 from lec4_jax.data import InputError
 from lec4_jax.settings import Settings
 
 LECTURE = ([1.0, 2.0, 3.0], [2.0, 4.0, 6.0])
-
-
-def embedded(html: str) -> dict:
-    text = re.search(r'<script id="data" type="application/json">(.*?)</script>', html,
-                     re.S).group(1)
-    return json.loads(text.replace("<\\/", "</"))
 
 
 def test_the_page_holds_every_step_computed_by_the_run():
