@@ -3,13 +3,14 @@
 import json
 import os
 import platform
+import shutil
 
 import numpy as np
 import pytest
 
 import torch_lecture
-from cli_util import assert_usage_error, run_script
-from lec4_jax import report, runs, training
+from cli_util import PNG, Server, assert_usage_error, embedded, run_script
+from lec4_jax import model, report, runs, training
 from lec4_jax.settings import Settings
 
 
@@ -265,3 +266,55 @@ def test_a_diverging_run_is_drawn_up_to_its_divergence(tmp_path):
 ])
 def test_pictures_that_cannot_be_made_are_refused_up_front(args, message):
     assert_usage_error(train(*args), message)
+
+
+@pytest.fixture(scope="module")
+def server():
+    s = Server("train.py")
+    yield s
+    s.close()
+
+
+def check_output(path, params, steps):
+    """The file an output flag wrote holds the run: its steps and the model's parameters."""
+    data = path.read_bytes()
+    if path.suffix == ".json":
+        record = json.loads(data)
+        assert len(record["steps"]) == steps
+        assert set(record["final_params"] if len(params) > 1 else {"w": record["final_w"]}) \
+            == set(params)
+    elif path.suffix == ".html":
+        page = embedded(data.decode())
+        assert len(page["steps"]) == steps and page["params"] == list(params)
+    elif path.suffix == ".gif":
+        assert gif_frames(path) == steps
+    elif path.suffix == ".mp4":
+        assert data[4:8] == b"ftyp"
+    else:
+        assert data.startswith(PNG) and data.endswith(b"IEND\xaeB`\x82")
+
+
+OUTPUTS = [("--output", "run.json"), ("--plot", "run.png"), ("--landscape", "land.png"),
+           ("--animate", "run.gif"), ("--animate", "run.mp4"), ("--html", "page.html")]
+
+
+@pytest.mark.parametrize("flag, name", OUTPUTS)
+@pytest.mark.parametrize("model_name", list(model.MODELS))
+def test_every_model_writes_every_output_alone(server, tmp_path, model_name, flag, name):
+    # Every model x every output flag, one at a time and without --trace (the output alone
+    # must keep the history): exit 0, that file, whole, and nothing else.
+    if name.endswith(".mp4") and not shutil.which("ffmpeg"):
+        pytest.skip("an .mp4 needs ffmpeg")
+    work = tmp_path / "work"
+    work.mkdir()
+    code, out, err = server.run([f"--model={model_name}", "--learning_rate=0.001", "--epochs=2",
+                                 "--trace=false", f"{flag}={name}"], work)
+    params = model.get(model_name).params
+    if flag == "--landscape" and len(params) > 2:  # refused before any work, as documented
+        assert code == 2 and err.startswith("train.py: error: --landscape: the landscape is "
+                                            "drawn for models of 1 or 2 parameters")
+        assert os.listdir(work) == []
+        return
+    assert (code, err) == (0, "")
+    assert os.listdir(work) == [name]
+    check_output(work / name, params, steps=6)
