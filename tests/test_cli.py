@@ -318,3 +318,32 @@ def test_every_model_writes_every_output_alone(server, tmp_path, model_name, fla
     assert (code, err) == (0, "")
     assert os.listdir(work) == [name]
     check_output(work / name, params, steps=6)
+
+
+@pytest.mark.parametrize("trace", ["--trace", "--notrace"])
+def test_a_run_that_diverges_at_its_first_step(server, tmp_path, trace):
+    # w = 1e30: the first loss overflows float32. With the history kept, and without it (the
+    # run is replayed to find the step): exit 1, the step-0 line, and no epoch finished.
+    (tmp_path / "work").mkdir()
+    code, out, err = server.run(["--w_init=1e30", trace], tmp_path / "work")
+    assert code == 1
+    assert out.splitlines() == ["predict (BT) 4.0 4e+30"] + (
+        ["\tgrad:  1.0 2.0 2e+30"] if trace == "--trace" else [])  # 2 (1e30 - 2) 1, float32
+    (line,) = err.splitlines()
+    assert line.startswith("train.py: error: training diverged at epoch 0, step 0 (sample 1 of "
+                           "3): loss is inf; ")
+
+
+def test_parameters_that_overflow_in_the_last_step_while_the_loss_is_finite(server, tmp_path):
+    # One sample (x=1, y=2), one step at lr 2e38: the loss (1) and the gradient (-2) are finite,
+    # the new w = 1 + 4e38 is not: divergence at the step count, said as such, exit 1.
+    (tmp_path / "work").mkdir()
+    code, out, err = server.run(["--x_data=1", "--y_data=2", "--epochs=1", "--notrace",
+                                 "--learning_rate=2e38", "--output=run.json"], tmp_path / "work")
+    assert code == 1
+    assert out.splitlines() == ["predict (BT) 4.0 4.0", "progress: 0 1.0"]  # no predict (AT)
+    (line,) = err.splitlines()
+    assert line.startswith("train.py: error: training diverged: the parameters became "
+                           "non-finite in the last step (0); ")
+    record = json.loads((tmp_path / "work" / "run.json").read_text())
+    assert record["diverged_at_step"] == 1 and record["steps"][0]["loss"] == 1.0
