@@ -2,11 +2,12 @@
 
 import csv
 import os
+import re
 
 import pytest
 
 from cli_util import PNG, Server, assert_usage_error, run_script
-from lec4_jax import model
+from lec4_jax import limits, model
 
 
 def sweep(*args):
@@ -108,3 +109,26 @@ def test_every_model_writes_every_output_alone(server, tmp_path, model_name, fla
     assert lines[0].split(",") == ["lr", *(f"{p}_init" for p in params),
                                    *(f"final_{p}" for p in params), "final_loss", "diverged"]
     assert lines == out.splitlines()[3:]  # the file holds the very rows printed, all three
+
+
+def test_the_memory_estimate_counts_float64_with_x64(server, tmp_path):
+    # 1e9 quadratic models (each: 7 floats of state and results) are refused before any work,
+    # in float32 and in float64; with --x64 the estimate grows by more than half.
+    if limits.available_memory() > 30 * limits.GIB:
+        pytest.skip("this machine could run the float32 grid: it must be refused here")
+    (tmp_path / "work").mkdir()
+    gib = []
+    for x64 in ("--nox64", "--x64"):
+        code, _, err = server.run(["--model=quadratic", "--num_lr=1000000000", x64],
+                                  tmp_path / "work")
+        assert code == 2, err
+        gib.append(float(re.search(r"1,000,000,000 models needs about ([\d.]+) GiB", err)[1]))
+    assert gib[1] > 1.5 * gib[0]
+
+
+def test_synthetic_data_without_noise_is_fit_exactly(server, tmp_path):
+    # --noise=0 is allowed (the lower bound is inclusive): y = 2x exactly, so w* = 2.
+    (tmp_path / "work").mkdir()
+    code, out, err = server.run(["--dataset=synthetic", "--noise=0", "--num_samples=16",
+                                 "--num_lr=2", "--lr_max=0.1"], tmp_path / "work")
+    assert (code, err) == (0, "") and out.splitlines()[0].endswith("; w* = 2")
