@@ -347,3 +347,29 @@ def test_parameters_that_overflow_in_the_last_step_while_the_loss_is_finite(serv
                            "non-finite in the last step (0); ")
     record = json.loads((tmp_path / "work" / "run.json").read_text())
     assert record["diverged_at_step"] == 1 and record["steps"][0]["loss"] == 1.0
+
+
+def test_the_float64_json_is_the_plain_python_run_step_by_step(server, tmp_path):
+    # Each step's record is the state before the step (epoch, sample, w, loss) and the gradient
+    # it applied, as plain Python float64 computes the lecture's loop; rtol 1e-13 (XLA may fuse
+    # w - lr*g into one rounding). Started at 1 + 2^-40, which float32 would round to 1.
+    w, lr, xs, ys = 1 + 2**-40, 0.05, [1.0, 2.0, 3.0], [2.0, 4.0, 6.0]
+    (tmp_path / "work").mkdir()
+    code, _, err = server.run(["--x64", f"--w_init={w!r}", f"--learning_rate={lr}",
+                               "--epochs=3", "--notrace", "--output=run.json"], tmp_path / "work")
+    assert (code, err) == (0, "")
+    record = json.loads((tmp_path / "work" / "run.json").read_text())
+    assert record["steps"][0]["w"] == w and record["predict_before"] == 4 * w
+    want = []
+    for epoch in range(3):
+        for x, y in zip(xs, ys):
+            s = x * w - y
+            want.append({"epoch": epoch, "x": x, "y": y, "w": w, "loss": s * s, "grad": 2 * s * x})
+            w = w - lr * (2 * s * x)
+    got = record["steps"]
+    assert [(s["epoch"], s["x"], s["y"]) for s in got] == [(s["epoch"], s["x"], s["y"])
+                                                          for s in want]
+    for key in ("w", "loss", "grad"):
+        np.testing.assert_allclose([s[key] for s in got], [s[key] for s in want], rtol=1e-13)
+    np.testing.assert_allclose([record["final_w"], record["predict_after"]], [w, 4 * w],
+                               rtol=1e-13)
