@@ -30,12 +30,21 @@ def _pyplot():
 
 
 def _png(fig) -> bytes:
+    """The figure as PNG bytes; the figure is closed."""
     buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=120, bbox_inches="tight")
+    try:
+        fig.savefig(buffer, format="png", dpi=120, bbox_inches="tight")
+    finally:
+        _pyplot().close(fig)
     return buffer.getvalue()
 
 
 def training_png(run, target: dict[str, float], title: str) -> bytes:
+    """:func:`training_figure` as PNG bytes."""
+    return _png(training_figure(run, target, title))
+
+
+def training_figure(run, target: dict[str, float], title: str):
     """The loss per step (log scale), and each parameter per step with its target marked."""
     plt = _pyplot()
     h = run.history
@@ -54,12 +63,15 @@ def training_png(run, target: dict[str, float], title: str) -> bytes:
     ax_params.set_xlabel("step")
     ax_params.set_ylabel("parameter (before the step)")
     ax_params.legend(loc="best", fontsize=8)
-    data = _png(fig)
-    plt.close(fig)
-    return data
+    return fig
 
 
 def sweep_png(result, target, stable, title: str, extra=None) -> bytes:
+    """:func:`sweep_figure` as PNG bytes."""
+    return _png(sweep_figure(result, target, stable, title, extra))
+
+
+def sweep_figure(result, target, stable, title: str, extra=None):
     """How far each config ends from the least-squares parameters ``target`` (a dict, or w*
     for the lecture's model), against the learning rate (log-log), one line per initial point:
     ``|w - w*|`` for the lecture's model, the Euclidean distance for the others.
@@ -109,9 +121,7 @@ def sweep_png(result, target, stable, title: str, extra=None) -> bytes:
              f"spectral radius of an epoch's map < 1 ({stable.method})")
     ax.set_title(title + "\nshaded: " + shade + ("; extra points at its edges" if extra else ""))
     ax.legend(loc="best", fontsize=8)
-    data = _png(fig)
-    plt.close(fig)
-    return data
+    return fig
 
 
 MAX_MARKS = 300  # steps marked on a landscape; longer runs are thinned evenly
@@ -155,6 +165,11 @@ def _thin(n: int, most: int) -> np.ndarray:
 
 
 def landscape_png(run, x, y, target: dict[str, float], title: str) -> bytes:
+    """:func:`landscape_figure` as PNG bytes."""
+    return _png(landscape_figure(run, x, y, target, title))
+
+
+def landscape_figure(run, x, y, target: dict[str, float], title: str):
     """The loss landscape and the run's path on it (README, "Watch it learn").
 
     linear: the mean loss L(w) and each sample's parabola (x_i w - y_i)^2; each step's w is
@@ -172,9 +187,7 @@ def landscape_png(run, x, y, target: dict[str, float], title: str) -> bytes:
         _affine_landscape(ax, h, n, x, y, target)
     ax.set_title(title + ("" if run.diverged_at is None else
                           f"\n(diverged at step {run.diverged_at}: drawn up to it)"))
-    data = _png(fig)
-    plt.close(fig)
-    return data
+    return fig
 
 
 def _span(values, extra) -> tuple[float, float]:
