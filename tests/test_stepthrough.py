@@ -162,3 +162,33 @@ def test_korean_labels(driver, tmp_path):
     assert driver.find_element("id", "next").text == "다음 ▶"
     assert driver.find_element("id", "where").text.startswith("스텝 0 / 59")
     assert os.path.getsize(tmp_path / "ko.html") < 100_000
+
+
+def test_every_step_of_a_diverged_run_is_the_lectures_arithmetic_in_float32():
+    # Each step's forward values and dloss/dnode, from that step's w, are NumPy float32 op by op
+    # (x*w, - y, squared; 2s, then times w or x): exact, as the page's walk is eager. The last
+    # step shown is the first non-finite one (step 29 at lr 1: its loss overflows); every
+    # update chains into the next step's w.
+    run = runs.run(Settings(learning_rate=1.0), *LECTURE)
+    data = embedded(stepthrough.page(run))
+    assert [n["name"] for n in data["nodes"]] == ["x", "y", "w", "y_hat", "s", "loss"]
+    steps, f = data["steps"], lambda v: str(np.float32(v))  # noqa: E731
+    assert len(steps) == 30 and steps[0]["params"]["w"] == "1.0" and steps[-1]["loss"] == "inf"
+    for i, step in enumerate(steps):
+        x, y = np.float32(LECTURE[0][i % 3]), np.float32(LECTURE[1][i % 3])
+        w = np.float32(step["params"]["w"])
+        with np.errstate(over="ignore", invalid="ignore"):
+            y_hat = x * w
+            s = y_hat - y
+            two_s = np.float32(2) * s
+            values, grads = [x, y, w, y_hat, s, s * s], [two_s * w, -two_s, two_s * x, two_s,
+                                                         two_s, np.float32(1)]
+            update = w - np.float32(1) * np.float32(step["param_grads"]["w"])
+        assert (step["epoch"], step["x"], step["y"]) == (i // 3, f(x), f(y))
+        assert step["values"] == [f(v) for v in values]
+        assert step["loss"] == f(run.history.loss[i])  # the compiled run's (it may fuse x*w - y)
+        assert step["grads"] == [f(g) for g in grads] and step["agrees"]
+        assert step["param_grads"]["w"] == f(two_s * x) or step["fused"]
+        assert step["next"]["w"] == f(update)
+        if i + 1 < len(steps):
+            assert step["next"] == steps[i + 1]["params"]
