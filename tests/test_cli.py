@@ -349,27 +349,48 @@ def test_parameters_that_overflow_in_the_last_step_while_the_loss_is_finite(serv
     assert record["diverged_at_step"] == 1 and record["steps"][0]["loss"] == 1.0
 
 
-def test_the_float64_json_is_the_plain_python_run_step_by_step(server, tmp_path):
-    # Each step's record is the state before the step (epoch, sample, w, loss) and the gradient
-    # it applied, as plain Python float64 computes the lecture's loop; rtol 1e-13 (XLA may fuse
-    # w - lr*g into one rounding). Started at 1 + 2^-40, which float32 would round to 1.
-    w, lr, xs, ys = 1 + 2**-40, 0.05, [1.0, 2.0, 3.0], [2.0, 4.0, 6.0]
+# Each model's features, written out again: the prediction is sum(feature * parameter).
+FEATURES = {"linear": lambda x: [x], "affine": lambda x: [x, 1.0],
+            "quadratic": lambda x: [x * x, x, 1.0]}
+
+
+def python_steps(name, params, lr, epochs, xs=(1.0, 2.0, 3.0), ys=(2.0, 4.0, 6.0)):
+    """Plain Python float64 SGD: each step's (epoch, x, y, params, loss, grads), then the
+    final parameters."""
+    steps = []
+    for epoch in range(epochs):
+        for x, y in zip(xs, ys):
+            s = sum(f * params[p] for f, p in zip(FEATURES[name](x), params)) - y
+            grads = {p: 2 * s * f for f, p in zip(FEATURES[name](x), params)}
+            steps.append((epoch, x, y, dict(params), s * s, grads))
+            params = {p: v - lr * grads[p] for p, v in params.items()}
+    return steps, params
+
+
+@pytest.mark.parametrize("model_name", list(model.MODELS))
+def test_the_float64_json_is_the_plain_python_run_step_by_step(server, tmp_path, model_name):
+    # Each step's record is the state before the step (epoch, sample, parameters, loss) and
+    # the gradient it applied, as plain Python float64 computes the loop; rtol 1e-13 (XLA may
+    # fuse a multiply-add into one rounding). The first parameter starts at 1 + 2^-40, which
+    # float32 would round to 1.
+    names = model.get(model_name).params
+    init = dict(model.get(model_name).defaults, **{names[0]: 1 + 2**-40})
     (tmp_path / "work").mkdir()
-    code, _, err = server.run(["--x64", f"--w_init={w!r}", f"--learning_rate={lr}",
-                               "--epochs=3", "--notrace", "--output=run.json"], tmp_path / "work")
+    code, _, err = server.run(["--x64", f"--model={model_name}", "--learning_rate=0.01",
+                               *(f"--{p}_init={v!r}" for p, v in init.items()), "--epochs=3",
+                               "--notrace", "--output=run.json"], tmp_path / "work")
     assert (code, err) == (0, "")
     record = json.loads((tmp_path / "work" / "run.json").read_text())
-    assert record["steps"][0]["w"] == w and record["predict_before"] == 4 * w
-    want = []
-    for epoch in range(3):
-        for x, y in zip(xs, ys):
-            s = x * w - y
-            want.append({"epoch": epoch, "x": x, "y": y, "w": w, "loss": s * s, "grad": 2 * s * x})
-            w = w - lr * (2 * s * x)
+    want, final = python_steps(model_name, init, 0.01, epochs=3)
+    if model_name == "linear":  # the lecture's record: w and grad, not dicts
+        for step in record["steps"]:
+            step["params"], step["grads"] = {"w": step.pop("w")}, {"w": step.pop("grad")}
+        record["final_params"] = {"w": record["final_w"]}
     got = record["steps"]
-    assert [(s["epoch"], s["x"], s["y"]) for s in got] == [(s["epoch"], s["x"], s["y"])
-                                                          for s in want]
-    for key in ("w", "loss", "grad"):
-        np.testing.assert_allclose([s[key] for s in got], [s[key] for s in want], rtol=1e-13)
-    np.testing.assert_allclose([record["final_w"], record["predict_after"]], [w, 4 * w],
+    assert got[0]["params"] == init
+    assert [(s["epoch"], s["x"], s["y"]) for s in got] == [w[:3] for w in want]
+    np.testing.assert_allclose([[*s["params"].values(), s["loss"], *s["grads"].values()]
+                                for s in got],
+                               [[*w[3].values(), w[4], *w[5].values()] for w in want], rtol=1e-13)
+    np.testing.assert_allclose(list(record["final_params"].values()), list(final.values()),
                                rtol=1e-13)
