@@ -60,3 +60,52 @@ def embedded(html: str) -> dict:
     text = re.search(r'<script id="data" type="application/json">(.*?)</script>', html,
                      re.S).group(1)
     return json.loads(text.replace("<\\/", "</"))
+
+
+def spy_on_gradient_methods(patch, record) -> None:
+    """Makes each gradient method's own code call ``record(method)`` as it runs:
+    ``jax.value_and_grad`` (autodiff), the engine's backward walk (chain_rule), each model's
+    formula (closed_form). ``patch(obj, name, value)`` sets an attribute (``setattr``, or
+    pytest's ``monkeypatch.setattr``)."""
+    import dataclasses
+
+    import jax
+
+    from lec4_jax import chain_rule, model
+
+    def spy(method, f):
+        def recorded(*args, **kwargs):
+            record(method)
+            return f(*args, **kwargs)
+        return recorded
+
+    patch(jax, "value_and_grad", spy("autodiff", jax.value_and_grad))
+    patch(chain_rule, "backward", spy("chain_rule", chain_rule.backward))
+    patch(model, "MODELS", {name: dataclasses.replace(m, closed_form=spy("closed_form",
+                                                                         m.closed_form))
+                            for name, m in model.MODELS.items()})
+
+
+_SPIED = """import os, runpy, sys
+from cli_util import spy_on_gradient_methods
+
+def record(method):
+    with open(os.environ["GRADIENT_LOG"], "a") as log:
+        log.write(method + "\\n")
+
+spy_on_gradient_methods(setattr, record)
+sys.argv = sys.argv[1:]
+runpy.run_path(sys.argv[0], run_name="__main__")
+"""
+
+
+def gradient_methods_run(tmp_path, name: str, *args: str) -> tuple[int, set[str]]:
+    """Runs ``scripts/<name> args...`` with :func:`spy_on_gradient_methods`: its exit code and
+    the gradient methods whose code ran."""
+    log = tmp_path / "gradients.log"
+    log.write_text("")
+    env = dict(BASE_ENV, GRADIENT_LOG=str(log),
+               PYTHONPATH=os.pathsep.join([str(SCRIPTS), str(Path(__file__).parent)]))
+    proc = subprocess.run([sys.executable, "-c", _SPIED, str(SCRIPTS / name), *args],
+                          cwd=tmp_path, capture_output=True, text=True, env=env, timeout=300)
+    return proc.returncode, set(log.read_text().split())

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 import torch_lecture
-from cli_util import PNG, Server, assert_usage_error, embedded, run_script
+from cli_util import PNG, Server, assert_usage_error, embedded, gradient_methods_run, run_script
 from lec4_jax import model, report, runs, training
 from lec4_jax.settings import Settings
 
@@ -394,3 +394,10 @@ def test_the_float64_json_is_the_plain_python_run_step_by_step(server, tmp_path,
                                [[*w[3].values(), w[4], *w[5].values()] for w in want], rtol=1e-13)
     np.testing.assert_allclose(list(record["final_params"].values()), list(final.values()),
                                rtol=1e-13)
+
+
+@pytest.mark.parametrize("method", ["chain_rule", "closed_form"])
+def test_the_grad_flag_runs_that_methods_code(tmp_path, method):
+    # The methods print the same numbers: spies on each method's own code tell which ran.
+    assert gradient_methods_run(tmp_path, "train.py", f"--grad={method}", "--epochs=1",
+                                "--notrace") == (0, {method})

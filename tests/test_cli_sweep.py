@@ -8,7 +8,7 @@ import re
 import numpy as np
 import pytest
 
-from cli_util import PNG, Server, assert_usage_error, run_script
+from cli_util import PNG, Server, assert_usage_error, gradient_methods_run, run_script
 from lec4_jax import limits, model
 
 
@@ -166,3 +166,10 @@ def test_a_float64_sweep_from_a_point_float32_cannot_hold_is_its_float64_oracle(
                                    [want_w, want_loss], rtol=1e-13)
         assert r["diverged"] == ("true" if want_diverged else "false")
     assert {r["diverged"] for r in rows} == {"true", "false"}
+
+
+@pytest.mark.parametrize("method", ["chain_rule", "closed_form"])
+def test_the_grad_flag_runs_that_methods_code(tmp_path, method):
+    # The methods give the same numbers: spies on each method's own code tell which ran.
+    assert gradient_methods_run(tmp_path, "sweep.py", f"--grad={method}", "--epochs=1",
+                                "--num_lr=2", "--model=affine") == (0, {method})

@@ -1,7 +1,5 @@
 """lec4_jax.grads: dL/dw three ways agree, and JAX's numerical checks pass."""
 
-import dataclasses
-
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -10,6 +8,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from jax.test_util import check_grads
 
+from cli_util import spy_on_gradient_methods
 from lec4_jax import chain_rule, grads, model, runs, sweep, training
 from lec4_jax.settings import Settings
 
@@ -64,18 +63,7 @@ def gradient_code_run(monkeypatch):
     code (jax.value_and_grad, the engine's backward walk, the model's formula), with every
     cache emptied so that the models are traced afresh."""
     ran = []
-
-    def spy(method, f):
-        def recorded(*args, **kwargs):
-            ran.append(method)
-            return f(*args, **kwargs)
-        return recorded
-
-    monkeypatch.setattr(grads.jax, "value_and_grad", spy("autodiff", jax.value_and_grad))
-    monkeypatch.setattr(chain_rule, "backward", spy("chain_rule", chain_rule.backward))
-    for name, m in model.MODELS.items():
-        monkeypatch.setitem(model.MODELS, name, dataclasses.replace(
-            m, closed_form=spy("closed_form", m.closed_form)))
+    spy_on_gradient_methods(monkeypatch.setattr, ran.append)
     grads.loss_and_grad.cache_clear()
     jax.clear_caches()
     yield ran
