@@ -252,17 +252,14 @@ def _affine_landscape(ax, h, n, x, y, target):
     ax.legend(loc="best", fontsize=8)
 
 
-def animation_bytes(run, fmt: str, title: str) -> bytes:
-    """One frame per step (thinned to :data:`MAX_FRAMES`): the step's sample's loss along the
+def animation_frames(run, title: str):
+    """``(fig, frames, draw)``: ``draw(step)`` draws one frame on ``fig`` for each step in
+    ``frames`` (every step, thinned to :data:`MAX_FRAMES`): the step's sample's loss along the
     first parameter (the others held at that step's values), the point at the current value,
     the tangent (the gradient), the arrow of the update to the next value, and the step's
-    numbers. ``fmt`` is ``.gif`` (matplotlib's Pillow writer) or ``.mp4`` (ffmpeg). The same run
-    gives the same bytes."""
+    numbers."""
     plt = _pyplot()
-    from matplotlib import animation
-
     from lec4_jax import model as model_lib
-    from lec4_jax import outputs
 
     m = model_lib.get(run.model)
     p = m.params[0]
@@ -305,6 +302,18 @@ def animation_bytes(run, fmt: str, title: str) -> bytes:
                 f"{p}={v:.6g}  loss={loss:.6g}\ngrad={g:.6g}\n{p} <- {p} - lr*grad = {nxt:.6g}",
                 transform=ax.transAxes, va="top", fontsize=8, family="monospace")
 
+    return fig, frames, draw
+
+
+def animation_bytes(run, fmt: str, title: str) -> bytes:
+    """:func:`animation_frames` animated, one frame per step shown: ``fmt`` is ``.gif``
+    (matplotlib's Pillow writer) or ``.mp4`` (ffmpeg). The same run gives the same bytes."""
+    plt = _pyplot()
+    from matplotlib import animation
+
+    from lec4_jax import outputs
+
+    fig, frames, draw = animation_frames(run, title)
     anim = animation.FuncAnimation(fig, draw, frames=list(frames), interval=150)
     writer = (animation.PillowWriter(fps=6) if fmt == ".gif" else
               animation.FFMpegWriter(fps=6, metadata={"comment": ""}))

@@ -103,3 +103,27 @@ def test_the_affine_landscape_draws_the_path_up_to_the_divergence():
     np.testing.assert_array_equal(path.get_ydata(), np.float64(run.history.params["b"][:n]))
     assert f"diverged at step {n}: drawn up to it" in ax.get_title()
     assert (ax.get_xlabel(), ax.get_ylabel()) == ("w", "b")
+
+
+@pytest.mark.parametrize("lr, shown", [(0.01, 60), (1.0, 29)])
+def test_each_animation_frame_draws_its_steps_parabola_tangent_and_update(lr, shown):
+    # One frame per step, up to the first non-finite one (step 29 at lr 1). Frame i: the
+    # sample's parabola (x w - y)^2 (float64, rtol 1e-9: computed around w_i), the dot at
+    # (w_i, loss_i), the tangent with slope grad_i, the arrow from w_i to w_{i+1}.
+    run = runs.run(Settings(learning_rate=lr), *LECTURE)
+    h, w = run.history, np.append(np.float64(run.history.params["w"]), run.final_params["w"])
+    fig, frames, draw = plots.animation_frames(run, "t")
+    assert list(frames) == list(range(shown))
+    for i in (0, shown // 2, shown - 1):
+        draw(i)
+        ax = fig.axes[0]
+        parabola, tangent, dot = ax.get_lines()
+        grid, x, y = parabola.get_xdata(), float(h.x[i]), float(h.y[i])
+        want = (x * grid - y) ** 2
+        np.testing.assert_allclose(parabola.get_ydata(), want, rtol=1e-9, atol=1e-9 * want.max())
+        assert (dot.get_xdata()[0], dot.get_ydata()[0]) == (w[i], h.loss[i])
+        (x0, x1), (y0, y1) = tangent.get_xdata(), tangent.get_ydata()
+        np.testing.assert_allclose((y1 - y0) / (x1 - x0), h.grads["w"][i], rtol=1e-9)
+        (arrow,) = ax.texts[:1]
+        assert (arrow.xyann[0], arrow.xy[0]) == (w[i], w[i + 1])
+        assert f"step {i}  epoch {i // 3}" in ax.texts[1].get_text()
