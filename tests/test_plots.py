@@ -127,3 +127,22 @@ def test_each_animation_frame_draws_its_steps_parabola_tangent_and_update(lr, sh
         (arrow,) = ax.texts[:1]
         assert (arrow.xyann[0], arrow.xy[0]) == (w[i], w[i + 1])
         assert f"step {i}  epoch {i // 3}" in ax.texts[1].get_text()
+
+
+def test_the_sweep_figure_of_a_larger_model_draws_the_euclidean_distance():
+    # affine: each config's distance from (w*, b*) is the hypotenuse of both parameters' errors
+    # (float64 on the float32 results, rtol 1e-15: the same two squares, summed otherwise).
+    lrs = np.float32([0.01, 0.05])
+    result = sweep.train_grid(lrs, {"w": [1.0], "b": [0.0, 1.0]}, *LECTURE, epochs=5,
+                              model="affine")
+    target = model.least_squares("affine", *LECTURE)
+    rates = stability.for_model("affine", LECTURE[0], 0.05)
+    ax = plots.sweep_figure(result, target, rates, "t").axes[0]
+    distance = np.hypot(np.float64(result.final["w"]) - target["w"],
+                        np.float64(result.final["b"]) - target["b"])
+    for b0 in (0.0, 1.0):
+        line = labelled(ax, f"w_init=1, b_init={b0:g}")
+        mine = np.float64(result.init["b"]) == b0
+        np.testing.assert_array_equal(line.get_xdata(), np.float64(result.learning_rate)[mine])
+        np.testing.assert_allclose(line.get_ydata(), distance[mine], rtol=1e-15)
+    assert ax.get_ylabel() == "final distance from the least-squares fit"
