@@ -146,3 +146,19 @@ def test_the_sweep_figure_of_a_larger_model_draws_the_euclidean_distance():
         np.testing.assert_array_equal(line.get_xdata(), np.float64(result.learning_rate)[mine])
         np.testing.assert_allclose(line.get_ydata(), distance[mine], rtol=1e-15)
     assert ax.get_ylabel() == "final distance from the least-squares fit"
+
+
+def test_the_extra_rates_are_drawn_in_order_with_the_grid():
+    # The refined rates (a second sweep from the same points) join the grid's on each line,
+    # sorted by learning rate, the title saying so.
+    grid = sweep.train_grid(np.float32([0.01, 0.1]), [1.0], *LECTURE, epochs=5)
+    extra = sweep.train_grid(np.float32([0.05, 0.005]), [1.0], *LECTURE, epochs=5)
+    rates = stability.stable_learning_rates(LECTURE[0])
+    ax = plots.sweep_figure(grid, {"w": 2.0}, rates, "t", extra).axes[0]
+    line = labelled(ax, "w_init=1")
+    np.testing.assert_array_equal(line.get_xdata(), np.float64(np.float32([0.005, 0.01, 0.05,
+                                                                           0.1])))
+    finals = {float(lr): w for r in (grid, extra) for lr, w in zip(r.learning_rate, r.final_w)}
+    np.testing.assert_array_equal(line.get_ydata(), [abs(float(finals[lr]) - 2.0)
+                                                     for lr in line.get_xdata()])
+    assert ax.get_title().endswith("; extra points at its edges")
