@@ -10,7 +10,7 @@ import pytest
 
 import torch_lecture
 from cli_util import PNG, Server, assert_usage_error, embedded, gradient_methods_run, run_script
-from lec4_jax import model, report, runs, training
+from lec4_jax import model, plots, report, runs, training
 from lec4_jax.settings import Settings
 
 
@@ -294,6 +294,10 @@ def check_output(path, params, steps):
         assert data.startswith(PNG) and data.endswith(b"IEND\xaeB`\x82")
 
 
+LECTURE = ([1.0, 2.0, 3.0], [2.0, 4.0, 6.0])
+PICTURES = {"--plot": plots.training_png,
+            "--landscape": lambda run, target, title: plots.landscape_png(run, *LECTURE, target,
+                                                                          title)}
 OUTPUTS = [("--output", "run.json"), ("--plot", "run.png"), ("--landscape", "land.png"),
            ("--animate", "run.gif"), ("--animate", "run.mp4"), ("--html", "page.html")]
 
@@ -318,6 +322,11 @@ def test_every_model_writes_every_output_alone(server, tmp_path, model_name, fla
     assert (code, err) == (0, "")
     assert os.listdir(work) == [name]
     check_output(work / name, params, steps=6)
+    if flag in PICTURES:  # byte for byte the figure test_plots checks, for this very run
+        run = runs.run(Settings(model=model_name, learning_rate=0.001, epochs=2), *LECTURE)
+        target = model.least_squares(model_name, *LECTURE)
+        title = f"{model_name}, sgd, learning rate 0.001"
+        assert (work / name).read_bytes() == PICTURES[flag](run, target, title)
 
 
 @pytest.mark.parametrize("trace", ["--trace", "--notrace"])
