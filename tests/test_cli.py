@@ -10,7 +10,7 @@ import pytest
 
 import torch_lecture
 from cli_util import PNG, Server, assert_usage_error, embedded, gradient_methods_run, run_script
-from lec4_jax import model, plots, report, runs, training
+from lec4_jax import model, plots, report, runs, stepthrough, training
 from lec4_jax.settings import Settings
 
 
@@ -295,9 +295,13 @@ def check_output(path, params, steps):
 
 
 LECTURE = ([1.0, 2.0, 3.0], [2.0, 4.0, 6.0])
-PICTURES = {"--plot": plots.training_png,
-            "--landscape": lambda run, target, title: plots.landscape_png(run, *LECTURE, target,
-                                                                          title)}
+# What each output is, rendered in-process from a run: (run, target, title) -> bytes.
+RENDERED = {
+    "run.png": plots.training_png,
+    "land.png": lambda run, target, title: plots.landscape_png(run, *LECTURE, target, title),
+    "run.gif": lambda run, target, title: plots.animation_bytes(run, ".gif", title),
+    "page.html": lambda run, target, title: stepthrough.page(run).encode(),
+}
 OUTPUTS = [("--output", "run.json"), ("--plot", "run.png"), ("--landscape", "land.png"),
            ("--animate", "run.gif"), ("--animate", "run.mp4"), ("--html", "page.html")]
 
@@ -322,11 +326,11 @@ def test_every_model_writes_every_output_alone(server, tmp_path, model_name, fla
     assert (code, err) == (0, "")
     assert os.listdir(work) == [name]
     check_output(work / name, params, steps=6)
-    if flag in PICTURES:  # byte for byte the figure test_plots checks, for this very run
+    if name in RENDERED:  # byte for byte what test_plots and test_stepthrough check
         run = runs.run(Settings(model=model_name, learning_rate=0.001, epochs=2), *LECTURE)
         target = model.least_squares(model_name, *LECTURE)
         title = f"{model_name}, sgd, learning rate 0.001"
-        assert (work / name).read_bytes() == PICTURES[flag](run, target, title)
+        assert (work / name).read_bytes() == RENDERED[name](run, target, title)
 
 
 @pytest.mark.parametrize("trace", ["--trace", "--notrace"])
