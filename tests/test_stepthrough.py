@@ -192,3 +192,15 @@ def test_every_step_of_a_diverged_run_is_the_lectures_arithmetic_in_float32():
         assert step["next"]["w"] == f(update)
         if i + 1 < len(steps):
             assert step["next"] == steps[i + 1]["params"]
+
+
+def test_a_run_diverged_at_its_first_step_has_a_page_of_that_step():
+    # w = 1e30: the first loss overflows float32. The page holds that one step, its numbers
+    # float32's (s = 1e30, 2s = 2e30, 2s * w = inf), and the update the run made after it
+    # (to 1 ulp: XLA may fuse w - lr * g into one rounding).
+    run = runs.run(Settings(init={"w": 1e30}), *LECTURE)
+    (step,) = embedded(stepthrough.page(run))["steps"]
+    assert (step["loss"], step["values"][-1], step["grads"][:3]) == ("inf", "inf",
+                                                                      ["inf", "-2e+30", "2e+30"])
+    want = np.float32(1e30) - np.float32(0.01) * np.float32(2e30)
+    np.testing.assert_array_max_ulp(np.float32(step["next"]["w"]), want, maxulp=1)
