@@ -189,3 +189,13 @@ def test_the_grad_flag_runs_that_methods_code(tmp_path, method):
     # The methods give the same numbers: spies on each method's own code tell which ran.
     assert gradient_methods_run(tmp_path, "sweep.py", f"--grad={method}", "--epochs=1",
                                 "--num_lr=2", "--model=affine") == (0, {method})
+
+
+def test_a_process_id_past_the_last_is_one_line_naming_it(server, tmp_path):
+    # Ids run from 0 to --num_processes - 1: 2 of 2 is refused before joining, exit 2.
+    (tmp_path / "work").mkdir()
+    code, out, err = server.run(["--distributed", "--coordinator_address=127.0.0.1:1",
+                                 "--num_processes=2", "--process_id=2", "--num_lr=2"],
+                                tmp_path / "work")
+    assert (code, out, err) == (2, "", "sweep.py: error: --process_id: must be below the number "
+                                       "of processes (2), got 2\n")
