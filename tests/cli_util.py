@@ -109,3 +109,36 @@ def gradient_methods_run(tmp_path, name: str, *args: str) -> tuple[int, set[str]
     proc = subprocess.run([sys.executable, "-c", _SPIED, str(SCRIPTS / name), *args],
                           cwd=tmp_path, capture_output=True, text=True, env=env, timeout=300)
     return proc.returncode, set(log.read_text().split())
+
+
+# Each model's features, written out again: the prediction is sum(feature * parameter), the
+# parameters in the model's order.
+FEATURES = {"linear": lambda x: [x], "affine": lambda x: [x, 1.0],
+            "quadratic": lambda x: [x * x, x, 1.0]}
+LECTURE_XY = ((1.0, 2.0, 3.0), (2.0, 4.0, 6.0))
+
+
+def python_residual(name: str, params: dict, x: float, y: float) -> float:
+    """s = prediction - y, in plain Python float64."""
+    return sum(f * params[p] for f, p in zip(FEATURES[name](x), params)) - y
+
+
+def python_mean_loss(name: str, params: dict, xs=LECTURE_XY[0], ys=LECTURE_XY[1]) -> float:
+    """The mean of s * s over the samples (s * s, not s ** 2: it overflows to inf, not an
+    error)."""
+    residuals = [python_residual(name, params, x, y) for x, y in zip(xs, ys)]
+    return sum(s * s for s in residuals) / len(xs)
+
+
+def python_sgd(name: str, params: dict, lr: float, epochs: int, xs=LECTURE_XY[0],
+               ys=LECTURE_XY[1]):
+    """An oracle: per-sample SGD in plain Python float64. Returns each step's ``(epoch, x, y,
+    params, loss, grads)``, taken before the step, and the final parameters."""
+    steps = []
+    for epoch in range(epochs):
+        for x, y in zip(xs, ys):
+            s = python_residual(name, params, x, y)
+            grads = {p: 2 * s * f for f, p in zip(FEATURES[name](x), params)}
+            steps.append((epoch, x, y, dict(params), s * s, grads))
+            params = {p: v - lr * grads[p] for p, v in params.items()}
+    return steps, params

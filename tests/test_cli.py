@@ -9,7 +9,15 @@ import numpy as np
 import pytest
 
 import torch_lecture
-from cli_util import PNG, Server, assert_usage_error, embedded, gradient_methods_run, run_script
+from cli_util import (
+    PNG,
+    Server,
+    assert_usage_error,
+    embedded,
+    gradient_methods_run,
+    python_sgd,
+    run_script,
+)
 from lec4_jax import model, plots, report, runs, stepthrough, training
 from lec4_jax.settings import Settings
 
@@ -362,24 +370,6 @@ def test_parameters_that_overflow_in_the_last_step_while_the_loss_is_finite(serv
     assert record["diverged_at_step"] == 1 and record["steps"][0]["loss"] == 1.0
 
 
-# Each model's features, written out again: the prediction is sum(feature * parameter).
-FEATURES = {"linear": lambda x: [x], "affine": lambda x: [x, 1.0],
-            "quadratic": lambda x: [x * x, x, 1.0]}
-
-
-def python_steps(name, params, lr, epochs, xs=(1.0, 2.0, 3.0), ys=(2.0, 4.0, 6.0)):
-    """Plain Python float64 SGD: each step's (epoch, x, y, params, loss, grads), then the
-    final parameters."""
-    steps = []
-    for epoch in range(epochs):
-        for x, y in zip(xs, ys):
-            s = sum(f * params[p] for f, p in zip(FEATURES[name](x), params)) - y
-            grads = {p: 2 * s * f for f, p in zip(FEATURES[name](x), params)}
-            steps.append((epoch, x, y, dict(params), s * s, grads))
-            params = {p: v - lr * grads[p] for p, v in params.items()}
-    return steps, params
-
-
 @pytest.mark.parametrize("model_name", list(model.MODELS))
 def test_the_float64_json_is_the_plain_python_run_step_by_step(server, tmp_path, model_name):
     # Each step's record is the state before the step (epoch, sample, parameters, loss) and
@@ -394,7 +384,7 @@ def test_the_float64_json_is_the_plain_python_run_step_by_step(server, tmp_path,
                                "--notrace", "--output=run.json"], tmp_path / "work")
     assert (code, err) == (0, "")
     record = json.loads((tmp_path / "work" / "run.json").read_text())
-    want, final = python_steps(model_name, init, 0.01, epochs=3)
+    want, final = python_sgd(model_name, init, 0.01, epochs=3)
     if model_name == "linear":  # the lecture's record: w and grad, not dicts
         for step in record["steps"]:
             step["params"], step["grads"] = {"w": step.pop("w")}, {"w": step.pop("grad")}

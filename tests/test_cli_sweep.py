@@ -8,7 +8,14 @@ import re
 import numpy as np
 import pytest
 
-from cli_util import Server, assert_usage_error, gradient_methods_run, run_script
+from cli_util import (
+    Server,
+    assert_usage_error,
+    gradient_methods_run,
+    python_mean_loss,
+    python_sgd,
+    run_script,
+)
 from lec4_jax import limits, model, plots, stability
 from lec4_jax import sweep as sweep_lib
 
@@ -152,35 +159,34 @@ def test_synthetic_data_without_noise_is_fit_exactly(server, tmp_path):
     assert (code, err) == (0, "") and out.splitlines()[0].endswith("; w* = 2")
 
 
-def sgd_oracle(lr, w, epochs, xs=(1.0, 2.0, 3.0), ys=(2.0, 4.0, 6.0)):
-    """Plain Python float64: the lecture's per-sample SGD, then the mean loss at the end."""
-    loss0 = sum((x * w - y) ** 2 for x, y in zip(xs, ys)) / len(xs)
-    for _ in range(epochs):
-        for x, y in zip(xs, ys):
-            w = w - lr * (2 * (x * w - y) * x)
-    loss = sum((x * w - y) ** 2 for x, y in zip(xs, ys)) / len(xs)
-    return w, loss, not math.isfinite(loss) or loss > loss0
-
-
-def test_a_float64_sweep_from_a_point_float32_cannot_hold_is_its_float64_oracle(server, tmp_path):
-    # w0 = 1 + 2^-40 is 1.0 in float32. With --x64 every row (3 rates x 2 points, in chunks of
-    # 2 rates: the last one padded) is the float64 run from that very point: w_init to the bit,
-    # the rest to rtol 1e-13 (XLA may fuse w - lr*g into one rounding; a float32 run, or a start
-    # at 1.0, is off by 1e-12 or more).
-    w0 = 1 + 2**-40
+@pytest.mark.parametrize("model_name", list(model.MODELS))
+def test_a_float64_sweep_from_a_point_float32_cannot_hold_is_its_float64_oracle(
+        server, tmp_path, model_name):
+    # The first parameter starts at 1 + 2^-40 (1.0 in float32) or -3. With --x64 every row
+    # (3 rates x 2 points, in chunks of 2 rates: the last one padded) is the plain-Python
+    # float64 run from that very point: the initial values to the bit, the rest to rtol 1e-13
+    # (XLA may fuse a multiply-add; a float32 run, or a start at 1.0, is off by 1e-12 or more),
+    # diverged where the final mean loss is not finite or above the first.
+    params = model.get(model_name).params
+    first = params[0]
     (tmp_path / "work").mkdir()
-    code, _, err = server.run(["--x64", f"--w_init_values={w0!r},-3", "--num_lr=3",
+    code, _, err = server.run(["--x64", f"--model={model_name}",
+                               f"--{first}_init_values={1 + 2**-40!r},-3", "--num_lr=3",
                                "--lr_min=0.001", "--lr_max=0.7", "--epochs=2", "--chunk_size=4",
                                "--output=s.csv"], tmp_path / "work")
     assert (code, err) == (0, "")
     rows = list(csv.DictReader((tmp_path / "work" / "s.csv").open()))
-    configs = [(lr, w) for lr in np.geomspace(0.001, 0.7, 3) for w in (w0, -3.0)]
-    assert [(float(r["lr"]), float(r["w_init"])) for r in rows] == configs
-    for r, (lr, w) in zip(rows, configs):
-        want_w, want_loss, want_diverged = sgd_oracle(lr, w, epochs=2)
-        np.testing.assert_allclose([float(r["final_w"]), float(r["final_loss"])],
-                                   [want_w, want_loss], rtol=1e-13)
-        assert r["diverged"] == ("true" if want_diverged else "false")
+    configs = [(lr, dict(model.get(model_name).defaults, **{first: v}))
+               for lr in np.geomspace(0.001, 0.7, 3) for v in (1 + 2**-40, -3.0)]
+    assert [[float(r["lr"])] + [float(r[f"{p}_init"]) for p in params] for r in rows] == [
+        [lr, *init.values()] for lr, init in configs]
+    for r, (lr, init) in zip(rows, configs):
+        _, final = python_sgd(model_name, init, lr, epochs=2)
+        loss = python_mean_loss(model_name, final)
+        np.testing.assert_allclose([float(r[f"final_{p}"]) for p in final] + [
+            float(r["final_loss"])], [*final.values(), loss], rtol=1e-13)
+        diverged = not math.isfinite(loss) or loss > python_mean_loss(model_name, init)
+        assert r["diverged"] == ("true" if diverged else "false")
     assert {r["diverged"] for r in rows} == {"true", "false"}
 
 
