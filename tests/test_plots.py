@@ -18,7 +18,9 @@ def labelled(ax, label):
 @pytest.fixture(autouse=True)
 def close_figures():
     yield
-    plots._pyplot().close("all")
+    import matplotlib.pyplot as plt
+
+    plt.close("all")
 
 
 @pytest.fixture(scope="module")
