@@ -30,12 +30,21 @@ def _pyplot():
 
 
 def _png(fig) -> bytes:
+    """The figure as PNG bytes; the figure is closed."""
     buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=120, bbox_inches="tight")
+    try:
+        fig.savefig(buffer, format="png", dpi=120, bbox_inches="tight")
+    finally:
+        _pyplot().close(fig)
     return buffer.getvalue()
 
 
 def training_png(run, target: dict[str, float], title: str) -> bytes:
+    """:func:`training_figure` as PNG bytes."""
+    return _png(training_figure(run, target, title))
+
+
+def training_figure(run, target: dict[str, float], title: str):
     """The loss per step (log scale), and each parameter per step with its target marked."""
     plt = _pyplot()
     h = run.history
@@ -54,12 +63,15 @@ def training_png(run, target: dict[str, float], title: str) -> bytes:
     ax_params.set_xlabel("step")
     ax_params.set_ylabel("parameter (before the step)")
     ax_params.legend(loc="best", fontsize=8)
-    data = _png(fig)
-    plt.close(fig)
-    return data
+    return fig
 
 
 def sweep_png(result, target, stable, title: str, extra=None) -> bytes:
+    """:func:`sweep_figure` as PNG bytes."""
+    return _png(sweep_figure(result, target, stable, title, extra))
+
+
+def sweep_figure(result, target, stable, title: str, extra=None):
     """How far each config ends from the least-squares parameters ``target`` (a dict, or w*
     for the lecture's model), against the learning rate (log-log), one line per initial point:
     ``|w - w*|`` for the lecture's model, the Euclidean distance for the others.
@@ -109,9 +121,7 @@ def sweep_png(result, target, stable, title: str, extra=None) -> bytes:
              f"spectral radius of an epoch's map < 1 ({stable.method})")
     ax.set_title(title + "\nshaded: " + shade + ("; extra points at its edges" if extra else ""))
     ax.legend(loc="best", fontsize=8)
-    data = _png(fig)
-    plt.close(fig)
-    return data
+    return fig
 
 
 MAX_MARKS = 300  # steps marked on a landscape; longer runs are thinned evenly
@@ -155,6 +165,11 @@ def _thin(n: int, most: int) -> np.ndarray:
 
 
 def landscape_png(run, x, y, target: dict[str, float], title: str) -> bytes:
+    """:func:`landscape_figure` as PNG bytes."""
+    return _png(landscape_figure(run, x, y, target, title))
+
+
+def landscape_figure(run, x, y, target: dict[str, float], title: str):
     """The loss landscape and the run's path on it (README, "Watch it learn").
 
     linear: the mean loss L(w) and each sample's parabola (x_i w - y_i)^2; each step's w is
@@ -172,9 +187,7 @@ def landscape_png(run, x, y, target: dict[str, float], title: str) -> bytes:
         _affine_landscape(ax, h, n, x, y, target)
     ax.set_title(title + ("" if run.diverged_at is None else
                           f"\n(diverged at step {run.diverged_at}: drawn up to it)"))
-    data = _png(fig)
-    plt.close(fig)
-    return data
+    return fig
 
 
 def _span(values, extra) -> tuple[float, float]:
@@ -239,17 +252,14 @@ def _affine_landscape(ax, h, n, x, y, target):
     ax.legend(loc="best", fontsize=8)
 
 
-def animation_bytes(run, fmt: str, title: str) -> bytes:
-    """One frame per step (thinned to :data:`MAX_FRAMES`): the step's sample's loss along the
+def animation_frames(run, title: str):
+    """``(fig, frames, draw)``: ``draw(step)`` draws one frame on ``fig`` for each step in
+    ``frames`` (every step, thinned to :data:`MAX_FRAMES`): the step's sample's loss along the
     first parameter (the others held at that step's values), the point at the current value,
     the tangent (the gradient), the arrow of the update to the next value, and the step's
-    numbers. ``fmt`` is ``.gif`` (matplotlib's Pillow writer) or ``.mp4`` (ffmpeg). The same run
-    gives the same bytes."""
+    numbers."""
     plt = _pyplot()
-    from matplotlib import animation
-
     from lec4_jax import model as model_lib
-    from lec4_jax import outputs
 
     m = model_lib.get(run.model)
     p = m.params[0]
@@ -292,6 +302,18 @@ def animation_bytes(run, fmt: str, title: str) -> bytes:
                 f"{p}={v:.6g}  loss={loss:.6g}\ngrad={g:.6g}\n{p} <- {p} - lr*grad = {nxt:.6g}",
                 transform=ax.transAxes, va="top", fontsize=8, family="monospace")
 
+    return fig, frames, draw
+
+
+def animation_bytes(run, fmt: str, title: str) -> bytes:
+    """:func:`animation_frames` animated, one frame per step shown: ``fmt`` is ``.gif``
+    (matplotlib's Pillow writer) or ``.mp4`` (ffmpeg). The same run gives the same bytes."""
+    plt = _pyplot()
+    from matplotlib import animation
+
+    from lec4_jax import outputs
+
+    fig, frames, draw = animation_frames(run, title)
     anim = animation.FuncAnimation(fig, draw, frames=list(frames), interval=150)
     writer = (animation.PillowWriter(fps=6) if fmt == ".gif" else
               animation.FFMpegWriter(fps=6, metadata={"comment": ""}))

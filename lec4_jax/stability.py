@@ -41,12 +41,13 @@ def _log_factor(lr: float, c: np.ndarray) -> tuple[float, float]:
         return float(np.sum(np.log(np.abs(d)))), float(np.sum(-c / d))
 
 
-def _bisect(f, lo: float, hi: float) -> float:
+def _bisect(f, lo: float, hi: float, below_at_lo: bool | None = None) -> float:
     """Where ``f`` changes sign between ``lo`` and ``hi``, to float64 precision.
 
-    Returns the end of the bracket on the stable (``f < 0``) side.
+    Returns the end of the bracket on the stable (``f < 0``) side. ``below_at_lo`` says which
+    side ``lo`` is on when it is known (a limit of stable rates where ``f(lo)`` is 0, say).
     """
-    below_at_lo = f(lo) < 0
+    below_at_lo = f(lo) < 0 if below_at_lo is None else below_at_lo
     while True:
         mid = 0.5 * (lo + hi)
         if mid in (lo, hi):
@@ -190,7 +191,7 @@ def numerical_learning_rates(phi, lr_max: float) -> StableRates:
     f = lambda lr: float(epoch_log_radius(lr, phi)[0])  # noqa: E731  (< 0: stable)
     intervals, start = [], 0.0
     for i in np.flatnonzero(stable[1:] != stable[:-1]):
-        edge = _bisect(f, lrs[i], lrs[i + 1])
+        edge = _bisect(f, lrs[i], lrs[i + 1], bool(stable[i]))
         if stable[i]:
             intervals.append((start, edge))
         else:

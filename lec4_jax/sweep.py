@@ -280,7 +280,7 @@ def csv_chunks(result: SweepResult, rows_per_chunk: int = 65536):
     from lec4_jax.report import sweep_csv_header, sweep_csv_rows
 
     yield sweep_csv_header(result) + "\n"
-    for start in range(0, len(result.final_w), rows_per_chunk):
+    for start in range(0, len(result), rows_per_chunk):
         yield "".join(row + "\n" for row in sweep_csv_rows(result, start, rows_per_chunk))
 
 

@@ -260,3 +260,31 @@ def test_models_custom_vjp_matches_jax_grad_and_second_derivatives(name):
     for i in m.params:
         for j in m.params:
             np.testing.assert_allclose(got[i][j], want[i][j], rtol=1e-6)
+
+
+@pytest.mark.parametrize("op", ["add", "sub", "mul"])
+def test_reflected_operators_put_the_constant_first(op):
+    # 3 + w, 3 - w, 3 * w with w a node call __radd__, __rsub__, __rmul__: the constant is the
+    # left operand, so value and gradient are those of jax on the same expression (bit-exact:
+    # the same one op each way). 3 - w differs from w - 3 in both.
+    reflected = {"add": lambda c, w: c + w, "sub": lambda c, w: c - w, "mul": lambda c, w: c * w}
+    f = reflected[op]
+    walk = cr.walk(lambda p, x, y: cr.square(f(3.0, p["w"])), {"w": jnp.float32(1.25)}, 0.0, 0.0)
+    value, grad = jax.value_and_grad(lambda w: f(3.0, w) ** 2)(jnp.float32(1.25))
+    assert (walk.output.value, walk.grad("w")) == (value, grad)
+    node = walk.graph.nodes[-2]
+    assert node.primitive.name == op and [i.name for i in node.inputs] == ["const", "w"]
+
+
+def test_cotangents_sum_back_over_size_one_and_missing_axes():
+    # w (1, 3), x (4, 1) and y (3,) broadcast to (4, 3): each input's gradient sums the
+    # cotangent over the axes it was stretched along, keeping its own shape. Small integers
+    # everywhere, so every product and sum is exact in float32: equal to jax.vjp's, bit for bit.
+    w, x = jnp.float32([[1, -2, 3]]), jnp.float32([[2], [-1], [0], [3]])
+    y, ct = jnp.float32([1, 0, -1]), jnp.float32(np.arange(12).reshape(4, 3) % 5 - 2)
+    loss = lambda p, x, y: cr.square(x * p["w"] - y)  # noqa: E731
+    walk = cr.walk(loss, {"w": w}, x, y, ct)
+    _, vjp = jax.vjp(lambda w, x, y: (x * w - y) ** 2, w, x, y)
+    for name, want in zip(("w", "x", "y"), vjp(ct)):
+        assert walk.grad(name).shape == want.shape
+        np.testing.assert_array_equal(walk.grad(name), want)

@@ -3,13 +3,22 @@
 import json
 import os
 import platform
+import shutil
 
 import numpy as np
 import pytest
 
 import torch_lecture
-from cli_util import assert_usage_error, run_script
-from lec4_jax import report, runs, training
+from cli_util import (
+    PNG,
+    Server,
+    assert_usage_error,
+    embedded,
+    gradient_methods_run,
+    python_sgd,
+    run_script,
+)
+from lec4_jax import model, plots, report, runs, stepthrough, training
 from lec4_jax.settings import Settings
 
 
@@ -265,3 +274,133 @@ def test_a_diverging_run_is_drawn_up_to_its_divergence(tmp_path):
 ])
 def test_pictures_that_cannot_be_made_are_refused_up_front(args, message):
     assert_usage_error(train(*args), message)
+
+
+@pytest.fixture(scope="module")
+def server():
+    s = Server("train.py")
+    yield s
+    s.close()
+
+
+def check_output(path, params, steps):
+    """The file an output flag wrote holds the run: its steps and the model's parameters."""
+    data = path.read_bytes()
+    if path.suffix == ".json":
+        record = json.loads(data)
+        assert len(record["steps"]) == steps
+        assert set(record["final_params"] if len(params) > 1 else {"w": record["final_w"]}) \
+            == set(params)
+    elif path.suffix == ".html":
+        page = embedded(data.decode())
+        assert len(page["steps"]) == steps and page["params"] == list(params)
+    elif path.suffix == ".gif":
+        assert gif_frames(path) == steps
+    elif path.suffix == ".mp4":
+        assert data[4:8] == b"ftyp"
+    else:
+        assert data.startswith(PNG) and data.endswith(b"IEND\xaeB`\x82")
+
+
+LECTURE = ([1.0, 2.0, 3.0], [2.0, 4.0, 6.0])
+# What each output is, rendered in-process from a run: (run, target, title) -> bytes.
+RENDERED = {
+    "run.png": plots.training_png,
+    "land.png": lambda run, target, title: plots.landscape_png(run, *LECTURE, target, title),
+    "run.gif": lambda run, target, title: plots.animation_bytes(run, ".gif", title),
+    "page.html": lambda run, target, title: stepthrough.page(run).encode(),
+}
+OUTPUTS = [("--output", "run.json"), ("--plot", "run.png"), ("--landscape", "land.png"),
+           ("--animate", "run.gif"), ("--animate", "run.mp4"), ("--html", "page.html")]
+
+
+@pytest.mark.parametrize("flag, name", OUTPUTS)
+@pytest.mark.parametrize("model_name", list(model.MODELS))
+def test_every_model_writes_every_output_alone(server, tmp_path, model_name, flag, name):
+    # Every model x every output flag, one at a time and without --trace (the output alone
+    # must keep the history): exit 0, that file, whole, and nothing else.
+    if name.endswith(".mp4") and not shutil.which("ffmpeg"):
+        pytest.skip("an .mp4 needs ffmpeg")
+    work = tmp_path / "work"
+    work.mkdir()
+    code, out, err = server.run([f"--model={model_name}", "--learning_rate=0.001", "--epochs=2",
+                                 "--trace=false", f"{flag}={name}"], work)
+    params = model.get(model_name).params
+    if flag == "--landscape" and len(params) > 2:  # refused before any work, as documented
+        assert code == 2 and err.startswith("train.py: error: --landscape: the landscape is "
+                                            "drawn for models of 1 or 2 parameters")
+        assert os.listdir(work) == []
+        return
+    assert (code, err) == (0, "")
+    assert os.listdir(work) == [name]
+    check_output(work / name, params, steps=6)
+    if name in RENDERED:  # byte for byte what test_plots and test_stepthrough check
+        run = runs.run(Settings(model=model_name, learning_rate=0.001, epochs=2), *LECTURE)
+        target = model.least_squares(model_name, *LECTURE)
+        title = f"{model_name}, sgd, learning rate 0.001"
+        assert (work / name).read_bytes() == RENDERED[name](run, target, title)
+
+
+@pytest.mark.parametrize("trace", ["--trace", "--notrace"])
+def test_a_run_that_diverges_at_its_first_step(server, tmp_path, trace):
+    # w = 1e30: the first loss overflows float32. With the history kept, and without it (the
+    # run is replayed to find the step): exit 1, the step-0 line, and no epoch finished.
+    (tmp_path / "work").mkdir()
+    code, out, err = server.run(["--w_init=1e30", trace], tmp_path / "work")
+    assert code == 1
+    assert out.splitlines() == ["predict (BT) 4.0 4e+30"] + (
+        ["\tgrad:  1.0 2.0 2e+30"] if trace == "--trace" else [])  # 2 (1e30 - 2) 1, float32
+    (line,) = err.splitlines()
+    assert line.startswith("train.py: error: training diverged at epoch 0, step 0 (sample 1 of "
+                           "3): loss is inf; ")
+
+
+def test_parameters_that_overflow_in_the_last_step_while_the_loss_is_finite(server, tmp_path):
+    # One sample (x=1, y=2), one step at lr 2e38: the loss (1) and the gradient (-2) are finite,
+    # the new w = 1 + 4e38 is not: divergence at the step count, said as such, exit 1.
+    (tmp_path / "work").mkdir()
+    code, out, err = server.run(["--x_data=1", "--y_data=2", "--epochs=1", "--notrace",
+                                 "--learning_rate=2e38", "--output=run.json"], tmp_path / "work")
+    assert code == 1
+    assert out.splitlines() == ["predict (BT) 4.0 4.0", "progress: 0 1.0"]  # no predict (AT)
+    (line,) = err.splitlines()
+    assert line.startswith("train.py: error: training diverged: the parameters became "
+                           "non-finite in the last step (0); ")
+    record = json.loads((tmp_path / "work" / "run.json").read_text())
+    assert record["diverged_at_step"] == 1 and record["steps"][0]["loss"] == 1.0
+
+
+@pytest.mark.parametrize("model_name", list(model.MODELS))
+def test_the_float64_json_is_the_plain_python_run_step_by_step(server, tmp_path, model_name):
+    # Each step's record is the state before the step (epoch, sample, parameters, loss) and
+    # the gradient it applied, as plain Python float64 computes the loop; rtol 1e-13 (XLA may
+    # fuse a multiply-add into one rounding). The first parameter starts at 1 + 2^-40, which
+    # float32 would round to 1.
+    names = model.get(model_name).params
+    init = dict(model.get(model_name).defaults, **{names[0]: 1 + 2**-40})
+    (tmp_path / "work").mkdir()
+    code, _, err = server.run(["--x64", f"--model={model_name}", "--learning_rate=0.01",
+                               *(f"--{p}_init={v!r}" for p, v in init.items()), "--epochs=3",
+                               "--notrace", "--output=run.json"], tmp_path / "work")
+    assert (code, err) == (0, "")
+    record = json.loads((tmp_path / "work" / "run.json").read_text())
+    want, final = python_sgd(model_name, init, 0.01, epochs=3)
+    if model_name == "linear":  # the lecture's record: w and grad, not dicts
+        for step in record["steps"]:
+            step["params"], step["grads"] = {"w": step.pop("w")}, {"w": step.pop("grad")}
+        record["final_params"] = {"w": record["final_w"]}
+    got = record["steps"]
+    assert got[0]["params"] == init
+    assert [(s["epoch"], s["x"], s["y"]) for s in got] == [w[:3] for w in want]
+    np.testing.assert_allclose([[*s["params"].values(), s["loss"], *s["grads"].values()]
+                                for s in got],
+                               [[*w[3].values(), w[4], *w[5].values()] for w in want], rtol=1e-13)
+    np.testing.assert_allclose(list(record["final_params"].values()), list(final.values()),
+                               rtol=1e-13)
+
+
+@pytest.mark.parametrize("method", ["chain_rule", "closed_form"])
+def test_the_grad_flag_runs_that_methods_code(tmp_path, method):
+    # The methods print the same numbers: spies on each method's own code tell which ran.
+    assert gradient_methods_run(tmp_path, "train.py", f"--grad={method}", "--epochs=1",
+                                "--notrace") == (0, {method})

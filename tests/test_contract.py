@@ -26,30 +26,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from cli_util import BASE_ENV, SCRIPTS, run_script
-
-SERVER = Path(__file__).with_name("forkserver.py")
-PNG = b"\x89PNG\r\n\x1a\n"
-
-
-class Server:
-    def __init__(self, script: str):
-        self.script = script
-        self.proc = subprocess.Popen([sys.executable, str(SERVER), script], stdin=subprocess.PIPE,
-                                     stdout=subprocess.PIPE, text=True, env=BASE_ENV)
-
-    def run(self, argv, cwd: Path, env=None) -> tuple[int, str, str]:
-        out, err = cwd / ".." / "stdout.txt", cwd / ".." / "stderr.txt"
-        request = {"argv": list(argv), "cwd": str(cwd), "stdout": str(out), "stderr": str(err),
-                   "env": env or {}}
-        self.proc.stdin.write(json.dumps(request) + "\n")
-        self.proc.stdin.flush()
-        code = json.loads(self.proc.stdout.readline())["code"]
-        return code, out.read_text(), err.read_text()
-
-    def close(self):
-        self.proc.stdin.close()
-        self.proc.wait(timeout=30)
+from cli_util import BASE_ENV, PNG, SCRIPTS, Server, run_script
 
 
 @pytest.fixture(scope="module")
@@ -377,3 +354,31 @@ def test_two_processes_gather_the_same_csv_as_one(tmp_path):
     assert (tmp_path / "two0.csv").read_bytes() == (tmp_path / "one.csv").read_bytes()
     assert not (tmp_path / "two1.csv").exists()  # process 0 writes; the others only compute
     assert results[0][0].decode().splitlines()[0].startswith("27 models x 7 epochs on 2 cpu")
+
+
+RAISES = """import _cli
+from lec4_jax.data import InputError
+
+
+def main(_):
+    raise {error}
+
+
+_cli.run(main)
+"""
+
+
+@pytest.mark.parametrize("error, code, line", [
+    ("KeyError('w')", 70, "internal error: KeyError: 'w' (a bug; please report it)"),
+    ("RuntimeError('first\\nsecond')", 70,
+     "internal error: RuntimeError: first (a bug; please report it)"),
+    ("InputError('one\\ntwo', 'learning_rate')", 2, "--learning_rate: one two"),
+])
+def test_an_unexpected_exception_and_a_message_with_a_newline_are_one_line(tmp_path, error,
+                                                                           code, line):
+    # The documented statuses, exactly: 70 for a bug (its first line only), 2 for bad input
+    # (its lines joined): one line on stderr, whatever the exception's text holds.
+    (tmp_path / "boom.py").write_text(RAISES.format(error=error))
+    proc = subprocess.run([sys.executable, "boom.py"], cwd=tmp_path, capture_output=True,
+                          text=True, env=dict(BASE_ENV, PYTHONPATH=str(SCRIPTS)), timeout=120)
+    assert (proc.returncode, proc.stderr, proc.stdout) == (code, f"boom.py: error: {line}\n", "")

@@ -149,3 +149,11 @@ def test_synthetic_data_are_drawn_in_the_compute_dtype_the_same_on_any_number_of
     assert many.x.__array_interface__["data"][0] % 64 == 0  # JAX uses it in place
     assert not np.array_equal(data.synthetic(100, seed=6, dtype=dtype).x,
                               data.synthetic(100, seed=5, dtype=dtype).x)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_synthetic_data_without_noise_lie_on_the_line_exactly(dtype):
+    # noise = 0 is allowed; each y is then 2x to the bit (0 * a normal draw adds nothing).
+    d = data.synthetic(1000, noise=0.0, seed=1, dtype=dtype)
+    np.testing.assert_array_equal(d.y, dtype(2) * d.x)
+    assert np.unique(d.x).size > 990  # the x are still drawn

@@ -27,3 +27,13 @@ def test_a_wrong_answer_fails_and_says_what_was_expected():
 
 def test_both_languages_by_default():
     assert exercises.check("lecture_x2", -8) == "correct: dloss/dw = -8 / 정답입니다: dloss/dw = -8"
+
+
+@pytest.mark.parametrize("name, number, first", [("bias", 2.0, "w"), ("quadratic", 8.0, "w2")])
+def test_a_single_number_for_several_parameters_is_refused(name, number, first):
+    # bias: dloss/dw = dloss/db = 2, so 2 is right for every parameter, and 8 is the
+    # quadratic's dloss/dw2: a lone number still answers none of them. It is refused as no
+    # answer at all, from the first parameter on, with the dict it needs.
+    with pytest.raises(exercises.WrongAnswer,
+                       match=rf"^give a value for {first} \(a dict such as \{{'{first}': "):
+        exercises.check(name, number, "en")

@@ -8,7 +8,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 from jax.test_util import check_grads
 
-from lec4_jax import chain_rule, grads, model
+from cli_util import spy_on_gradient_methods
+from lec4_jax import chain_rule, grads, model, runs, sweep, training
+from lec4_jax.settings import Settings
 
 finite = st.floats(-1e3, 1e3, allow_nan=False, allow_infinity=False, width=32)
 
@@ -53,3 +55,27 @@ def test_chain_rule_jits_and_vmaps():
     x = jnp.arange(4.0)
     got = jax.jit(jax.vmap(grads.chain_rule, in_axes=(None, 0, 0)))(1.0, x, 2 * x)
     np.testing.assert_array_equal(got, 2 * x * (x - 2 * x))  # exact: small integers
+
+
+@pytest.fixture
+def gradient_code_run(monkeypatch):
+    """The gradient methods whose code runs from now on, in order: a spy on each method's own
+    code (jax.value_and_grad, the engine's backward walk, the model's formula), with every
+    cache emptied so that the models are traced afresh."""
+    ran = []
+    spy_on_gradient_methods(monkeypatch.setattr, ran.append)
+    grads.loss_and_grad.cache_clear()
+    jax.clear_caches()
+    yield ran
+    grads.loss_and_grad.cache_clear()
+    jax.clear_caches()
+
+
+@pytest.mark.parametrize("method", grads.METHODS)
+def test_each_method_runs_its_own_code_in_training_and_sweeps(gradient_code_run, method):
+    # The three agree bit for bit, so their numbers cannot tell which one ran: the spies can.
+    x, y = np.float32([1, 2, 3]), np.float32([2, 4, 6])
+    runs.run(Settings(model="affine", grad=method, epochs=1), x, y)
+    training.train({"w": 1.0}, x, y, 0.01, epochs=1, grad=method, loop="python")
+    sweep.train_grid([0.01], [1.0], x, y, epochs=1, grad=method)
+    assert set(gradient_code_run) == {method}

@@ -22,3 +22,15 @@ def test_jit_vmap_grad():
     np.testing.assert_array_equal(losses, [1.0, 4.0, 9.0])  # exact: small integers
     assert jax.grad(model.loss)(1.0, 3.0, 6.0) == -18.0  # 2*3*(3 - 6)
     assert jax.grad(jax.grad(model.loss))(1.0, 3.0, 6.0) == 18.0  # 2*x^2
+
+
+def test_least_squares_names_each_parameter_in_the_models_order():
+    # y = 3x^2 - 2x + 0.5 exactly: the fit gives back w2 = 3, w1 = -2, b = 0.5, each under its
+    # own name (to 1e-12: float64 least squares on exact data); affine's y = -2x + 0.5 likewise.
+    x = np.array([-2.0, -1.0, 0.0, 1.0, 2.0, 3.0])
+    fit = model.least_squares("quadratic", x, 3 * x**2 - 2 * x + 0.5)
+    assert list(fit) == ["w2", "w1", "b"]
+    np.testing.assert_allclose(list(fit.values()), [3.0, -2.0, 0.5], atol=1e-12)
+    fit = model.least_squares("affine", x, -2 * x + 0.5)
+    assert list(fit) == ["w", "b"]
+    np.testing.assert_allclose(list(fit.values()), [-2.0, 0.5], atol=1e-12)

@@ -107,3 +107,15 @@ def test_bench_rows_state_ratios_and_goals():
     assert row["met"] is None and "no reference without torch" in row["text"]
     assert benchmarks.bench_row("a", "torch", None, "s", None, None)["text"].endswith(
         "skipped (torch is not installed)")
+
+
+def test_the_divergence_message_names_the_parameter_when_the_loss_is_finite():
+    # A history whose first bad step has a finite loss but a non-finite b: the message names
+    # b and its value, not the loss (the other branch of the message).
+    run = runs.run(Settings(model="affine", learning_rate=1.0), *LECTURE)
+    step, h = run.diverged_at, run.history
+    loss, b = np.array(h.loss), np.array(h.params["b"])
+    loss[step], b[step] = 1.0, -np.inf
+    doctored = run._replace(history=h._replace(loss=loss, params=dict(h.params, b=b)))
+    assert report.divergence_message(doctored).endswith(f"(sample {step % 3 + 1} of 3): b is "
+                                                        "-inf")

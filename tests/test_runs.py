@@ -5,7 +5,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from lec4_jax import model, runs
+from lec4_jax import limits, model, runs
 from lec4_jax.data import InputError
 from lec4_jax.settings import Settings
 
@@ -110,3 +110,15 @@ def test_progress_with_a_history_and_a_remainder_of_epochs_changes_nothing(monke
     plain = runs.run(Settings(epochs=45), *LECTURE)
     for a, b in zip(jax.tree.leaves(reported.history), jax.tree.leaves(plain.history)):
         np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("name", list(model.MODELS))
+def test_the_history_estimate_counts_float64_with_x64(monkeypatch, name):
+    # Every float of the history (x, y, loss, each parameter and gradient) is 8 bytes with
+    # x64, only the int32 epoch is not: the estimate grows by more than half, never stays.
+    needed = []
+    monkeypatch.setattr(limits, "check_memory", lambda n, *_: needed.append(n))
+    for x64 in (False, True):
+        Settings(model=name, epochs=1000, x64=x64).check_size(3)
+    n_floats = 3 + 2 * len(model.get(name).params)
+    assert needed[0] >= 3000 * (4 + 4 * n_floats) and needed[1] > 1.5 * needed[0]

@@ -59,7 +59,8 @@ def test_inputs_of_zero_do_not_change_the_stable_rates():
     assert with_zero == stability.stable_learning_rates([1.0, 2.0, 3.0])
 
 
-@pytest.mark.parametrize("x", [[1.0, 2.0, 3.0], [0.5, -1.25, 2.2, 3.0]])
+@pytest.mark.parametrize("x", [[1.0, 2.0, 3.0], [0.5, -1.25, 2.2, 3.0], [3.0], [1e6],
+                               [1e-3, 0.5, 1e3]])
 def test_each_end_is_the_last_stable_float(x):
     # the ends are open, found to the last float64: just inside |P| < 1, one step out |P| >= 1
     for lo, hi in stability.stable_learning_rates(x).intervals:
@@ -103,3 +104,43 @@ def test_numerical_windows_match_brute_force_training(model_name, x):
         for edge, inside, outside in ((hi, hi * 0.98, hi * 1.02), (lo, lo * 1.02, lo * 0.98)):
             if 0 < edge < 4.0:
                 assert not _grows(inside, phi) and _grows(outside, phi), (edge, rates)
+
+
+def _radius(lr, phi):
+    """An oracle: the spectral radius of one epoch's map, multiplied out in float64 (full-rank
+    features only: then their span is the whole space)."""
+    m = np.eye(phi.shape[1])
+    for f in phi:
+        m = (np.eye(len(f)) - 2 * lr * np.outer(f, f)) @ m
+    return np.abs(np.linalg.eigvals(m)).max()
+
+
+@pytest.mark.parametrize("model_name, x", [("affine", [0.1, 0.2, 10.0]),
+                                           ("quadratic", [0.5, -0.25, 4.0])])
+def test_numerical_edges_with_one_large_x_are_where_the_radius_crosses_one(model_name, x):
+    # One large x sets the bound 1/max|phi|^2 where the search starts: each edge found is
+    # where the radius crosses 1, to a relative 1e-9 (a bisection to float64 precision).
+    phi = np.stack(model.get(model_name).features(np.array(x)), axis=1)
+    rates = stability.for_model(model_name, x, 1.0)
+    assert rates.intervals[0][1] >= 1 / np.sum(phi * phi, axis=1).max()
+    for lo, hi in rates.intervals:
+        for edge, inside, outside in ((hi, hi * (1 - 1e-9), hi * (1 + 1e-9)),
+                                      (lo, lo * (1 + 1e-9), lo * (1 - 1e-9))):
+            if 0 < edge < 1.0:
+                assert _radius(inside, phi) < 1 <= _radius(outside, phi), (edge, rates)
+
+
+@pytest.mark.parametrize("model_name, x", [("affine", [3.0]), ("quadratic", [2.0])])
+def test_a_single_sample_is_stable_exactly_below_its_bound(model_name, x):
+    # One sample: the error on the feature's line is scaled by 1 - 2 lr |phi|^2 each step, so
+    # the stable rates are exactly (0, 1/|phi|^2) (to the ulp; above it nothing is stable).
+    phi = np.array([f[0] for f in model.get(model_name).features(np.array(x))])
+    (lo, hi), = stability.for_model(model_name, x, 1.0).intervals
+    assert lo == 0 and hi == pytest.approx(1 / (phi @ phi), rel=2**-52)
+
+
+def test_an_lr_max_below_the_first_bound_is_stable_up_to_itself():
+    # Affine on the lecture's x: every rate below 1/max(x^2 + 1) = 0.1 is stable, so a
+    # search up to 0.05 ends there, incomplete, without examining any rate.
+    rates = stability.for_model("affine", [1.0, 2.0, 3.0], 0.05)
+    assert rates == stability.StableRates([(0.0, 0.05)], False, "numerical")

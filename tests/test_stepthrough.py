@@ -14,18 +14,12 @@ import sys
 import numpy as np
 import pytest
 
-from cli_util import BASE_ENV, SCRIPTS, assert_usage_error, run_script
+from cli_util import BASE_ENV, SCRIPTS, assert_usage_error, embedded, run_script
 from lec4_jax import runs, stepthrough
 from lec4_jax.data import InputError
 from lec4_jax.settings import Settings
 
 LECTURE = ([1.0, 2.0, 3.0], [2.0, 4.0, 6.0])
-
-
-def embedded(html: str) -> dict:
-    text = re.search(r'<script id="data" type="application/json">(.*?)</script>', html,
-                     re.S).group(1)
-    return json.loads(text.replace("<\\/", "</"))
 
 
 def test_the_page_holds_every_step_computed_by_the_run():
@@ -168,3 +162,45 @@ def test_korean_labels(driver, tmp_path):
     assert driver.find_element("id", "next").text == "다음 ▶"
     assert driver.find_element("id", "where").text.startswith("스텝 0 / 59")
     assert os.path.getsize(tmp_path / "ko.html") < 100_000
+
+
+def test_every_step_of_a_diverged_run_is_the_lectures_arithmetic_in_float32():
+    # Each step's forward values and dloss/dnode, from that step's w, are NumPy float32 op by op
+    # (x*w, - y, squared; 2s, then times w or x): exact, as the page's walk is eager. The last
+    # step shown is the first non-finite one (step 29 at lr 1: its loss overflows); every
+    # update chains into the next step's w.
+    run = runs.run(Settings(learning_rate=1.0), *LECTURE)
+    data = embedded(stepthrough.page(run))
+    assert [n["name"] for n in data["nodes"]] == ["x", "y", "w", "y_hat", "s", "loss"]
+    steps, f = data["steps"], lambda v: str(np.float32(v))  # noqa: E731
+    assert len(steps) == 30 and steps[0]["params"]["w"] == "1.0" and steps[-1]["loss"] == "inf"
+    for i, step in enumerate(steps):
+        x, y = np.float32(LECTURE[0][i % 3]), np.float32(LECTURE[1][i % 3])
+        w = np.float32(step["params"]["w"])
+        with np.errstate(over="ignore", invalid="ignore"):
+            y_hat = x * w
+            s = y_hat - y
+            two_s = np.float32(2) * s
+            values, grads = [x, y, w, y_hat, s, s * s], [two_s * w, -two_s, two_s * x, two_s,
+                                                         two_s, np.float32(1)]
+            update = w - np.float32(1) * np.float32(step["param_grads"]["w"])
+        assert (step["epoch"], step["x"], step["y"]) == (i // 3, f(x), f(y))
+        assert step["values"] == [f(v) for v in values]
+        assert step["loss"] == f(run.history.loss[i])  # the compiled run's (it may fuse x*w - y)
+        assert step["grads"] == [f(g) for g in grads] and step["agrees"]
+        assert step["param_grads"]["w"] == f(two_s * x) or step["fused"]
+        assert step["next"]["w"] == f(update)
+        if i + 1 < len(steps):
+            assert step["next"] == steps[i + 1]["params"]
+
+
+def test_a_run_diverged_at_its_first_step_has_a_page_of_that_step():
+    # w = 1e30: the first loss overflows float32. The page holds that one step, its numbers
+    # float32's (s = 1e30, 2s = 2e30, 2s * w = inf), and the update the run made after it
+    # (to 1 ulp: XLA may fuse w - lr * g into one rounding).
+    run = runs.run(Settings(init={"w": 1e30}), *LECTURE)
+    (step,) = embedded(stepthrough.page(run))["steps"]
+    assert (step["loss"], step["values"][-1], step["grads"][:3]) == ("inf", "inf",
+                                                                      ["inf", "-2e+30", "2e+30"])
+    want = np.float32(1e30) - np.float32(0.01) * np.float32(2e30)
+    np.testing.assert_array_max_ulp(np.float32(step["next"]["w"]), want, maxulp=1)

@@ -261,3 +261,15 @@ def test_every_model_is_bit_for_bit_without_fma():
                            f"{__file__}::test_every_model_sweeps_and_equals_lone_runs"],
                           capture_output=True, text=True, env=env, timeout=300)
     assert proc.returncode == 0 and "3 passed" in proc.stdout, proc.stdout + proc.stderr
+
+
+@pytest.mark.parametrize("to_host", [True, False])
+def test_a_grid_that_does_not_divide_into_chunks_equals_lone_runs(to_host):
+    # 7 rates x 3 initial points in chunks of 2 rates (chunk=6 models): four chunks, the last
+    # padded with a copy of the last rate and cut off again. Each of the 21 configs is its
+    # lone run, bit for bit (the same fenced-step arithmetic), in grid order.
+    lrs, w_inits = sweep.learning_rates(1e-3, 0.3, 7), [1.0, -2.0, 0.5]
+    r = sweep.train_grid(lrs, w_inits, X, Y, epochs=20, chunk=6, to_host=to_host)
+    assert len(r) == 21 and np.asarray(r.final_loss).shape == (21,)
+    want = [alone(lr, w0, "sgd") for lr in np.float32(lrs) for w0 in w_inits]
+    np.testing.assert_array_equal(np.asarray(r.final_w), want)

@@ -1,0 +1,166 @@
+"""lec4_jax.plots: the pictures judged by what they draw (the figures' own data), not by their
+file header."""
+
+import numpy as np
+import pytest
+
+from lec4_jax import model, plots, runs, stability, sweep
+from lec4_jax.settings import Settings
+
+LECTURE = ([1.0, 2.0, 3.0], [2.0, 4.0, 6.0])
+
+
+def labelled(ax, label):
+    (line,) = [line for line in ax.get_lines() if line.get_label() == label]
+    return line
+
+
+@pytest.fixture(autouse=True)
+def close_figures():
+    yield
+    import matplotlib.pyplot as plt
+
+    plt.close("all")
+
+
+@pytest.fixture(scope="module")
+def lecture_run():
+    return runs.run(Settings(), *LECTURE)
+
+
+def test_the_training_figure_draws_each_steps_loss_and_parameter(lecture_run):
+    # Exact: the arrays drawn are the history's values, widened to float64.
+    h = lecture_run.history
+    fig = plots.training_figure(lecture_run, {"w": 2.0}, "t")
+    ax_loss, ax_params = fig.axes
+    (loss,) = ax_loss.get_lines()
+    np.testing.assert_array_equal(loss.get_xdata(), np.arange(60))
+    np.testing.assert_array_equal(loss.get_ydata(), np.abs(np.float64(h.loss)))
+    np.testing.assert_array_equal(labelled(ax_params, "w").get_ydata(), np.float64(h.params["w"]))
+    assert list(labelled(ax_params, "w* = 2").get_ydata()) == [2.0, 2.0]
+    assert (ax_loss.get_yscale(), ax_loss.get_ylabel(), ax_params.get_xlabel(),
+            ax_params.get_ylabel()) == ("log", "loss (before the step)", "step",
+                                        "parameter (before the step)")
+    assert ax_loss.get_title() == "t"
+
+
+def test_a_diverged_run_is_marked_where_it_diverged():
+    run = runs.run(Settings(learning_rate=1.0), *LECTURE)  # diverges at step 29
+    fig = plots.training_figure(run, {"w": 2.0}, "t")
+    for ax in fig.axes:
+        assert list(labelled(ax, "diverged").get_xdata()) == [29, 29]
+
+
+def test_the_sweep_figure_draws_each_configs_distance_from_the_fit():
+    # One line per initial point over the learning rates (ascending): |w - w*| where stable,
+    # a gap (NaN) where diverged, and a red cross at the top there instead.
+    lrs = np.float32([0.3, 0.01, 0.1])
+    result = sweep.train_grid(lrs, [1.0, -3.0], *LECTURE, epochs=5)
+    rates = stability.stable_learning_rates(LECTURE[0])
+    ax = plots.sweep_figure(result, {"w": 2.0}, rates, "t").axes[0]
+    lr, w0 = np.float64(result.learning_rate), np.float64(result.w_init)
+    error = np.abs(np.float64(result.final_w) - 2.0)
+    assert result.diverged.tolist() == (lr == np.float32(0.3)).tolist()
+    for start in (1.0, -3.0):
+        line = labelled(ax, f"w_init={start:g}")
+        mine = np.flatnonzero(w0 == start)[np.argsort(lr[w0 == start])]
+        np.testing.assert_array_equal(line.get_xdata(), lr[mine])
+        np.testing.assert_array_equal(line.get_ydata(),
+                                      np.where(result.diverged[mine], np.nan, error[mine]))
+    crosses = labelled(ax, "diverged")
+    np.testing.assert_array_equal(crosses.get_xdata(), lr[result.diverged])
+    assert (ax.get_xscale(), ax.get_yscale(), ax.get_xlabel(), ax.get_ylabel()) == (
+        "log", "log", "learning rate", "final |w - w*|")
+
+
+def test_the_linear_landscape_draws_the_mean_loss_and_each_steps_tangent(lecture_run):
+    # The mean loss curve is (1/n) sum (x_i w - y_i)^2 on its grid (float64, rtol 1e-15: the
+    # same sum, another order); each step's dot sits at (w, loss) and its tick has the step's
+    # gradient as slope (rtol 1e-9: the tick's ends are rounded in float64).
+    h = lecture_run.history
+    ax = plots.landscape_figure(lecture_run, *LECTURE, {"w": 2.0}, "t").axes[0]
+    mean = labelled(ax, "mean loss L(w)")
+    grid = np.asarray(mean.get_xdata())
+    want = sum((x * grid - y) ** 2 for x, y in zip(*LECTURE)) / 3
+    np.testing.assert_allclose(mean.get_ydata(), want, rtol=1e-15)
+    dots = [line for line in ax.get_lines() if line.get_marker() == "o"]
+    ticks = [line for line in ax.get_lines() if line.get_color() == "k" and
+             line.get_label().startswith("_") and len(line.get_xdata()) == 2]
+    assert len(dots) == len(ticks) == 60
+    for i, (dot, tick) in enumerate(zip(dots, ticks)):
+        assert (dot.get_xdata()[0], dot.get_ydata()[0]) == (h.params["w"][i], h.loss[i])
+        (x0, x1), (y0, y1) = tick.get_xdata(), tick.get_ydata()
+        np.testing.assert_allclose((y1 - y0) / (x1 - x0), h.grads["w"][i], rtol=1e-9)
+    assert list(labelled(ax, "w* = 2").get_xdata()) == [2.0, 2.0]
+    assert (ax.get_xlabel(), ax.get_ylabel()) == ("w", "loss")
+
+
+def test_the_affine_landscape_draws_the_path_up_to_the_divergence():
+    run = runs.run(Settings(model="affine", learning_rate=1.0), *LECTURE)
+    target = model.least_squares("affine", *LECTURE)
+    ax = plots.landscape_figure(run, *LECTURE, target, "t").axes[0]
+    path = labelled(ax, "the run's (w, b), step by step")
+    n = run.diverged_at
+    np.testing.assert_array_equal(path.get_xdata(), np.float64(run.history.params["w"][:n]))
+    np.testing.assert_array_equal(path.get_ydata(), np.float64(run.history.params["b"][:n]))
+    assert f"diverged at step {n}: drawn up to it" in ax.get_title()
+    assert (ax.get_xlabel(), ax.get_ylabel()) == ("w", "b")
+
+
+@pytest.mark.parametrize("lr, shown", [(0.01, 60), (1.0, 29)])
+def test_each_animation_frame_draws_its_steps_parabola_tangent_and_update(lr, shown):
+    # One frame per step, up to the first non-finite one (step 29 at lr 1). Frame i: the
+    # sample's parabola (x w - y)^2 (float64, rtol 1e-9: computed around w_i), the dot at
+    # (w_i, loss_i), the tangent with slope grad_i, the arrow from w_i to w_{i+1}.
+    run = runs.run(Settings(learning_rate=lr), *LECTURE)
+    h, w = run.history, np.append(np.float64(run.history.params["w"]), run.final_params["w"])
+    fig, frames, draw = plots.animation_frames(run, "t")
+    assert list(frames) == list(range(shown))
+    for i in (0, shown // 2, shown - 1):
+        draw(i)
+        ax = fig.axes[0]
+        parabola, tangent, dot = ax.get_lines()
+        grid, x, y = parabola.get_xdata(), float(h.x[i]), float(h.y[i])
+        want = (x * grid - y) ** 2
+        np.testing.assert_allclose(parabola.get_ydata(), want, rtol=1e-9, atol=1e-9 * want.max())
+        assert (dot.get_xdata()[0], dot.get_ydata()[0]) == (w[i], h.loss[i])
+        (x0, x1), (y0, y1) = tangent.get_xdata(), tangent.get_ydata()
+        np.testing.assert_allclose((y1 - y0) / (x1 - x0), h.grads["w"][i], rtol=1e-9)
+        (arrow,) = ax.texts[:1]
+        assert (arrow.xyann[0], arrow.xy[0]) == (w[i], w[i + 1])
+        assert f"step {i}  epoch {i // 3}" in ax.texts[1].get_text()
+
+
+def test_the_sweep_figure_of_a_larger_model_draws_the_euclidean_distance():
+    # affine: each config's distance from (w*, b*) is the hypotenuse of both parameters' errors
+    # (float64 on the float32 results, rtol 1e-15: the same two squares, summed otherwise).
+    lrs = np.float32([0.01, 0.05])
+    result = sweep.train_grid(lrs, {"w": [1.0], "b": [0.0, 1.0]}, *LECTURE, epochs=5,
+                              model="affine")
+    target = model.least_squares("affine", *LECTURE)
+    rates = stability.for_model("affine", LECTURE[0], 0.05)
+    ax = plots.sweep_figure(result, target, rates, "t").axes[0]
+    distance = np.hypot(np.float64(result.final["w"]) - target["w"],
+                        np.float64(result.final["b"]) - target["b"])
+    for b0 in (0.0, 1.0):
+        line = labelled(ax, f"w_init=1, b_init={b0:g}")
+        mine = np.float64(result.init["b"]) == b0
+        np.testing.assert_array_equal(line.get_xdata(), np.float64(result.learning_rate)[mine])
+        np.testing.assert_allclose(line.get_ydata(), distance[mine], rtol=1e-15)
+    assert ax.get_ylabel() == "final distance from the least-squares fit"
+
+
+def test_the_extra_rates_are_drawn_in_order_with_the_grid():
+    # The refined rates (a second sweep from the same points) join the grid's on each line,
+    # sorted by learning rate, the title saying so.
+    grid = sweep.train_grid(np.float32([0.01, 0.1]), [1.0], *LECTURE, epochs=5)
+    extra = sweep.train_grid(np.float32([0.05, 0.005]), [1.0], *LECTURE, epochs=5)
+    rates = stability.stable_learning_rates(LECTURE[0])
+    ax = plots.sweep_figure(grid, {"w": 2.0}, rates, "t", extra).axes[0]
+    line = labelled(ax, "w_init=1")
+    np.testing.assert_array_equal(line.get_xdata(), np.float64(np.float32([0.005, 0.01, 0.05,
+                                                                           0.1])))
+    finals = {float(lr): w for r in (grid, extra) for lr, w in zip(r.learning_rate, r.final_w)}
+    np.testing.assert_array_equal(line.get_ydata(), [abs(float(finals[lr]) - 2.0)
+                                                     for lr in line.get_xdata()])
+    assert ax.get_title().endswith("; extra points at its edges")
