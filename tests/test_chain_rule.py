@@ -288,3 +288,32 @@ def test_cotangents_sum_back_over_size_one_and_missing_axes():
     for name, want in zip(("w", "x", "y"), vjp(ct)):
         assert walk.grad(name).shape == want.shape
         np.testing.assert_array_equal(walk.grad(name), want)
+
+
+def test_a_node_names_itself_and_its_op():
+    walk = cr.walk(lambda p, x, y: model.loss(p["w"], x, y), {"w": 1.0}, 1.0, 2.0)
+    assert repr(walk.node("y_hat")) == "Node('y_hat', mul)"
+    assert repr(walk.node("w")) == "Node('w', leaf)"
+
+
+def test_a_name_that_is_not_exactly_one_node_is_refused():
+    walk = cr.walk(lambda p, x, y: model.loss(p["w"], x, y), {"w": 1.0}, 1.0, 2.0)
+    with pytest.raises(KeyError, match="0 nodes are named 'nope'"):
+        walk.node("nope")
+    twice = cr.walk(lambda p, x, y: cr.mul(p["w"], x, name="v") * cr.mul(p["w"], y, name="v"),
+                    {"w": 1.0}, 2.0, 3.0)
+    with pytest.raises(KeyError, match="2 nodes are named 'v'"):
+        twice.node("v")
+
+
+def test_node_grads_is_the_lectures_walk_as_a_dict():
+    """Bit-exact: the walk-through's numbers at x=1, w=1, y=2 (a constant node left out)."""
+    walk = cr.walk(lambda p, x, y: 3.0 * model.loss(p["w"], x, y), {"w": 1.0}, 1.0, 2.0)
+    grads = {k: float(v) for k, v in walk.node_grads().items()}
+    assert grads.pop("v7") == 1.0  # the output, 3 * loss (node 6 is the constant 3)
+    assert grads == {"x": -6.0, "y": 6.0, "w": -6.0, "y_hat": -6.0, "s": -6.0, "loss": 3.0}
+
+
+def test_a_loss_that_bypasses_the_engine_is_refused():
+    with pytest.raises(TypeError, match="does not depend on its inputs"):
+        cr.walk(lambda p, x, y: 1.0, {"w": 1.0}, 1.0, 2.0)

@@ -119,3 +119,14 @@ def test_the_divergence_message_names_the_parameter_when_the_loss_is_finite():
     doctored = run._replace(history=h._replace(loss=loss, params=dict(h.params, b=b)))
     assert report.divergence_message(doctored).endswith(f"(sample {step % 3 + 1} of 3): b is "
                                                         "-inf")
+
+
+def test_stable_spans_say_when_no_search_was_made():
+    from lec4_jax import stability
+
+    too_many = np.ones(stability.NUMERICAL_MAX_SAMPLES + 1)
+    rates = stability.for_model("affine", too_many, 1.0)
+    assert rates == stability.StableRates([], False, "not analysed")
+    assert report.stable_spans(rates) == "not analysed (more samples than a numerical search takes)"
+    partial = stability.StableRates([(0.0, 0.25)], False, "numerical")
+    assert report.stable_spans(partial) == "(0, 0.25) (higher rates not searched)"

@@ -45,6 +45,13 @@ def test_a_diverged_run_ends_at_its_first_non_finite_step():
     assert data["labels"]["next"] == "다음 ▶" and data["params"] == ["w", "b"]
 
 
+def test_a_language_without_labels_is_refused_naming_the_ones_there_are():
+    run = runs.run(Settings(epochs=1), *LECTURE)
+    with pytest.raises(InputError, match="^'fr' is not one of en, ko$") as info:
+        stepthrough.page(run, "fr")
+    assert info.value.field == "lang"
+
+
 def test_the_page_is_capped():
     with pytest.raises(InputError, match="the page holds at most 20,000 steps"):
         stepthrough.check_size(20_001)

@@ -180,3 +180,38 @@ def test_forward_mode_on_the_lecture_numbers():
     assert table["s"] == ["-1.0", "1.0", "-2.0"]
     assert table["loss"] == ["1.0", "-2.0", "1.0"]
     assert lines[-1] == "dloss/dw = -2.0  (forward and reverse mode agree)"
+
+
+def test_power_and_negation_are_named_in_the_table_and_the_graph():
+    """A graph with the engine's other ops, loss = (-(w^3) * x - y)^2: the table names the power
+    with its exponent and the DOT writes each node as a formula of its inputs."""
+    from lec4_jax import chain_rule as cr
+
+    def loss(p, x, y):
+        cube = cr.power(p["w"], 3.0, name="cube")
+        return cr.square(cr.neg(cube, name="neg") * x - y, name="loss")
+
+    walk = cr.walk(loss, {"w": 1.0}, 2.0, 1.0)
+    rows = wt.table(walk, ("w",))
+    assert any(r.split()[:2] == ["cube", "pow"] and r.split()[2] == "3.0" for r in rows), rows
+    assert any(r.split()[:3] == ["neg", "neg", "cube"] for r in rows), rows
+    source = wt.dot(walk, ("w",))
+    assert "cube = w^3.0" in source and "neg = -cube" in source
+
+
+@pytest.mark.parametrize("script, message", [
+    ("#!/bin/sh\necho 'syntax error in line 1' >&2\nexit 1\n",
+     "dot failed: syntax error in line 1"),
+    ("#!/bin/sh\nexit 3\n", "dot failed: ?"),
+    ("#!/bin/sh\nsleep 5\n", "Graphviz's dot took more than 0.5 s"),
+    (None, "Graphviz's dot could not run (Permission denied)"),
+])
+def test_a_failing_dot_is_one_line(tmp_path, monkeypatch, script, message):
+    """Whatever goes wrong inside Graphviz is an InputError of one line, never a traceback."""
+    fake = tmp_path / "dot"
+    fake.write_text(script or "not a program")
+    fake.chmod(0o755 if script else 0o644)
+    monkeypatch.setattr(wt, "find_dot", lambda: str(fake))
+    with pytest.raises(InputError) as info:
+        wt.render("digraph {}", "svg", timeout=0.5)
+    assert str(info.value) == message
