@@ -1,6 +1,7 @@
 """lec4_jax.report: number formatting, trace lines, the streamed JSON record."""
 
 import json
+import sys
 
 import numpy as np
 import pytest
@@ -130,3 +131,33 @@ def test_stable_spans_say_when_no_search_was_made():
     assert report.stable_spans(rates) == "not analysed (more samples than a numerical search takes)"
     partial = stability.StableRates([(0.0, 0.25)], False, "numerical")
     assert report.stable_spans(partial) == "(0, 0.25) (higher rates not searched)"
+
+
+def test_without_torch_the_bench_skips_its_rows_and_judges_no_goal(monkeypatch):
+    """Each PyTorch measurement is None where torch cannot be imported, and its row says it
+    was skipped; a row measured against a missing PyTorch reference leaves its goal unjudged."""
+    monkeypatch.setitem(sys.modules, "torch", None)  # import torch raises ImportError
+    assert benchmarks.torch_lecture_loop(1) is None
+    assert benchmarks.torch_sweep(10, 1) is None
+    assert benchmarks.torch_threads() is None
+    assert benchmarks.lecture_script_seconds(1) is None
+    skipped = benchmarks.bench_row("a", "PyTorch eager lecture loop", None, "s")
+    assert skipped["text"].endswith("skipped (torch is not installed)")
+    assert skipped["value"] is None and skipped["met"] is None
+    unjudged = benchmarks.bench_row("c", "whole run", 1e-3, "s", None, ("faster", 200))
+    assert unjudged["goal"] == "faster: no reference without torch" and unjudged["met"] is None
+
+
+def test_the_cpu_is_named_without_proc_cpuinfo(monkeypatch):
+    import builtins
+    import platform
+
+    real_open = builtins.open
+
+    def no_cpuinfo(path, *args, **kwargs):
+        if path == "/proc/cpuinfo":
+            raise FileNotFoundError(path)
+        return real_open(path, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "open", no_cpuinfo)
+    assert benchmarks.cpu_name() == (platform.processor() or platform.machine())
