@@ -3,7 +3,8 @@
 The few names a learner needs, as the notebooks use them::
 
     import lec4_jax as lj
-    r = lj.run(lj.Settings(), *lj.lecture())          # the lecture's training run
+    lj.lecture.train()                               # the lecture's script in JAX, line by line
+    r = lj.run(lj.Settings(), *lj.lecture_data())     # the same run by the tool's machinery
     for line in lj.trace_lines(r): print(line)       # its printed lines
     lj.explain(lj.Example.of("linear"))              # the graph walk at x=1, w=1, y=2
     lj.grads.autodiff(1.0, 1.0, 2.0)                 # dL/dw three ways: autodiff,
@@ -15,7 +16,8 @@ those load on use.
 """
 
 from lec4_jax import chain_rule, grads
-from lec4_jax.data import InputError, lecture
+from lec4_jax.data import InputError
+from lec4_jax.data import lecture as lecture_data
 from lec4_jax.model import MODELS, forward, loss
 from lec4_jax.report import trace_lines
 from lec4_jax.runs import Run, run
@@ -25,9 +27,19 @@ from lec4_jax.sweep import learning_rates, train_grid
 from lec4_jax.walkthrough import Example, explain, modes_table, table
 
 __all__ = [
-    "Settings", "run", "Run", "trace_lines", "lecture",
+    "lecture", "lecture_data", "Settings", "run", "Run", "trace_lines",
     "MODELS", "forward", "loss", "grads", "chain_rule",
     "Example", "explain", "table", "modes_table",
     "stable_learning_rates", "learning_rates", "train_grid",
     "InputError",
 ]
+
+
+def __getattr__(name):
+    """``lj.lecture``, the lecture's script, imported on first use: so that
+    ``python -m lec4_jax.lecture`` runs it as a script that the package has not imported yet."""
+    if name == "lecture":
+        import importlib
+
+        return importlib.import_module("lec4_jax.lecture")
+    raise AttributeError(f"module 'lec4_jax' has no attribute {name!r}")

@@ -4,7 +4,7 @@ that recovers a divergence's history.
 :func:`run` is what ``scripts/train.py`` and the notebooks call::
 
     import lec4_jax as lj
-    r = lj.run(lj.Settings(), *lj.lecture())
+    r = lj.run(lj.Settings(), *lj.lecture_data())
     r.final_params, r.predict_after, r.diverged_at
 """
 

@@ -142,7 +142,7 @@ digit on a CPU without FMA, and within one ulp otherwise (see the README).
 PyTorch의 출력과 마지막 자리까지 같고, 그 밖에는 1 ulp 안에서 같습니다 (README 참고).
 """),
     code("""
-run = lj.run(lj.Settings(), *lj.lecture())
+run = lj.run(lj.Settings(), *lj.lecture_data())
 lines = list(lj.trace_lines(run))
 print("\\n".join(lines[:8] + ["..."] + lines[-3:]))
 """),
@@ -233,7 +233,7 @@ w ← w − g/H를 가면 곧바로 w* = y/x = 2에 도착합니다. SGD는 60 �
 for x in (1.0, 2.0, 3.0):
     print(f"x={x}: d2loss/dw2 =", float(jax.hessian(lj.loss)(1.0, x, 2 * x)))
 w = 1.0
-for x, y in zip(*lj.lecture()):
+for x, y in zip(*lj.lecture_data()):
     g = jax.grad(lj.loss)(w, x, y)
     h = jax.hessian(lj.loss)(w, x, y)
     w = float(w - g / h)
@@ -256,7 +256,7 @@ SGD 한 스텝은 오차 w − w*에 1 − 2·lr·x²를 곱하므로, 한 에�
     code("""
 rates = lj.stable_learning_rates([1.0, 2.0, 3.0])
 print("stable:", " or ".join(f"({lo:.6g}, {hi:.6g})" for lo, hi in rates.intervals))
-x, y = lj.lecture()
+x, y = lj.lecture_data()
 result = lj.train_grid(lj.learning_rates(0.001, 1.0, 200), [1.0], x, y, epochs=20)
 lr = np.asarray(result.learning_rate, np.float64)
 print("smallest diverged learning rate in the sweep:", f"{lr[result.diverged].min():.6g}")

@@ -1,0 +1,88 @@
+"""lec4_jax/lecture.py, the lecture's script in JAX, against the lecture's real PyTorch loop
+(tests/torch_lecture.py) and against train.py."""
+
+import platform
+import subprocess
+import sys
+
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+import torch_lecture
+from cli_util import BASE_ENV, run_script
+from lec4_jax import lecture
+
+X, Y = lecture.x_data, lecture.y_data
+
+
+@pytest.fixture(scope="module")
+def torch_run():
+    return torch_lecture.train(X, Y)
+
+
+def printed(**kwargs):
+    lines = []
+    w = lecture.train(out=lambda *words: lines.append(" ".join(map(str, words))), **kwargs)
+    return lines, w
+
+
+def test_the_loop_prints_what_the_pytorch_loop_computes(torch_run):
+    """Bit-exact: run eagerly, one op at a time, every grad, loss and w is PyTorch's own float32,
+    so each printed number is the shortest decimal of PyTorch's value."""
+    lines, w = printed()
+    grads = [line for line in lines if line.startswith("\tgrad:  ")]
+    assert grads == [f"\tgrad:  {x} {y} {str(g)}"
+                     for (x, y), g in zip([(x, y) for _ in range(20) for x, y in zip(X, Y)],
+                                          torch_run["grad"])]
+    progress = [line for line in lines if line.startswith("progress: ")]
+    assert progress == [f"progress: {e} {str(torch_run['loss'][3 * e + 2])}" for e in range(20)]
+    assert lines[0] == "predict (BT) 4.0 4.0"
+    assert lines[-1] == f"predict (AT) 4.0 {str(np.float32(4.0) * torch_run['final_w'])}"
+    assert np.float32(w) == torch_run["final_w"]
+
+
+def test_python_m_prints_the_lecture():
+    proc = subprocess.run([sys.executable, "-m", "lec4_jax.lecture"], capture_output=True,
+                          text=True, env=BASE_ENV, timeout=120)
+    assert proc.returncode == 0 and proc.stderr == ""
+    assert proc.stdout.splitlines() == printed()[0]
+    assert len(proc.stdout.splitlines()) == 1 + 20 * 4 + 1
+
+
+def test_the_gradient_by_hand_is_jax_grad_bit_for_bit(torch_run):
+    """Bit-exact: 2x(xw - y) computed as the chain rule walks it, (s + s) * 1 * x, is what
+    jax.grad and PyTorch's backward compute, at every w the lecture's run visits."""
+    for i, w in enumerate(torch_run["w"]):
+        x, y = X[i % 3], Y[i % 3]
+        by_hand = lecture.grad_by_hand(jnp.float32(w), x, y)
+        assert np.float32(by_hand) == np.float32(lecture.grad(jnp.float32(w), x, y))
+        assert np.float32(by_hand) == torch_run["grad"][i]
+
+
+def test_the_compiled_step_and_the_scanned_run_stay_within_the_fma_bound(torch_run):
+    """An ulp bound: inside XLA, w - lr * g may be one fused multiply-add (rounded once, not
+    twice), so each compiled step may move w by half an ulp from PyTorch's; over the lecture's
+    60 steps w stays within 2 ulps (measured: 1)."""
+    w_scan, (losses, grads) = lecture.train_scanned()
+    ulp = np.spacing(np.float32(2.0))
+    assert abs(np.float32(w_scan) - torch_run["final_w"]) <= 2 * ulp
+    np.testing.assert_allclose(np.asarray(grads), torch_run["grad"], rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(np.asarray(losses), torch_run["loss"], rtol=1e-5, atol=1e-7)
+    w = jnp.float32(1.0)
+    for i in range(60):
+        w = lecture.update(w, X[i % 3], Y[i % 3], lecture.learning_rate)
+    assert abs(np.float32(w) - torch_run["final_w"]) <= 2 * ulp
+
+
+@pytest.mark.skipif(platform.machine() not in ("x86_64", "AMD64"), reason="an x86 ISA flag")
+def test_without_fma_train_py_prints_the_lectures_lines_byte_for_byte():
+    """Bit-exact where XLA may not fuse a multiply-add (XLA_FLAGS=--xla_cpu_max_isa=AVX): the
+    tool's compiled run prints exactly what the lecture's eager loop prints. With FMA the two
+    may differ in a last digit (the README's parity section)."""
+    no_fma = {"XLA_FLAGS": "--xla_cpu_max_isa=AVX"}
+    train = run_script("train.py", env=no_fma)
+    script = subprocess.run([sys.executable, "-m", "lec4_jax.lecture"], capture_output=True,
+                            text=True, env=dict(BASE_ENV, **no_fma), timeout=120)
+    assert train.returncode == script.returncode == 0
+    assert train.stdout == script.stdout
