@@ -18,7 +18,6 @@ from pathlib import Path
 import nbformat
 
 HERE = Path(__file__).resolve().parent
-REPO = "lec4-jax/lec4_jax"  # where the project is published on GitHub (for Colab)
 LANGS = ("ko", "en")
 
 
@@ -34,16 +33,9 @@ def code(source: str):
     return ("code", source.strip())
 
 
-def colab(lang: str) -> str:
-    url = f"https://colab.research.google.com/github/{REPO}/blob/main/notebooks/{path(lang).name}"
-    return f"[![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)]({url})"
-
-
 CELLS = [
     md("""
 # Lecture 4: back-propagation, by hand and by JAX
-
-{colab}
 
 This notebook follows the lecture: one weight `w` learns `y = 2x` from x = 1, 2, 3 with the loss
 `(x*w - y)**2`. We compute dloss/dw three ways that must agree (the chain rule by hand, `jax.grad`,
@@ -51,11 +43,10 @@ and the formula), train as the lecture does, then compare forward and reverse mo
 gradients, take a second-order step, and look at which learning rates are stable. The last
 section has exercises whose answers are checked.
 
-The first cell installs `lec4_jax` when it is missing (on Colab, say).
+To run it yourself, from the repository's folder, in a fresh virtual environment:
+`pip install -r requirements-notebooks.txt && jupyter lab notebooks/lec4_backprop.en.ipynb`.
 """, """
 # 4강: 역전파, 손으로 그리고 JAX로
-
-{colab}
 
 이 노트북은 강의의 순서를 따릅니다. 가중치 하나 `w`가 x = 1, 2, 3에서 `y = 2x`를 배우고, 손실은
 `(x*w - y)**2`입니다. dloss/dw를 세 가지 방법(손으로 하는 연쇄 법칙, `jax.grad`, 공식)으로 계산해
@@ -63,14 +54,11 @@ The first cell installs `lec4_jax` when it is missing (on Colab, say).
 검증하고, 2차 미분으로 한 걸음 가 보고, 어떤 학습률이 안정적인지 살펴봅니다. 마지막 절에는 답을
 확인해 주는 연습 문제가 있습니다.
 
-첫 셀은 `lec4_jax`가 없으면(예: Colab) 설치합니다.
+직접 실행하려면 저장소 폴더의 새 가상 환경에서
+`pip install -r requirements-notebooks.txt && jupyter lab notebooks/lec4_backprop.ko.ipynb`를
+실행하세요.
 """),
-    code(f"""
-import importlib.util
-
-if importlib.util.find_spec("lec4_jax") is None:  # e.g. on Colab
-    get_ipython().run_line_magic("pip", "install -q git+https://github.com/{REPO}")
-
+    code("""
 import jax
 import numpy as np
 
@@ -329,7 +317,7 @@ def notebook(lang: str) -> nbformat.NotebookNode:
         if kind == "code":
             nb.cells.append(nbformat.v4.new_code_cell(content))
             continue
-        text = content[lang].replace("{colab}", colab(lang))
+        text = content[lang]
         for name, ex in EXERCISES.items():
             text = text.replace(f"{{q:{name}}}", ex.text[lang])
         nb.cells.append(nbformat.v4.new_markdown_cell(text))
