@@ -120,14 +120,26 @@ else:  # no Graphviz: matplotlib draws the same graph
 ## 2. The training loop
 
 Per-sample SGD, learning rate 0.01, 20 epochs, from w = 1, printing the lecture's lines: a
-`grad:` line per step, a `progress:` line per epoch. Run jitted, these match PyTorch's to the last
-digit on a CPU without FMA, and within one ulp otherwise (see the README).
+`grad:` line per step, a `progress:` line per epoch.
+
+This run is compiled by XLA. Most CPUs can compute `a*b + c` in one instruction that rounds once
+(a *fused multiply-add*); XLA uses it, while PyTorch rounds after the multiplication and again
+after the addition. So now and then the last printed digit differs from PyTorch's: here the
+sixth gradient prints `-11.998145` where PyTorch prints `-11.998146`, a difference of one in
+the last place a float32 can hold. `lj.lecture.train()`, which runs the lecture's loop one JAX
+operation at a time, prints PyTorch's digits exactly.
 """, """
 ## 2. 학습 루프
 
-표본 하나씩 SGD, 학습률 0.01, 20 에포크, w = 1에서 시작하여 강의와 같은 줄을 출력합니다. 매
-스텝마다 `grad:` 줄, 에포크마다 `progress:` 줄입니다. JIT으로 컴파일해도 FMA가 없는 CPU에서는
-PyTorch의 출력과 마지막 자리까지 같고, 그 밖에는 1 ulp 안에서 같습니다 (README 참고).
+표본마다 SGD로 갱신하며 학습률은 0.01, 에포크는 20, 시작값은 w = 1입니다. 강의처럼 스텝마다
+`grad:` 줄을, 에포크마다 `progress:` 줄을 출력합니다.
+
+이 실행은 XLA가 컴파일한 것입니다. 대부분의 CPU는 `a*b + c`를 한 번에 계산하고 반올림도 한 번만
+하는 명령(*FMA*, 곱셈과 덧셈을 합친 명령)을 가지고 있습니다. XLA는 이 명령을 쓰고, PyTorch는
+곱셈 뒤에 한 번, 덧셈 뒤에 또 한 번 반올림합니다. 그래서 가끔 마지막 자리 숫자가 PyTorch와
+다릅니다. 여기서는 여섯 번째 기울기가 PyTorch의 `-11.998146` 대신 `-11.998145`로 나오는데,
+float32가 담을 수 있는 마지막 자리에서 1만큼 차이 나는 것입니다. 강의의 루프를 JAX 연산 하나씩
+실행하는 `lj.lecture.train()`은 PyTorch와 똑같은 숫자를 출력합니다.
 """),
     code("""
 run = lj.run(lj.Settings(), *lj.lecture_data())
@@ -179,31 +191,44 @@ print([f"{n.name} = {n.primitive.name if n.primitive else 'leaf'}" for n in walk
     md("""
 ## 4. Gradient checks
 
-`jax.test_util.check_grads` compares derivatives with finite differences, here to second order,
-for the autodiff gradient and the closed form. Our engine is registered with `jax.custom_vjp`, so
-`jax.grad` runs our handwritten rules; JAX refuses forward mode through a `custom_vjp`, so that
-one is checked in reverse mode only, and the refusal is shown.
+A gradient is checked against the function it is the gradient *of*: the loss. The slope of the
+loss between two nearby points, (L(w + h) − L(w − h)) / 2h, is a *finite difference*; for a
+parabola it is the exact slope, up to rounding. `jax.test_util.check_grads` compares `jax.grad`
+of the loss with finite differences, here to second order. Our engine is registered with
+`jax.custom_vjp`, so `jax.grad` of it runs our handwritten rules; JAX refuses forward mode through
+a `custom_vjp`, so that one is checked in reverse mode only, and the refusal is shown. Last, the
+formula 2x(xw − y) against the finite difference, and a wrong formula that the check catches.
 """, """
 ## 4. 기울기 검증
 
-`jax.test_util.check_grads`는 도함수를 유한 차분과 비교합니다. 여기서는 자동 미분 기울기와 닫힌
-형태 공식을 2차까지 검증합니다. 우리 엔진은 `jax.custom_vjp`로 등록되어 있어 `jax.grad`가 손으로
-쓴 규칙을 실행합니다. JAX는 `custom_vjp`를 통한 순방향 모드를 거부하므로, 그쪽은 역방향 모드로만
-검증하고 거부되는 모습을 보여 줍니다.
+기울기는 그것이 미분한 함수, 곧 손실과 비교해서 검증합니다. 가까운 두 점에서 잰 손실의 기울기
+(L(w + h) − L(w − h)) / 2h를 *유한 차분*이라고 합니다. 손실이 포물선이면 반올림 오차를 빼고는
+정확한 기울기와 같습니다. `jax.test_util.check_grads`는 손실을 `jax.grad`로 미분한 값을 유한
+차분과 비교하며, 여기서는 2차 도함수까지 확인합니다. 우리 엔진은 `jax.custom_vjp`로 등록되어
+있어서 `jax.grad`가 우리가 직접 쓴 규칙을 실행합니다. JAX는 `custom_vjp`에는 순방향 모드를 쓸 수
+없게 하므로 엔진은 역방향 모드로만 확인하고, 순방향 모드가 거부되는 것도 보여 줍니다. 마지막으로
+공식 2x(xw − y)를 유한 차분과 비교하고, 틀린 공식은 이 검사에서 걸러지는 것을 봅니다.
 """),
     code("""
 from jax.test_util import check_grads
 
 w0 = np.float32(1.5)
-check_grads(lambda w: lj.grads.autodiff(w, 2.0, 4.0), (w0,), order=2, eps=1e-2)
-check_grads(lambda w: lj.grads.closed_form(w, 2.0, 4.0), (w0,), order=2, eps=1e-2)
+check_grads(lambda w: lj.loss(w, 2.0, 4.0), (w0,), order=2, eps=1e-2)
 engine = lj.chain_rule.custom_vjp(lambda p, x, y: lj.loss(p["w"], x, y))
 check_grads(lambda w: engine({"w": w}, 2.0, 4.0), (w0,), order=1, modes=["rev"], eps=1e-2)
-print("check_grads: autodiff and closed form to order 2, the engine in reverse mode: passed")
+print("check_grads of the loss: jax.grad to order 2, our engine in reverse mode: passed")
 try:
     jax.jvp(lambda w: engine({"w": w}, 2.0, 4.0), (w0,), (np.float32(1.0),))
 except TypeError as e:
     print("forward mode through custom_vjp:", str(e).splitlines()[0])
+
+h = 1e-2
+slope = float((lj.loss(w0 + h, 2.0, 4.0) - lj.loss(w0 - h, 2.0, 4.0)) / (2 * h))
+for name, formula in [("2x(xw - y)", lambda w, x, y: 2 * x * (x * w - y)),
+                      ("2x(xw - y) + 5w", lambda w, x, y: 2 * x * (x * w - y) + 5 * w)]:
+    value = float(formula(w0, 2.0, 4.0))
+    verdict = "agrees" if abs(value - slope) < 1e-3 else "DISAGREES"
+    print(f"{name:16} at w=1.5, x=2, y=4: {value:+.4f}, finite difference {slope:+.4f}: {verdict}")
 """),
     md("""
 ## 5. Second order
@@ -233,13 +258,23 @@ print("SGD after 60 steps: w =", float(run.final_params["w"]))
 
 Each SGD step scales the error w − w* by 1 − 2·lr·x², so an epoch scales it by
 P(lr) = ∏(1 − 2·lr·xᵢ²). Training is stable where |P| < 1. For the lecture's data that is two
-windows; a sweep trains a grid of learning rates at once and finds the same edges.
+windows. The second one is there because at lr = 0.5 the x = 1 step's factor is 1 − 2·0.5·1 = 0:
+that step lands on w* exactly, whatever the other two steps did, so near 0.5 the product is
+small again.
+
+A sweep trains a grid of 200 learning rates at once. A grid only brackets an edge: its smallest
+diverged rate is the first grid point past the exact edge, within one grid step of it.
 """, """
 ## 6. 어떤 학습률이 안정적인가
 
 SGD 한 스텝은 오차 w − w*에 1 − 2·lr·x²를 곱하므로, 한 에포크는 P(lr) = ∏(1 − 2·lr·xᵢ²)를
-곱합니다. |P| < 1인 곳에서 학습이 안정적입니다. 강의 데이터에서는 두 구간이 나오고, 여러 학습률을
-한꺼번에 학습시키는 스윕도 같은 경계를 찾습니다.
+곱합니다. |P| < 1인 곳에서 학습이 안정적입니다. 강의 데이터에서는 이런 구간이 두 개 나옵니다.
+두 번째 구간이 생기는 까닭은 lr = 0.5에서 x = 1 스텝의 배율이 1 − 2·0.5·1 = 0이 되기 때문입니다.
+그 스텝은 앞의 두 스텝이 어떠했든 w*에 정확히 도착하므로, 0.5 근처에서는 곱이 다시 작아집니다.
+
+스윕은 학습률 200개로 이루어진 격자를 한꺼번에 학습시킵니다. 격자는 경계를 두 격자점 사이로
+좁힐 뿐이므로, 스윕에서 처음 발산한 학습률은 정확한 경계 바로 다음 격자점이고 경계와 한 칸
+이내로 떨어져 있습니다.
 """),
     code("""
 rates = lj.stable_learning_rates([1.0, 2.0, 3.0])
@@ -247,7 +282,9 @@ print("stable:", " or ".join(f"({lo:.6g}, {hi:.6g})" for lo, hi in rates.interva
 x, y = lj.lecture_data()
 result = lj.train_grid(lj.learning_rates(0.001, 1.0, 200), [1.0], x, y, epochs=20)
 lr = np.asarray(result.learning_rate, np.float64)
-print("smallest diverged learning rate in the sweep:", f"{lr[result.diverged].min():.6g}")
+first = int(np.argmax(result.diverged))
+print(f"the exact edge {rates.intervals[0][1]:.6g} lies between grid points "
+      f"{lr[first - 1]:.6g} (stable) and {lr[first]:.6g} (the first to diverge)")
 """),
     code("""
 from IPython.display import Image
