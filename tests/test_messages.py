@@ -59,3 +59,44 @@ def test_a_cell_past_the_csv_field_limit_names_its_line(tmp_path):
     assert_usage_error(run_script("train.py", f"--data_csv={path}"),
                        f"--data_csv: {path}:3: cannot read: field larger than field limit")
     assert sorted(os.listdir(tmp_path)) == ["big.csv"]
+
+
+def _one_line(proc, code: int) -> str:
+    """Exit ``code`` and exactly one stderr line (no warning from a library around it)."""
+    assert proc.returncode == code, proc.stderr
+    (line,) = proc.stderr.strip().splitlines()
+    return line
+
+
+def test_numpy_overflow_warnings_stay_off_a_divergence_line(tmp_path):
+    # x^2 overflows float64 in the stability note (NumPy's RuntimeWarning)
+    proc = run_script("train.py", "--x64", "--learning_rate=1e300", "--x_data=1e150,1,1",
+                      "--trace=false", f"--output={tmp_path / 'o.json'}")
+    assert _one_line(proc, 1).startswith("train.py: error: training diverged at epoch 0")
+    assert os.listdir(tmp_path) == ["o.json"]
+
+
+def test_matplotlib_warnings_stay_off_stderr(tmp_path):
+    # every loss is 0: the log-scaled loss axis has no positive value (matplotlib warns)
+    proc = run_script("train.py", "--x_data=1", "--y_data=2", "--w_init=2", "--trace=false",
+                      f"--plot={tmp_path / 'p.png'}")
+    assert (proc.returncode, proc.stderr) == (0, "")
+    assert os.listdir(tmp_path) == ["p.png"]
+
+
+def _corrupt(cache) -> None:
+    for entry in cache.iterdir():  # JAX warns as it reads each entry, then compiles afresh
+        if entry.is_file():
+            entry.write_bytes(b"garbage")
+
+
+def test_a_corrupt_compilation_cache_is_quiet_unless_asked(tmp_path):
+    cache = tmp_path / "cache"
+    args = ["--trace=false", f"--compilation_cache={cache}"]
+    assert run_script("train.py", *args).returncode == 0
+    _corrupt(cache)
+    quiet = run_script("train.py", *args, "--learning_rate=1")
+    assert _one_line(quiet, 1).startswith("train.py: error: training diverged")
+    _corrupt(cache)
+    shown = run_script("train.py", *args, "--verbosity=1")
+    assert shown.returncode == 0 and "Error reading persistent compilation cache" in shown.stderr
