@@ -1,0 +1,60 @@
+"""Memory: the limits the scripts check, and what runs really use (README, "Memory").
+
+The limit is faked with a cgroup folder (``LEC4_JAX_CGROUP_ROOT``), so every case runs as a user
+would, in a subprocess, and checks the exit status, the one line and the files left. What runs
+use is measured as peak RSS at small sizes, per unit of size, never by allocating gigabytes.
+"""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from cli_util import assert_usage_error, run_script
+from lec4_jax import limits
+
+MIB = 2**20
+
+
+def fake_cgroup(root, version: int, limit: int, usage: int = 0) -> dict:
+    """A cgroup v1 or v2 folder whose memory limit is ``limit`` bytes; the environment that
+    points the scripts at it."""
+    folder = root / ("memory" if version == 1 else "")
+    folder.mkdir(parents=True, exist_ok=True)
+    names = ("memory.limit_in_bytes", "memory.usage_in_bytes") if version == 1 else \
+        ("memory.max", "memory.current")
+    (folder / names[0]).write_text(f"{limit}\n")
+    (folder / names[1]).write_text(f"{usage}\n")
+    return {limits.CGROUP_ROOT: str(root)}
+
+
+@pytest.mark.parametrize("version", [1, 2])
+def test_a_cgroup_limit_below_memavailable_is_the_limit(tmp_path, version):
+    env = fake_cgroup(tmp_path / "cgroup", version, 100 * MIB, usage=36 * MIB)
+    assert limits.available_memory(str(tmp_path / "cgroup")) == 64 * MIB
+    assert limits.available_memory() > 64 * MIB  # this machine has more: the limit decides
+    # 3e6 steps of float32 history: about 137 MiB
+    proc = run_script("train.py", "--epochs=1000000", f"--output={tmp_path / 'o.json'}",
+                      env=env, timeout=60)
+    assert_usage_error(proc, "--epochs: a per-step history of 3,000,000 steps needs about")
+    assert "more than the 0.0625 GiB available" in proc.stderr
+    assert sorted(os.listdir(tmp_path)) == ["cgroup"]
+
+
+def test_an_unlimited_cgroup_v1_is_no_limit(tmp_path):
+    fake_cgroup(tmp_path, 1, 9223372036854771712)
+    assert limits.available_memory(str(tmp_path)) == limits.available_memory(str(tmp_path / "x"))
+
+
+@pytest.mark.parametrize("x64, message", [
+    (False, "--html: the page holds at most 20,000 steps"),  # the memory fits
+    (True, "--epochs: a per-step history of 1,500,000 steps needs about 0.123 GiB"),
+])
+def test_the_history_estimate_is_in_the_compute_dtype(tmp_path, x64, message):
+    # float32: 2 x 1.5e6 x (4 + 4 x 5) bytes = 69 MiB; float64: 2 x 1.5e6 x (4 + 8 x 5) = 126 MiB
+    env = fake_cgroup(tmp_path / "cgroup", 2, 100 * MIB)
+    proc = run_script("train.py", "--epochs=500000", f"--x64={x64}",
+                      f"--html={tmp_path / 'p.html'}", env=env, timeout=60)
+    assert_usage_error(proc, message)
+    assert sorted(os.listdir(tmp_path)) == ["cgroup"]
