@@ -58,3 +58,29 @@ def test_the_history_estimate_is_in_the_compute_dtype(tmp_path, x64, message):
                       f"--html={tmp_path / 'p.html'}", env=env, timeout=60)
     assert_usage_error(proc, message)
     assert sorted(os.listdir(tmp_path)) == ["cgroup"]
+
+
+def peak_rss(*args: str) -> int:
+    """The peak resident memory of ``train.py args`` (bytes), measured as bench.py's row g."""
+    import sys
+
+    from cli_util import SCRIPTS
+    from lec4_jax import benchmarks
+
+    return benchmarks.peak_rss_bytes([sys.executable, str(SCRIPTS / "train.py"), "--noprogress",
+                                      "--trace=false", "--dataset=synthetic", *args])
+
+
+def test_plot_of_a_long_history_stays_within_the_history_estimate(tmp_path):
+    # 2e5 and 2e6 steps: the growth per step, at most what the history check assumes (matplotlib
+    # held ~100 bytes a drawn point: 4x the estimate)
+    small, big = (peak_rss(f"--num_samples={n}", f"--plot={tmp_path / 'p.png'}")
+                  for n in (10_000, 100_000))
+    assert big - small <= limits.history_bytes(1_800_000, 1, 4), (small, big)
+
+
+def test_landscape_of_many_samples_draws_a_bounded_picture(tmp_path):
+    # one curve per distinct sample was 0.12 MB a sample (18 GB at 1e6 samples)
+    small, big = (peak_rss("--epochs=1", f"--num_samples={n}", f"--landscape={tmp_path / 'l.png'}")
+                  for n in (3, 3000))
+    assert big - small <= 100 * MIB, (small, big)
