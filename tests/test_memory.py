@@ -8,11 +8,12 @@ use is measured as peak RSS at small sizes, per unit of size, never by allocatin
 from __future__ import annotations
 
 import os
+import sys
 
 import pytest
 
-from cli_util import assert_usage_error, run_script
-from lec4_jax import limits
+from cli_util import SCRIPTS, assert_usage_error, run_script
+from lec4_jax import benchmarks, limits
 
 MIB = 2**20
 
@@ -60,27 +61,37 @@ def test_the_history_estimate_is_in_the_compute_dtype(tmp_path, x64, message):
     assert sorted(os.listdir(tmp_path)) == ["cgroup"]
 
 
-def peak_rss(*args: str) -> int:
-    """The peak resident memory of ``train.py args`` (bytes), measured as bench.py's row g."""
-    import sys
+def peak_rss(script: str, *args: str) -> int:
+    """The peak resident memory of ``script args`` (bytes), measured as bench.py's row g."""
+    return benchmarks.peak_rss_bytes([sys.executable, str(SCRIPTS / script), "--noprogress",
+                                      *args])
 
-    from cli_util import SCRIPTS
-    from lec4_jax import benchmarks
 
-    return benchmarks.peak_rss_bytes([sys.executable, str(SCRIPTS / "train.py"), "--noprogress",
-                                      "--trace=false", "--dataset=synthetic", *args])
+def train_rss(*args: str) -> int:
+    return peak_rss("train.py", "--trace=false", "--dataset=synthetic", *args)
 
 
 def test_plot_of_a_long_history_stays_within_the_history_estimate(tmp_path):
     # 2e5 and 2e6 steps: the growth per step, at most what the history check assumes (matplotlib
     # held ~100 bytes a drawn point: 4x the estimate)
-    small, big = (peak_rss(f"--num_samples={n}", f"--plot={tmp_path / 'p.png'}")
+    small, big = (train_rss(f"--num_samples={n}", f"--plot={tmp_path / 'p.png'}")
                   for n in (10_000, 100_000))
     assert big - small <= limits.history_bytes(1_800_000, 1, 4), (small, big)
 
 
 def test_landscape_of_many_samples_draws_a_bounded_picture(tmp_path):
     # one curve per distinct sample was 0.12 MB a sample (18 GB at 1e6 samples)
-    small, big = (peak_rss("--epochs=1", f"--num_samples={n}", f"--landscape={tmp_path / 'l.png'}")
+    small, big = (train_rss("--epochs=1", f"--num_samples={n}", f"--landscape={tmp_path / 'l.png'}")
                   for n in (3, 3000))
     assert big - small <= 100 * MIB, (small, big)
+
+
+@pytest.mark.parametrize("args, params, itemsize, plot", [
+    (["--model=linear", "--plot=PLOT"], 1, 4, True),
+    (["--model=quadratic", "--x64"], 3, 8, False),
+])
+def test_the_sweep_estimate_covers_what_a_model_uses(tmp_path, args, params, itemsize, plot):
+    args = [a.replace("PLOT", str(tmp_path / "s.png")) for a in args]
+    small, big = (peak_rss("sweep.py", "--epochs=1", f"--num_lr={n}", *args)
+                  for n in (100_000, 1_000_000))
+    assert big - small <= limits.sweep_bytes(900_000, params, itemsize, plot), (small, big)
