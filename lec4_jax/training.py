@@ -129,14 +129,20 @@ _sample_jit = jax.jit(_sample, static_argnames=_LOOP_STATIC)
 
 def _python_scan(f, carry, xs):
     """:func:`jax.lax.scan`'s contract, driven from Python: ``f`` once per element of ``xs``
-    (NumPy arrays), its outputs stacked."""
+    (NumPy arrays), its outputs stacked (:func:`_host_stack`)."""
     outputs = []
     for row in zip(*xs):
         carry, out = f(carry, row)
         outputs.append(out)
     if outputs[0] is None:
         return carry, None
-    return carry, jax.tree.map(lambda *leaves: jnp.stack(leaves), *outputs)
+    return carry, _host_stack(outputs)
+
+
+def _host_stack(trees):
+    """The leaves of ``trees`` stacked in NumPy: ``jnp.stack`` of thousands of arrays compiles
+    a program with one operand each, in time and memory that grow faster than their number."""
+    return jax.tree.map(lambda *leaves: np.stack(leaves), *trees)
 
 
 def scan_samples(params, x, y, learning_rate, *, epochs: int, model: str = "linear",
@@ -168,10 +174,10 @@ def scan_samples(params, x, y, learning_rate, *, epochs: int, model: str = "line
                 progress(e, epochs)
             carry, out = _python_scan(body, carry, xs)
             epoch_loss.append(carry.loss)
-            per_step.append(out)
-        epoch_loss = jnp.stack(epoch_loss)
-        per_step = (jax.tree.map(lambda *leaves: jnp.stack(leaves), *per_step)
-                    if keep_history else None)
+            if keep_history:
+                per_step.append(out)
+        epoch_loss = np.stack(epoch_loss)
+        per_step = _host_stack(per_step) if keep_history else None
     else:
         def epoch(carry, _):
             carry, out = jax.lax.scan(body, carry, (x, y), unroll=min(unroll, n))

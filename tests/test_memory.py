@@ -95,3 +95,10 @@ def test_the_sweep_estimate_covers_what_a_model_uses(tmp_path, args, params, ite
     small, big = (peak_rss("sweep.py", "--epochs=1", f"--num_lr={n}", *args)
                   for n in (100_000, 1_000_000))
     assert big - small <= limits.sweep_bytes(900_000, params, itemsize, plot), (small, big)
+
+
+def test_the_python_loop_without_history_needs_no_memory_per_step():
+    # it kept every step and stacked the epochs in one compiled program: 16 GB at 3e4 epochs
+    small, big = (peak_rss("train.py", "--loop=python", "--trace=false", f"--epochs={e}")
+                  for e in (300, 3000))
+    assert big - small <= 20 * MIB, (small, big)
