@@ -102,3 +102,16 @@ def test_the_python_loop_without_history_needs_no_memory_per_step():
     small, big = (peak_rss("train.py", "--loop=python", "--trace=false", f"--epochs={e}")
                   for e in (300, 3000))
     assert big - small <= 20 * MIB, (small, big)
+
+
+@pytest.mark.parametrize("flag, value, what", [
+    ("csv_rows", "10000000", "a 10,000,000-row CSV"),
+    ("sweep_sizes", "1e4,1e8", "a sweep row of 100,000,000 models"),
+])
+def test_bench_checks_its_memory_before_the_first_row(tmp_path, flag, value, what):
+    env = fake_cgroup(tmp_path / "cgroup", 2, 4 * 2**30)  # the defaults fit
+    proc = run_script("bench.py", f"--{flag}={value}", f"--output={tmp_path / 'b.json'}",
+                      env=env, timeout=120)
+    assert_usage_error(proc, f"--{flag}: {what} needs about")
+    assert sorted(os.listdir(tmp_path)) == ["cgroup"]
+
