@@ -73,3 +73,24 @@ def test_sigkill_leaves_only_a_documented_scratch_name(tmp_path):
     assert left, "the run ended before its scratch file was made"
     patterns = documented_leftovers("a.gif")
     assert all(any(p.fullmatch(name) for p in patterns) for name in left), (left, patterns)
+
+
+def _page_bytes(model: str, epochs: int) -> int:
+    from lec4_jax import data, runs, stepthrough
+    from lec4_jax.settings import Settings
+
+    run = runs.run(Settings(model=model, epochs=epochs), *data.lecture())
+    return len(stepthrough.page(run).encode())
+
+
+@pytest.mark.parametrize("model", ["linear", "affine", "quadratic"])
+def test_the_step_through_page_is_the_size_the_readme_says(model):
+    from lec4_jax import stepthrough
+
+    small, big = _page_bytes(model, 20), _page_bytes(model, 200)
+    per_step = (big - small) / 540
+    at_cap = small + per_step * (stepthrough.MAX_STEPS - 60)
+    kb = dict((m, float(v)) for v, m in re.findall(r"([\d.]+) kB\s+\((\w+)\)", README))
+    mb = dict((m, float(v)) for v, m in re.findall(r"(\d+) MB for\s+(\w+)", README))
+    assert per_step / 1e3 == pytest.approx(kb[model], rel=0.15)
+    assert at_cap / 1e6 == pytest.approx(mb[model], rel=0.15)
