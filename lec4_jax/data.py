@@ -6,6 +6,7 @@ the flag or file at fault (and, for a CSV, the line number). The CLIs print that
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
 import math
@@ -114,51 +115,57 @@ def load_csv(path: str, dtype=np.float64) -> Dataset:
     skipped. Any other line must hold exactly two numbers finite in ``dtype``; an error names
     the line.
 
-    The file is read exactly once (:func:`read_text`), so a pipe, a FIFO or ``/dev/stdin``
+    The file is read exactly once (:func:`read_bytes`), so a pipe, a FIFO or ``/dev/stdin``
     works as a file does. A well-formed text is parsed by NumPy's C parser (``numpy.loadtxt``);
     anything it cannot parse, or values not finite in ``dtype``, go to the careful parser
     (:func:`parse_csv_careful`), which gives the one-line error naming the line, or reads what
     NumPy's parser would not (``1_000``, say). Both give the same values for the same text
     (tested).
     """
-    text = read_text(path, "data_csv")
-    fast = _parse_csv_fast(text, dtype)
-    return fast if fast is not None else parse_csv_careful(text, path, dtype)
+    raw = read_bytes(path, "data_csv")
+    fast = _parse_csv_fast(raw, dtype)
+    return fast if fast is not None else parse_csv_careful(decode(raw, path, "data_csv"), path,
+                                                           dtype)
 
 
-def read_text(path: str, field: str) -> str:
-    """The whole of ``path`` as UTF-8 text (a BOM dropped), read exactly once: a pipe or a FIFO
-    cannot be read twice. Every failure is a one-line :class:`InputError` naming the file."""
+def read_bytes(path: str, field: str) -> bytes:
+    """The whole of ``path``, read exactly once: a pipe or a FIFO cannot be read twice. Every
+    failure is a one-line :class:`InputError` naming the file."""
     try:
         with open(path, "rb") as f:
-            raw = f.read()
+            return f.read()
     except FileNotFoundError:
         raise InputError(f"{path}: no such file", field) from None
     except IsADirectoryError:
         raise InputError(f"{path}: is a directory", field) from None
     except OSError as e:
         raise InputError(f"{path}: cannot read: {e.strerror or e}", field) from None
+
+
+def decode(raw: bytes, path: str, field: str) -> str:
+    """``raw`` as UTF-8 text, a BOM dropped; else a one-line :class:`InputError`."""
     try:
         return raw.decode("utf-8-sig")
     except UnicodeDecodeError as e:
         raise InputError(f"{path}: cannot read: not UTF-8 text (byte {e.start})", field) from None
 
 
-def _parse_csv_fast(text: str, dtype) -> Dataset | None:
-    """NumPy's C parser on the text, or None to let the careful parser decide."""
+def _parse_csv_fast(raw: bytes, dtype) -> Dataset | None:
+    """NumPy's C parser on the bytes (no text copy of them), or None to let the careful parser
+    decide."""
     try:
-        f = io.StringIO(text, newline=None)
-        first = ""
+        f = io.BytesIO(raw[3:] if raw.startswith(codecs.BOM_UTF8) else raw)
+        first = b""
         for first in f:
             if first.strip():
                 break
-        skip = 1 if first.strip() and _is_header(next(csv.reader([first]), [])) else 0
+        skip = 1 if first.strip() and _is_header(next(csv.reader([first.decode()]), [])) else 0
         f.seek(0)
         with warnings.catch_warnings():  # an empty file: the careful parser says so
             warnings.simplefilter("ignore")
             table = np.loadtxt(f, delimiter=",", dtype=np.float64, comments=None,
-                               skiprows=skip, ndmin=2, quotechar='"')
-    except (ValueError, csv.Error):
+                               skiprows=skip, ndmin=2, quotechar='"', encoding="utf-8")
+    except (ValueError, csv.Error):  # UnicodeDecodeError is a ValueError
         return None
     if table.shape[0] == 0 or table.shape[1] != 2:
         return None
@@ -170,7 +177,7 @@ def _parse_csv_fast(text: str, dtype) -> Dataset | None:
 
 def load_csv_careful(path: str, dtype=np.float64) -> Dataset:
     """:func:`load_csv` a cell at a time with Python's ``csv`` module (slow)."""
-    return parse_csv_careful(read_text(path, "data_csv"), path, dtype)
+    return parse_csv_careful(decode(read_bytes(path, "data_csv"), path, "data_csv"), path, dtype)
 
 
 def _csv_rows(text: str, path: str, field: str) -> list[tuple[int, list[str]]]:
