@@ -228,7 +228,7 @@ def mean_loss(model: str, x, y, target: dict[str, float], grids: dict[str, np.nd
     return out
 
 
-MAX_CURVES = 12  # samples' parabolas drawn on a linear landscape; the first distinct ones
+MAX_CURVES = 8  # samples' parabolas drawn on a linear landscape; the first distinct ones
 
 
 def _sample_curves(ax, x, y, grid) -> dict:
