@@ -378,6 +378,28 @@ def lecture_script_seconds(repeats: int) -> float | None:
         os.remove(f.name)
 
 
+BASE_BYTES = 2**29  # the benchmark process itself: JAX, PyTorch, the compiled programs
+
+
+def memory_needs(sweep_models: int, samples: int, history_samples: int, csv_rows: int,
+                 e2e_samples: int, progress_epochs: int) -> list[tuple[int, str, str]]:
+    """``(bytes, what, field)`` for each sized row: the peak memory it needs, from peak RSS
+    measured per unit at small sizes (row e 81 bytes a model, d 10 a sample, h 594 a CSV row,
+    i 23 a sample in process and 48 in train.py, j 4 an epoch), with room to spare, plus
+    :data:`BASE_BYTES`; ``field`` names the size. Checked before the first row."""
+    from lec4_jax import limits
+
+    history = limits.history_bytes(20 * history_samples, 1, 4) + \
+        limits.data_bytes(history_samples)
+    needs = [(128 * sweep_models, f"a sweep row of {sweep_models:,} models", "sweep_sizes"),
+             (16 * samples, f"sequential SGD over {samples:,} samples", "sequential_samples"),
+             (history, f"a {20 * history_samples:,}-step history", "history_samples"),
+             (768 * csv_rows, f"a {csv_rows:,}-row CSV", "csv_rows"),
+             (64 * e2e_samples, f"{e2e_samples:,} end-to-end samples", "end_to_end_samples"),
+             (12 * progress_epochs, f"{progress_epochs:,} epochs", "progress_epochs")]
+    return [(BASE_BYTES + need, what, field) for need, what, field in needs]
+
+
 def _human(value: float, unit: str) -> str:
     if unit == "s":
         for scale, name in ((1, "s"), (1e-3, "ms"), (1e-6, "us")):

@@ -6,7 +6,9 @@ the flag or file at fault (and, for a CSV, the line number). The CLIs print that
 
 from __future__ import annotations
 
+import codecs
 import csv
+import io
 import math
 import os
 import warnings
@@ -113,30 +115,57 @@ def load_csv(path: str, dtype=np.float64) -> Dataset:
     skipped. Any other line must hold exactly two numbers finite in ``dtype``; an error names
     the line.
 
-    A well-formed file is read by NumPy's C parser (``numpy.loadtxt``); anything it cannot read,
-    or values not finite in ``dtype``, go to the careful parser (:func:`load_csv_careful`),
-    which gives the one-line error naming the line, or reads what NumPy's parser would not
-    (``1_000``, say). Both give the same values for the same text (tested).
+    The file is read exactly once (:func:`read_bytes`), so a pipe, a FIFO or ``/dev/stdin``
+    works as a file does. A well-formed text is parsed by NumPy's C parser (``numpy.loadtxt``);
+    anything it cannot parse, or values not finite in ``dtype``, go to the careful parser
+    (:func:`parse_csv_careful`), which gives the one-line error naming the line, or reads what
+    NumPy's parser would not (``1_000``, say). Both give the same values for the same text
+    (tested).
     """
-    fast = _load_csv_fast(path, dtype)
-    return fast if fast is not None else load_csv_careful(path, dtype)
+    raw = read_bytes(path, "data_csv")
+    fast = _parse_csv_fast(raw, dtype)
+    return fast if fast is not None else parse_csv_careful(decode(raw, path, "data_csv"), path,
+                                                           dtype)
 
 
-def _load_csv_fast(path: str, dtype) -> Dataset | None:
-    """NumPy's C parser on a plain file, or None to let the careful parser decide."""
+def read_bytes(path: str, field: str) -> bytes:
+    """The whole of ``path``, read exactly once: a pipe or a FIFO cannot be read twice. Every
+    failure is a one-line :class:`InputError` naming the file."""
     try:
-        with open(path, encoding="utf-8-sig") as f:
-            first = ""
-            for first in f:
-                if first.strip():
-                    break
-            skip = 1 if first.strip() and _is_header(next(csv.reader([first]), [])) else 0
-            f.seek(0)
-            with warnings.catch_warnings():  # an empty file: the careful parser says so
-                warnings.simplefilter("ignore")
-                table = np.loadtxt(f, delimiter=",", dtype=np.float64, comments=None,
-                                   skiprows=skip, ndmin=2, quotechar='"')
-    except (OSError, ValueError, UnicodeDecodeError, csv.Error):
+        with open(path, "rb") as f:
+            return f.read()
+    except FileNotFoundError:
+        raise InputError(f"{path}: no such file", field) from None
+    except IsADirectoryError:
+        raise InputError(f"{path}: is a directory", field) from None
+    except OSError as e:
+        raise InputError(f"{path}: cannot read: {e.strerror or e}", field) from None
+
+
+def decode(raw: bytes, path: str, field: str) -> str:
+    """``raw`` as UTF-8 text, a BOM dropped; else a one-line :class:`InputError`."""
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        raise InputError(f"{path}: cannot read: not UTF-8 text (byte {e.start})", field) from None
+
+
+def _parse_csv_fast(raw: bytes, dtype) -> Dataset | None:
+    """NumPy's C parser on the bytes (no text copy of them), or None to let the careful parser
+    decide."""
+    try:
+        f = io.BytesIO(raw[3:] if raw.startswith(codecs.BOM_UTF8) else raw)
+        first = b""
+        for first in f:
+            if first.strip():
+                break
+        skip = 1 if first.strip() and _is_header(next(csv.reader([first.decode()]), [])) else 0
+        f.seek(0)
+        with warnings.catch_warnings():  # an empty file: the careful parser says so
+            warnings.simplefilter("ignore")
+            table = np.loadtxt(f, delimiter=",", dtype=np.float64, comments=None,
+                               skiprows=skip, ndmin=2, quotechar='"', encoding="utf-8")
+    except (ValueError, csv.Error):  # UnicodeDecodeError is a ValueError
         return None
     if table.shape[0] == 0 or table.shape[1] != 2:
         return None
@@ -147,21 +176,29 @@ def _load_csv_fast(path: str, dtype) -> Dataset | None:
 
 
 def load_csv_careful(path: str, dtype=np.float64) -> Dataset:
-    """:func:`load_csv` a cell at a time with Python's ``csv`` module: slow, and every problem
-    is a one-line :class:`InputError` naming the line."""
-    field = "data_csv"
+    """:func:`load_csv` a cell at a time with Python's ``csv`` module (slow)."""
+    return parse_csv_careful(decode(read_bytes(path, "data_csv"), path, "data_csv"), path, dtype)
+
+
+def _csv_rows(text: str, path: str, field: str) -> list[tuple[int, list[str]]]:
+    """The csv module's rows with their line numbers; an error (a cell past the csv module's
+    field limit, say) names its line."""
+    reader = csv.reader(io.StringIO(text, newline=""))
+    rows = []
     try:
-        with open(path, newline="", encoding="utf-8-sig") as f:  # a UTF-8 BOM is allowed
-            rows = list(enumerate(csv.reader(f), start=1))
-    except FileNotFoundError:
-        raise InputError(f"{path}: no such file", field) from None
-    except IsADirectoryError:
-        raise InputError(f"{path}: is a directory", field) from None
-    except UnicodeDecodeError as e:
-        raise InputError(f"{path}: cannot read: not UTF-8 text (byte {e.start})", field) from None
-    except (OSError, csv.Error) as e:
-        reason = getattr(e, "strerror", None) or str(e).splitlines()[0]
-        raise InputError(f"{path}: cannot read: {reason}", field) from None
+        for row in reader:
+            rows.append((reader.line_num, row))
+    except csv.Error as e:
+        raise InputError(f"{path}:{reader.line_num}: cannot read: {str(e).splitlines()[0]}",
+                         field) from None
+    return rows
+
+
+def parse_csv_careful(text: str, path: str, dtype=np.float64) -> Dataset:
+    """:func:`load_csv`'s parse of ``text`` (read from ``path``) a cell at a time with Python's
+    ``csv`` module: slow, and every problem is a one-line :class:`InputError` naming the line."""
+    field = "data_csv"
+    rows = _csv_rows(text, path, field)
     rows = [(n, row) for n, row in rows if any(cell.strip() for cell in row)]
     if rows and _is_header(rows[0][1]):
         rows = rows[1:]

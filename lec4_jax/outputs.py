@@ -11,8 +11,9 @@
   listed in a process-wide registry that :func:`remove_temporaries` empties (the scripts call it
   from their signal handlers), so none survives an exit: normal, error or signal.
 - **Written through links, never over devices.** A symbolic link is followed, as a shell
-  redirect does: its target changes, the link stays. A device, a pipe, or anything reached through
-  ``/dev`` or ``/proc`` (``/dev/stdout``) is written in place, appended to, never renamed over.
+  redirect does: its target changes, the link stays. A device, a pipe, or an open file
+  descriptor (``/dev/stdout``, ``/dev/fd/N``, ``/proc/self/fd/N``) is written in place, appended
+  to, never renamed over; any other regular file (``/dev/shm/x`` too) is replaced.
 - **A replaced file keeps its mode** (a new one gets ``0o666`` less the umask, as ``open`` does).
 - **Streamed standard output that outlives its reader.** :meth:`Outputs.print_lines` writes in
   batches; when the reader leaves (a broken pipe) or stdout is closed, the lines are dropped
@@ -80,11 +81,15 @@ def _links(path: str, hops: int = 40):
         yield p
 
 
+_DESCRIPTORS = ("/proc/", "/dev/fd/", "/dev/stdin", "/dev/stdout", "/dev/stderr")
+
+
 def _in_place(path: str, real: str) -> bool:
-    """True for what must be written where it is: devices, pipes, sockets, and anything
-    reached through /dev or /proc (``/dev/stdout`` -> ``/proc/self/fd/1`` -> a file)."""
+    """True for what must be written where it is: devices, pipes, sockets, and an open file
+    descriptor (``/dev/stdout`` -> ``/proc/self/fd/1`` -> a file the shell opened). A regular
+    file anywhere else, ``/dev/shm`` included, is replaced, never appended to."""
     for p in (*_links(path), real):
-        if p.startswith(("/dev/", "/proc/")):
+        if p.startswith(_DESCRIPTORS):
             return True
     try:
         mode = os.stat(path).st_mode

@@ -39,22 +39,43 @@ def _png(fig) -> bytes:
     return buffer.getvalue()
 
 
+MAX_POINTS = 4000  # points of a drawn line: a longer series is drawn as its envelope
+
+
+def envelope(values, most: int = MAX_POINTS) -> tuple[np.ndarray, np.ndarray]:
+    """``(steps, values)`` to draw a series as a line: every step when there are at most
+    ``most``; else the ends and the lowest and the highest step of each of ``most // 2`` equal
+    runs of steps, in order. The same picture at any figure's resolution (no peak lost), in
+    memory for ``most`` points, not for every step (matplotlib holds ~100 bytes a point)."""
+    values = np.asarray(values)
+    n = len(values)
+    if n <= most:
+        return np.arange(n), values.astype(np.float64)
+    size = -(-n // (most // 2))  # steps per run
+    runs = np.pad(values, (0, -n % size), mode="edge").reshape(-1, size)
+    starts = np.arange(0, n, size)
+    low = starts + np.argmin(np.where(np.isnan(runs), np.inf, runs), axis=1)
+    high = starts + np.argmax(np.where(np.isnan(runs), -np.inf, runs), axis=1)
+    steps = np.unique(np.concatenate([[0, n - 1], low, high]))
+    return steps, values[steps].astype(np.float64)
+
+
 def training_png(run, target: dict[str, float], title: str) -> bytes:
     """:func:`training_figure` as PNG bytes."""
     return _png(training_figure(run, target, title))
 
 
 def training_figure(run, target: dict[str, float], title: str):
-    """The loss per step (log scale), and each parameter per step with its target marked."""
+    """The loss per step (log scale), and each parameter per step with its target marked (a
+    long run as each line's :func:`envelope`)."""
     plt = _pyplot()
     h = run.history
-    steps = np.arange(len(h.loss))
     fig, (ax_loss, ax_params) = plt.subplots(2, 1, figsize=(8, 6), sharex=True)
-    ax_loss.semilogy(steps, np.abs(np.asarray(h.loss, np.float64)), lw=1)
+    ax_loss.semilogy(*envelope(np.abs(np.asarray(h.loss))), lw=1)
     ax_loss.set_ylabel("loss (before the step)")
     ax_loss.set_title(title)
     for name, values in h.params.items():
-        line, = ax_params.plot(steps, np.asarray(values, np.float64), lw=1, label=name)
+        line, = ax_params.plot(*envelope(values), lw=1, label=name)
         ax_params.axhline(target[name], ls="--", color=line.get_color(),
                           label=f"{name}* = {target[name]:.6g}")
     if run.diverged_at is not None:
@@ -182,7 +203,7 @@ def landscape_figure(run, x, y, target: dict[str, float], title: str):
     x, y = np.asarray(x, np.float64), np.asarray(y, np.float64)
     fig, ax = plt.subplots(figsize=(8, 5))
     if run.model == "linear":
-        _linear_landscape(ax, h, n, x, y, target["w"])
+        _linear_landscape(ax, h, n, x, y, target)
     else:
         _affine_landscape(ax, h, n, x, y, target)
     ax.set_title(title + ("" if run.diverged_at is None else
@@ -198,17 +219,52 @@ def _span(values, extra) -> tuple[float, float]:
     return lo - pad, hi + pad
 
 
-def _linear_landscape(ax, h, n, x, y, w_star):
+def mean_loss(model: str, x, y, target: dict[str, float], grids: dict[str, np.ndarray]):
+    """The mean loss over the data at every point of ``grids`` (one array per parameter, all of
+    one shape), from the data's moments, in memory for the grid alone (not grid x samples).
+
+    Every model is linear in its parameters θ (features φ(x)): with d = θ − θ* around the
+    least-squares ``target`` θ* and r* its residuals,
+    L(θ) = L(θ*) + 2 dᵀ mean(φ r*) + dᵀ mean(φ φᵀ) d, exactly (the middle term is 0 at the
+    exact θ*; kept for its rounding)."""
+    from lec4_jax import model as model_lib
+
+    m = model_lib.get(model)
+    phi = np.stack([np.broadcast_to(f, x.shape) for f in m.features(x)])
+    theta = np.array([target[k] for k in m.params])
+    r = theta @ phi - y
+    g, moments = phi @ r / len(x), phi @ phi.T / len(x)
+    d = [grids[k] - target[k] for k in m.params]
+    out = np.full(d[0].shape, np.mean(r**2))
+    for i in range(len(d)):
+        out += 2 * g[i] * d[i] + sum(moments[i, j] * d[i] * d[j] for j in range(len(d)))
+    return out
+
+
+MAX_CURVES = 8  # samples' parabolas drawn on a linear landscape; the first distinct ones
+
+
+def _sample_curves(ax, x, y, grid) -> dict:
+    """Each distinct sample's parabola (x_i w − y_i)², the first :data:`MAX_CURVES` of them in
+    the data's order; their colours by sample."""
+    pairs, first = np.unique(np.stack([x, y], axis=1), axis=0, return_index=True)
+    colors = {}
+    for xi, yi in pairs[np.argsort(first)][:MAX_CURVES]:
+        line, = ax.plot(grid, (xi * grid - yi) ** 2, lw=1, alpha=0.7,
+                        label=f"sample x={xi:g}, y={yi:g}")
+        colors[(xi, yi)] = line.get_color()
+    if len(pairs) > MAX_CURVES:
+        ax.plot([], [], " ", label=f"({len(pairs) - MAX_CURVES:,} more samples not drawn)")
+    return colors
+
+
+def _linear_landscape(ax, h, n, x, y, target):
+    w_star = target["w"]
     w = np.asarray(h.params["w"][:n], np.float64)
     lo, hi = _span(w, [w_star])
     grid = np.linspace(lo, hi, 400)
-    colors = {}
-    for xi, yi in zip(x, y):
-        if (xi, yi) not in colors:
-            line, = ax.plot(grid, (xi * grid - yi) ** 2, lw=1, alpha=0.7,
-                            label=f"sample x={xi:g}, y={yi:g}")
-            colors[(xi, yi)] = line.get_color()
-    mean = np.mean([(xi * grid - yi) ** 2 for xi, yi in zip(x, y)], axis=0)
+    colors = _sample_curves(ax, x, y, grid)
+    mean = mean_loss("linear", x, y, target, {"w": grid})
     ax.plot(grid, mean, "k", lw=2, label="mean loss L(w)")
     marks = _thin(n, MAX_MARKS)
     half = 0.06 * (hi - lo)
@@ -238,11 +294,13 @@ def _affine_landscape(ax, h, n, x, y, target):
     w_lo, w_hi = _span(w, [target["w"]])
     b_lo, b_hi = _span(b, [target["b"]])
     W, B = np.meshgrid(np.linspace(w_lo, w_hi, 200), np.linspace(b_lo, b_hi, 200))
-    L = np.mean([(xi * W + B - yi) ** 2 for xi, yi in zip(x, y)], axis=0)
+    L = mean_loss("affine", x, y, target, {"w": W, "b": B})
     levels = np.quantile(L, np.linspace(0.002, 0.98, 18))
     contours = ax.contour(W, B, L, levels=np.unique(levels), cmap="viridis", linewidths=0.8)
     ax.clabel(contours, fontsize=7, fmt="%.3g")
-    ax.plot(w, b, ".-", color="tab:red", lw=1, ms=3, label="the run's (w, b), step by step")
+    path = _thin(n, MAX_POINTS)  # a long run's path, evenly thinned
+    ax.plot(w[path], b[path], ".-", color="tab:red", lw=1, ms=3,
+            label="the run's (w, b), step by step")
     if n:
         ax.plot(w[0], b[0], "s", color="k", ms=6, label="start")
     ax.plot(target["w"], target["b"], "*", color="tab:green", ms=12,
@@ -391,8 +449,4 @@ def _graph_edge(ax, source, target, label: str, backward: bool) -> None:
 
 def graph_png(walk, params, title: str = "", dtype="float32") -> bytes:
     """:func:`graph_figure` as PNG bytes."""
-    plt = _pyplot()
-    fig = graph_figure(walk, params, title, dtype)
-    data = _png(fig)
-    plt.close(fig)
-    return data
+    return _png(graph_figure(walk, params, title, dtype))

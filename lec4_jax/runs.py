@@ -95,7 +95,8 @@ def run(settings: Settings, x, y, progress=None) -> Run:
         if s.loop == "scan":
             return _run_compiled(p0, x, y, lr, px, epochs=epochs, keep_history=keep_history,
                                  progress=report, **options)
-        h = training.train(p0, x, y, lr, epochs=epochs, loop=s.loop, **options)
+        h = training.train(p0, x, y, lr, epochs=epochs, loop=s.loop,
+                           keep_history=keep_history, **options)
         return h, *jax.jit(_summary, static_argnames="model")(h, p0, x, y, px, s.model)
 
     h, final, before, after, loss_before, loss_after = jax.device_get(go(s.epochs,

@@ -19,7 +19,7 @@ from lec4_jax import model as model_lib
 from lec4_jax.data import InputError
 from lec4_jax.report import fmt, steps_shown
 
-MAX_STEPS = 20_000  # about 0.35 kB a step (linear; 0.4 kB affine): a page of at most ~8 MB
+MAX_STEPS = 20_000  # 0.35 kB a step (linear) to 0.6 kB (quadratic): a page of 7 to 12 MB
 LABELS = {
     "en": {"title": "Back-propagation, step by step", "step": "step", "epoch": "epoch",
            "sample": "sample", "prev": "◀ previous", "next": "next ▶", "play": "play ▶",
@@ -44,7 +44,7 @@ LABELS = {
 
 def check_size(steps: int) -> None:
     if steps > MAX_STEPS:
-        raise InputError(f"the page holds at most {MAX_STEPS:,} steps (about 0.4 kB each); this "
+        raise InputError(f"the page holds at most {MAX_STEPS:,} steps (0.35 to 0.6 kB each); this "
                          f"run has {steps:,}: train fewer epochs or samples", "html")
 
 

@@ -127,16 +127,26 @@ _LOOP_STATIC = ("model", "grad", "optimizer", "fence", "keep_history")
 _sample_jit = jax.jit(_sample, static_argnames=_LOOP_STATIC)
 
 
-def _python_scan(f, carry, xs):
-    """:func:`jax.lax.scan`'s contract, driven from Python: ``f`` once per element of ``xs``
-    (NumPy arrays), its outputs stacked."""
-    outputs = []
-    for row in zip(*xs):
-        carry, out = f(carry, row)
-        outputs.append(out)
-    if outputs[0] is None:
-        return carry, None
-    return carry, jax.tree.map(lambda *leaves: jnp.stack(leaves), *outputs)
+def _python_loop(step_fn, carry, x, y, epochs: int, keep_history: bool, progress, every: int):
+    """The per-sample loop driven from Python, ``step_fn`` (jitted) once per step. Each step's
+    record goes straight into NumPy buffers shaped ``(epochs, samples, ...)`` (each epoch's loss
+    too), so a step costs what the compiled loop's history costs: no array object kept per step
+    or epoch, and no ``jnp.stack`` of thousands of operands (a program that compiles in time
+    and memory growing faster than their number). Returns ``(carry, epoch_loss, per_step or
+    None)``."""
+    xs, epoch_loss, buffers = (np.asarray(x), np.asarray(y)), np.empty(epochs, x.dtype), None
+    for e in range(epochs):
+        if progress is not None and e % every == 0:
+            progress(e, epochs)
+        for i, row in enumerate(zip(*xs)):
+            carry, out = step_fn(carry, row)
+            if keep_history:
+                if buffers is None:
+                    buffers = jax.tree.map(
+                        lambda a: np.empty((epochs, len(xs[0])) + a.shape, a.dtype), out)
+                jax.tree.map(lambda buf, a, e=e, i=i: buf.__setitem__((e, i), a), buffers, out)
+        epoch_loss[e] = carry.loss
+    return carry, epoch_loss, buffers
 
 
 def scan_samples(params, x, y, learning_rate, *, epochs: int, model: str = "linear",
@@ -162,16 +172,8 @@ def scan_samples(params, x, y, learning_rate, *, epochs: int, model: str = "line
     carry = Carry(params, init_state(params, learning_rate, optimizer), jnp.int32(0),
                   jnp.int32(-1), jnp.zeros((), x.dtype))
     if python:
-        xs, epoch_loss, per_step = (np.asarray(x), np.asarray(y)), [], []
-        for e in range(epochs):
-            if progress is not None and e % every == 0:
-                progress(e, epochs)
-            carry, out = _python_scan(body, carry, xs)
-            epoch_loss.append(carry.loss)
-            per_step.append(out)
-        epoch_loss = jnp.stack(epoch_loss)
-        per_step = (jax.tree.map(lambda *leaves: jnp.stack(leaves), *per_step)
-                    if keep_history else None)
+        carry, epoch_loss, per_step = _python_loop(body, carry, x, y, epochs, keep_history,
+                                                   progress, every)
     else:
         def epoch(carry, _):
             carry, out = jax.lax.scan(body, carry, (x, y), unroll=min(unroll, n))

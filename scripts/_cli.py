@@ -58,6 +58,18 @@ for _sig in _SIGNALS:  # before JAX is imported: a Ctrl-C at any moment is one l
     signal.signal(_sig, _on_signal)
 
 import logging  # noqa: E402
+import warnings  # noqa: E402
+
+
+def _log_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    """Python's warnings (NumPy's overflow as a run diverges, JAX's compilation cache,
+    matplotlib) are not this script's lines: logged at debug level, shown by ``--verbosity=1``.
+    A filter that turns them into errors still raises them."""
+    logging.getLogger("py.warnings").debug("%s:%s: %s: %s", filename, lineno,
+                                           category.__name__, message)
+
+
+warnings.showwarning = _log_warning  # before JAX is imported: its import warns too
 
 from absl import app, flags  # noqa: E402
 

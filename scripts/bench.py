@@ -22,6 +22,7 @@ from absl import flags
 
 import _cli
 from lec4_jax import benchmarks as b
+from lec4_jax import limits
 
 _REPEATS = flags.DEFINE_integer("repeats", 21, "Repeats per in-process row.", lower_bound=1)
 _PROCESS_REPEATS = flags.DEFINE_integer("process_repeats", 7, "Repeats per process row (f).",
@@ -159,6 +160,10 @@ def main(_):
     out = _cli.outputs_from([(_OUTPUT, None)])
     sizes = [_size(s) for s in _SWEEP_SIZES.value] if _SWEEP_SIZES.value else \
         [10**4, 10**5, 10**6, 10**7] + ([10**8] if jax.default_backend() != "cpu" else [])
+    for need, what, field in b.memory_needs(max(sizes), _SAMPLES.value, _HISTORY_SAMPLES.value,
+                                            _CSV_ROWS.value, _E2E_SAMPLES.value,
+                                            _PROGRESS_EPOCHS.value):
+        limits.check_memory(need, what, field)  # before the first row, not several rows in
     machine = {"python": host.python_version(), "jax": jax.__version__,
                "backend": jax.default_backend(), "devices": [str(d) for d in jax.devices()],
                "cpu": b.cpu_name(), "cores": os.cpu_count()}

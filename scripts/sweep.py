@@ -75,7 +75,7 @@ def main(_):
         raise data.InputError(f"--num_lr x the initial values: {n_models:,} models is more than "
                               f"{_MAX_MODELS:,} (memory for the results)")
     n_params = len(model.get(_MODEL.value).params)
-    limits.check_memory(n_models * (9 + (2 * n_params + 1) * dtype.itemsize),
+    limits.check_memory(limits.sweep_bytes(n_models, n_params, dtype.itemsize, bool(_PLOT.value)),
                         f"{n_models:,} models", "num_lr")
     dataset = _cli.load_data(_DATA_FLAGS, dtype)
     limits.check_steps(_EPOCHS.value, len(dataset.x))

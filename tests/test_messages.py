@@ -1,0 +1,102 @@
+"""Messages a user sees: right, and only the scripts' own (README, "The contract").
+
+Every case runs a script as a user does, in a subprocess, and checks the whole result: the exit
+status, the one stderr line, the files left.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import threading
+
+from cli_util import BASE_ENV, SCRIPTS, assert_usage_error, run_script
+
+LECTURE_CSV = "x,y\n1,2\n2,4\n3,6\n"
+QUICK = ["--trace=false", "--epochs=2"]
+
+
+def _feed_fifo(path, text: str) -> threading.Thread:
+    """A writer that opens the FIFO (blocking until the script opens it), writes and closes."""
+    def write():
+        with open(path, "w") as f:
+            f.write(text)
+
+    thread = threading.Thread(target=write, daemon=True)
+    thread.start()
+    return thread
+
+
+def test_a_fifo_as_data_csv_is_read_once(tmp_path):
+    # The file was read twice (once by NumPy's parser, once by the careful one): the second
+    # open of a FIFO waits for a writer that never comes, or reads nothing ("no data rows").
+    (tmp_path / "data.csv").write_text(LECTURE_CSV)
+    want = run_script("train.py", *QUICK, f"--data_csv={tmp_path / 'data.csv'}")
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    writer = _feed_fifo(fifo, LECTURE_CSV)
+    got = run_script("train.py", *QUICK, f"--data_csv={fifo}", timeout=60)
+    writer.join(timeout=5)
+    assert (got.returncode, got.stderr, got.stdout) == (0, "", want.stdout)
+    assert want.returncode == 0 and "predict (AT)" in want.stdout
+
+
+def test_dev_stdin_from_a_pipe_as_data_csv(tmp_path):
+    # Careful-parser text (an underscore in a number) makes both parsers read the input.
+    proc = subprocess.run([sys.executable, str(SCRIPTS / "train.py"), *QUICK,
+                           "--data_csv=/dev/stdin"], input="x,y\n1,2\n2,4\n3,6_0\n",
+                          capture_output=True, text=True, env=BASE_ENV, timeout=60, cwd=tmp_path)
+    want = run_script("train.py", *QUICK, "--x_data=1,2,3", "--y_data=2,4,60")
+    assert (proc.returncode, proc.stderr) == (0, ""), proc.stderr
+    assert proc.stdout == want.stdout
+    assert os.listdir(tmp_path) == []
+
+
+def test_a_cell_past_the_csv_field_limit_names_its_line(tmp_path):
+    path = tmp_path / "big.csv"
+    path.write_text("x,y\n1,2\n2," + "9" * 200_000 + "\n3,6\n")
+    assert_usage_error(run_script("train.py", f"--data_csv={path}"),
+                       f"--data_csv: {path}:3: cannot read: field larger than field limit")
+    assert sorted(os.listdir(tmp_path)) == ["big.csv"]
+
+
+def _one_line(proc, code: int) -> str:
+    """Exit ``code`` and exactly one stderr line (no warning from a library around it)."""
+    assert proc.returncode == code, proc.stderr
+    (line,) = proc.stderr.strip().splitlines()
+    return line
+
+
+def test_numpy_overflow_warnings_stay_off_a_divergence_line(tmp_path):
+    # x^2 overflows float64 in the stability note (NumPy's RuntimeWarning)
+    proc = run_script("train.py", "--x64", "--learning_rate=1e300", "--x_data=1e150,1,1",
+                      "--trace=false", f"--output={tmp_path / 'o.json'}")
+    assert _one_line(proc, 1).startswith("train.py: error: training diverged at epoch 0")
+    assert os.listdir(tmp_path) == ["o.json"]
+
+
+def test_matplotlib_warnings_stay_off_stderr(tmp_path):
+    # every loss is 0: the log-scaled loss axis has no positive value (matplotlib warns)
+    proc = run_script("train.py", "--x_data=1", "--y_data=2", "--w_init=2", "--trace=false",
+                      f"--plot={tmp_path / 'p.png'}")
+    assert (proc.returncode, proc.stderr) == (0, "")
+    assert os.listdir(tmp_path) == ["p.png"]
+
+
+def _corrupt(cache) -> None:
+    for entry in cache.iterdir():  # JAX warns as it reads each entry, then compiles afresh
+        if entry.is_file():
+            entry.write_bytes(b"garbage")
+
+
+def test_a_corrupt_compilation_cache_is_quiet_unless_asked(tmp_path):
+    cache = tmp_path / "cache"
+    args = ["--trace=false", f"--compilation_cache={cache}"]
+    assert run_script("train.py", *args).returncode == 0
+    _corrupt(cache)
+    quiet = run_script("train.py", *args, "--learning_rate=1")
+    assert _one_line(quiet, 1).startswith("train.py: error: training diverged")
+    _corrupt(cache)
+    shown = run_script("train.py", *args, "--verbosity=1")
+    assert shown.returncode == 0 and "Error reading persistent compilation cache" in shown.stderr

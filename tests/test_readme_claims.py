@@ -1,0 +1,96 @@
+"""What the README says, held against what the code does, as a user would see it."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+
+from cli_util import BASE_ENV, SCRIPTS, run_script
+
+README = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+
+
+@pytest.mark.skipif(not os.path.isdir("/dev/shm") or not os.access("/dev/shm", os.W_OK),
+                    reason="no writable /dev/shm")
+def test_a_regular_file_under_dev_shm_is_replaced_not_appended():
+    # README: only a device, a pipe or an open file descriptor is written in place (appended)
+    name = f"lec4_jax-test-{uuid.uuid4().hex}"
+    path = Path("/dev/shm") / f"{name}.json"
+    try:
+        for _ in range(2):
+            proc = run_script("train.py", "--trace=false", f"--output={path}")
+            assert (proc.returncode, proc.stderr) == (0, "")
+            assert len(json.loads(path.read_text())["steps"]) == 60
+        assert [p for p in os.listdir("/dev/shm") if name in p] == [path.name]
+    finally:
+        path.unlink(missing_ok=True)
+
+
+def test_dev_fd_1_is_still_written_in_place(tmp_path):
+    with open(tmp_path / "out.txt", "w") as f:
+        proc = subprocess.run([sys.executable, str(SCRIPTS / "train.py"), "--output=/dev/fd/1"],
+                              stdout=f, stderr=subprocess.PIPE, env=BASE_ENV, text=True)
+    assert (proc.returncode, proc.stderr) == (0, "")
+    text = (tmp_path / "out.txt").read_text()
+    assert text.startswith("predict (BT) 4.0 4.0\n") and '"steps": [' in text
+    assert os.listdir(tmp_path) == ["out.txt"]
+
+
+def documented_leftovers(target: str) -> list[re.Pattern]:
+    """The names the README says a SIGKILL can leave, as patterns for ``target``'s run."""
+    section = README[README.index("only SIGKILL"):]
+    section = section[:section.index(";\n- ")]
+    names = re.findall(r"`([^`]*<random>[^`]*)`", section)
+    assert names, section
+    return [re.compile(re.escape(n.replace("$TMPDIR/", "")).replace(
+        re.escape("<target>"), re.escape(target)).replace(re.escape("<random>"), r"[^/]+"))
+        for n in names]
+
+
+def test_sigkill_leaves_only_a_documented_scratch_name(tmp_path):
+    scratch, out = tmp_path / "tmp", tmp_path / "out"
+    scratch.mkdir()
+    out.mkdir()
+    proc = subprocess.Popen([sys.executable, str(SCRIPTS / "train.py"), "--epochs=100",
+                             "--trace=false", f"--animate={out / 'a.gif'}"],
+                            env=dict(BASE_ENV, TMPDIR=str(scratch)), stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    try:
+        while not os.listdir(scratch) and proc.poll() is None:  # the scratch file is made
+            time.sleep(0.01)
+    finally:
+        proc.kill()
+        proc.wait(timeout=30)
+    left = os.listdir(scratch) + os.listdir(out)
+    assert left, "the run ended before its scratch file was made"
+    patterns = documented_leftovers("a.gif")
+    assert all(any(p.fullmatch(name) for p in patterns) for name in left), (left, patterns)
+
+
+def _page_bytes(model: str, epochs: int) -> int:
+    from lec4_jax import data, runs, stepthrough
+    from lec4_jax.settings import Settings
+
+    run = runs.run(Settings(model=model, epochs=epochs), *data.lecture())
+    return len(stepthrough.page(run).encode())
+
+
+@pytest.mark.parametrize("model", ["linear", "affine", "quadratic"])
+def test_the_step_through_page_is_the_size_the_readme_says(model):
+    from lec4_jax import stepthrough
+
+    small, big = _page_bytes(model, 20), _page_bytes(model, 200)
+    per_step = (big - small) / 540
+    at_cap = small + per_step * (stepthrough.MAX_STEPS - 60)
+    kb = dict((m, float(v)) for v, m in re.findall(r"([\d.]+) kB\s+\((\w+)\)", README))
+    mb = dict((m, float(v)) for v, m in re.findall(r"(\d+) MB for\s+(\w+)", README))
+    assert per_step / 1e3 == pytest.approx(kb[model], rel=0.15)
+    assert at_cap / 1e6 == pytest.approx(mb[model], rel=0.15)
