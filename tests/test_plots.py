@@ -74,15 +74,16 @@ def test_the_sweep_figure_draws_each_configs_distance_from_the_fit():
 
 
 def test_the_linear_landscape_draws_the_mean_loss_and_each_steps_tangent(lecture_run):
-    # The mean loss curve is (1/n) sum (x_i w - y_i)^2 on its grid (float64, rtol 1e-15: the
-    # same sum, another order); each step's dot sits at (w, loss) and its tick has the step's
-    # gradient as slope (rtol 1e-9: the tick's ends are rounded in float64).
+    # The mean loss curve is (1/n) sum (x_i w - y_i)^2 on its grid (float64; drawn from the
+    # data's moments, w^2 mean(x^2) - 2w mean(xy) + mean(y^2), whose rounding near the minimum
+    # is absolute: within 1e-14 of the curve's height); each step's dot sits at (w, loss) and its
+    # tick has the step's gradient as slope (rtol 1e-9: the tick's ends are rounded in float64).
     h = lecture_run.history
     ax = plots.landscape_figure(lecture_run, *LECTURE, {"w": 2.0}, "t").axes[0]
     mean = labelled(ax, "mean loss L(w)")
     grid = np.asarray(mean.get_xdata())
     want = sum((x * grid - y) ** 2 for x, y in zip(*LECTURE)) / 3
-    np.testing.assert_allclose(mean.get_ydata(), want, rtol=1e-15)
+    np.testing.assert_allclose(mean.get_ydata(), want, rtol=1e-14, atol=1e-14 * want.max())
     dots = [line for line in ax.get_lines() if line.get_marker() == "o"]
     ticks = [line for line in ax.get_lines() if line.get_color() == "k" and
              line.get_label().startswith("_") and len(line.get_xdata()) == 2]
