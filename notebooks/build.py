@@ -297,22 +297,23 @@ display(Image(plots.sweep_png(result, w_star, rates, "the lecture's data, 20 epo
     md("""
 ## 7. Exercises
 
-Write your answer in the first cell of each pair, then run the second: it computes the true
-gradient with `jax.grad` and tells you whether you are right. (The answers below are filled in,
-so the notebook runs clean; change one to see the check fail.)
+Replace `None` with your answer in the first cell of each pair, then run the second: it
+computes the true gradients with `jax.grad` and tells you whether you are right. A wrong answer
+gets a hint, the local gradient of the node where the parameter enters the graph, never the
+answer itself; a blank one is "not answered yet".
 
 **Exercise 1.** {q:lecture_x2}
 """, """
 ## 7. 연습 문제
 
-각 쌍의 첫 셀에 답을 적고 두 번째 셀을 실행하세요. `jax.grad`로 참값을 계산해서 맞았는지
-알려 줍니다. (아래에는 답이 채워져 있어 노트북이 오류 없이 실행됩니다. 하나를 바꿔서 확인이
-실패하는 것도 보세요.)
+각 쌍의 첫 셀에서 `None`을 여러분의 답으로 바꾸고 두 번째 셀을 실행하세요. `jax.grad`로 참값을
+계산해서 맞았는지 알려 줍니다. 틀리면 답 대신 힌트를 줍니다. 파라미터가 그래프에 들어가는 노드의
+국소 기울기입니다. 답을 적지 않았으면 "아직 답을 적지 않았습니다"라고 알려 줍니다.
 
 **연습 1.** {q:lecture_x2}
 """),
     code("""
-answer = -8.0  # dloss/dw
+answer = None  # dloss/dw, a number
 """),
     code("""
 print(exercises.check("lecture_x2", answer))
@@ -323,7 +324,7 @@ print(exercises.check("lecture_x2", answer))
 **연습 2.** {q:bias}
 """),
     code("""
-answer = {"w": 2.0, "b": 2.0}
+answer = None  # {"w": ..., "b": ...}
 """),
     code("""
 print(exercises.check("bias", answer))
@@ -334,7 +335,7 @@ print(exercises.check("bias", answer))
 **연습 3.** {q:quadratic}
 """),
     code("""
-answer = {"w2": 8.0, "w1": 4.0, "b": 2.0}
+answer = None  # {"w2": ..., "w1": ..., "b": ...}
 """),
     code("""
 print(exercises.check("quadratic", answer))

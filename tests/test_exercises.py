@@ -1,5 +1,7 @@
 """lec4_jax.exercises: answers are checked against jax.grad, with a message that helps."""
 
+import re
+
 import pytest
 
 from lec4_jax import exercises
@@ -14,15 +16,51 @@ def test_the_right_answer_passes(name, right):
     assert exercises.check(name, right, "en").startswith("correct: ")
 
 
-def test_a_wrong_answer_fails_and_says_what_was_expected():
-    with pytest.raises(exercises.WrongAnswer, match=r"dloss/dw should be -8, you gave -2.0"):
-        exercises.check("lecture_x2", -2.0, "en")
-    with pytest.raises(exercises.WrongAnswer, match=r"dloss/db는 2이어야"):
-        exercises.check("bias", {"w": 2.0, "b": 1.0}, "ko")
+def _value(answer, param):
+    return answer[param] if isinstance(answer, dict) else answer
+
+
+@pytest.mark.parametrize("name, wrong, param, node, local", [
+    ("lecture_x2", -2.0, "w", "y_hat", "2"),  # dy_hat/dw = x = 2
+    ("bias", {"w": 2.0, "b": 1.0}, "b", "y_hat", "1"),  # dy_hat/db = 1
+    ("quadratic", {"w2": 2.0, "w1": 4.0, "b": 2.0}, "w2", "x2w2", "4"),  # d(x2*w2)/dw2 = x^2
+    ("quadratic", {"w2": 8.0, "w1": 4.0, "b": -2.0}, "b", "y_hat", "1"),
+])
+def test_a_wrong_answer_gets_a_hint_and_never_the_value(name, wrong, param, node, local):
+    """The hint is the last factor of the chain, the local gradient of the node the parameter
+    feeds; the expected value appears in no language."""
+    want = exercises.EXERCISES[name].solution()
+    for lang in ("en", "ko"):
+        with pytest.raises(exercises.WrongAnswer) as info:
+            exercises.check(name, wrong, lang)
+        message = str(info.value)
+        assert f"d{node}/d{param} = {local}" in message
+        assert f"dloss/d{param} = dloss/d{node} * d{node}/d{param}" in message
+        said = re.sub(rf"= {local}\b|{re.escape(repr(_value(wrong, param)))}", "", message)
+        numbers = [float(t) for t in re.findall(r"(?<![\w.])-?\d+(?:\.\d+)?(?![\w])", said)]
+        assert want[param] not in numbers, message
+        assert "\n" not in message
+
+
+def test_a_blank_is_not_answered_yet_and_does_not_fail():
+    assert exercises.check("lecture_x2", None, "en") == (
+        "not answered yet: write answer = ... in the cell above, then run this cell again")
+    assert exercises.check("bias", {"w": None, "b": None}, "ko").startswith(
+        "아직 답을 적지 않았습니다: 위 셀에 answer = {\"w\": ..., \"b\": ...} 꼴로")
+
+
+def test_a_partial_or_unreadable_answer_fails():
     with pytest.raises(exercises.WrongAnswer, match="give a value for b"):
         exercises.check("bias", {"w": 2.0}, "en")
-    with pytest.raises(exercises.WrongAnswer, match="you gave 'eight'"):
+    with pytest.raises(exercises.WrongAnswer, match="'eight' is not dloss/dw"):
         exercises.check("lecture_x2", "eight", "en")
+
+
+def test_every_question_states_its_loss_and_the_answers_form():
+    for ex in exercises.EXERCISES.values():
+        for text in ex.text.values():
+            assert "loss = (y_hat - y)^2" in text
+            assert f"answer = {ex.form()}" in text
 
 
 def test_both_languages_by_default():

@@ -90,4 +90,31 @@ def test_the_lecture_lines_in_the_notebook_are_the_lectures():
     (lines,) = [t for t in texts if t.startswith("predict (BT)")]
     assert lines.splitlines()[1] == "\tgrad:  1.0 2.0 -2.0"
     assert lines.splitlines()[-1] == "predict (AT) 4.0 7.9904804"
-    assert json.dumps(texts).count("correct: ") == 3  # every exercise answered right
+    assert json.dumps(texts).count("not answered yet: ") == 3  # the exercises come blank
+
+
+# Each exercise of the notebook, a right answer and a wrong one.
+ANSWERS = [(-8.0, -2.0), ({"w": 2.0, "b": 2.0}, {"w": 2.0, "b": 1.0}),
+           ({"w2": 8.0, "w1": 4.0, "b": 2.0}, {"w2": 8.0, "w1": 2.0, "b": 2.0})]
+
+
+def test_the_notebooks_exercises_check_right_wrong_and_blank_answers(capsys):
+    """The exercise cells as committed, run with the blank, then a right and a wrong answer put
+    in programmatically: "not answered yet", "correct", and a failing cell with a hint."""
+    from lec4_jax.exercises import WrongAnswer
+
+    cells = code_cells(committed("en"))
+    pairs = [(c, cells[i + 1]) for i, c in enumerate(cells) if c.startswith("answer = None")]
+    assert len(pairs) == len(ANSWERS)
+    for (blank, check), (right, wrong) in zip(pairs, ANSWERS):
+        scope = {}
+        exec("from lec4_jax import exercises", scope)
+        exec(blank, scope)
+        exec(check, scope)
+        assert capsys.readouterr().out.startswith("not answered yet: ")
+        scope["answer"] = right
+        exec(check, scope)
+        assert capsys.readouterr().out.startswith("correct: ")
+        scope["answer"] = wrong
+        with pytest.raises(WrongAnswer, match="^not yet: .* Hint: "):
+            exec(check, scope)
