@@ -65,7 +65,8 @@ EXERCISES = {
         "en": "With a bias, y_hat = x*w + b and loss = (y_hat - y)^2, at x=1, y=2, w=1, b=2: what "
               'are dloss/dw and dloss/db? Answer with a dict: `answer = {"w": ..., "b": ...}`.',
         "ko": "편향이 있는 모델 y_hat = x*w + b, loss = (y_hat - y)^2에서 x=1, y=2, w=1, b=2일 때 "
-              'dloss/dw와 dloss/db는 얼마일까요? dict로 답하세요: `answer = {"w": ..., "b": ...}`.'}),
+              "dloss/dw와 dloss/db는 얼마일까요? dict로 답하세요: "
+              '`answer = {"w": ..., "b": ...}`.'}),
     "quadratic": Exercise("quadratic", {"w2": 0.5, "w1": 1.0, "b": 0.0}, 2.0, 3.0, {
         "en": "y_hat = x^2*w2 + x*w1 + b and loss = (y_hat - y)^2, at x=2, y=3, w2=0.5, w1=1, b=0: "
               'what are dloss/dw2, dloss/dw1 and dloss/db? Answer with a dict: '
