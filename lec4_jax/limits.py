@@ -113,5 +113,6 @@ def data_bytes(num_samples: int) -> int:
 def sweep_bytes(models: int, num_params: int, itemsize: int, plot: bool = False) -> int:
     """Memory for a sweep of ``models`` models: its results and its report, as measured (peak
     RSS per model: 56 bytes for the linear model in float32, 71 in float64, 85 for the
-    quadratic model), with room to spare; a plot adds matplotlib's ~200 bytes a drawn point."""
-    return models * (40 + 2 * (2 * num_params + 1) * itemsize + (256 if plot else 0))
+    quadratic model, 128 for it in float64), with room to spare; a plot adds matplotlib's ~200
+    bytes a drawn point."""
+    return models * (48 + 2 * (2 * num_params + 1) * itemsize + (256 if plot else 0))
