@@ -3,13 +3,16 @@
 :class:`Outputs` is what the scripts hand their output paths to. It promises:
 
 - **Checked before any work**, all together: no two outputs are the same file, each parent
-  folder exists and is writable, no target is a folder, and each output's renderer
-  (matplotlib, Graphviz) is present.
+  folder exists and is writable, no target is a folder, nothing a shell redirect would fail on
+  (a loop of links, a name too long, a file where a folder should be, a deleted working folder
+  under a relative path), and each output's renderer (matplotlib, Graphviz) is present.
 - **Whole or absent.** A file is written to a temporary file beside its target, flushed to disk
   (``fsync``) and only then renamed over the target, so a reader sees the old file or the new
   one, never a part. The temporary file is made at commit time, not before, and every live one is
   listed in a process-wide registry that :func:`remove_temporaries` empties (the scripts call it
-  from their signal handlers), so none survives an exit: normal, error or signal.
+  from their signal handlers), so none survives an exit: normal, error or signal. Its name,
+  ``.<target>.<random>.tmp``, keeps only the target name's first 64 bytes, so it fits
+  wherever the target's name does.
 - **Written through links, never over devices.** A symbolic link is followed, as a shell
   redirect does: its target changes, the link stays. A device, a pipe, or anything reached through
   ``/dev`` or ``/proc`` (``/dev/stdout``) is written in place, appended to, never renamed over.
@@ -18,7 +21,8 @@
   batches; when the reader leaves (a broken pipe) or stdout is closed, the lines are dropped
   and the files are still committed.
 
-Errors are :class:`~lec4_jax.data.InputError` with one line that starts with the output's label.
+Errors are :class:`~lec4_jax.data.InputError` with one line that starts with the output's label,
+including a renderer's failure to write its own scratch file (a full disk, a file-size limit).
 """
 
 from __future__ import annotations
@@ -36,6 +40,7 @@ from lec4_jax.data import InputError
 
 Content = str | bytes | Iterable[str] | Iterable[bytes]
 _TEMPORARIES: set[str] = set()  # temporary files alive right now, in this process
+_KEPT_BYTES = 64  # of a target's name, in its temporary's name (NAME_MAX is 255 bytes)
 
 
 def remove_temporaries() -> None:
@@ -143,7 +148,11 @@ class Outputs:
         """Declares an output; ``None`` or ``""`` declares nothing. ``needs`` checks a renderer."""
         if not path:
             return None
-        real = os.path.realpath(path)
+        try:
+            real = os.path.realpath(path)
+        except OSError as e:  # a relative path, and the working folder was deleted
+            why = "the working folder no longer exists" if e.errno == errno.ENOENT else e.strerror
+            raise InputError(f"{label}: {path}: cannot write ({why})") from None
         in_place = _in_place(path, real)
         # written in place through the path as given: /dev/stdout's target may be a pipe with
         # no name; a file is renamed over at the end of its links
@@ -172,6 +181,14 @@ class Outputs:
 
     @staticmethod
     def _check_writable(t: Target) -> None:
+        # what a shell redirect would meet: a loop of links, a name too long, a file where a
+        # folder should be (only "does not exist yet" is fine)
+        for p in (t.path, t.real):
+            try:
+                os.stat(p)
+            except OSError as e:
+                if e.errno != errno.ENOENT:
+                    raise t.fail(f"cannot write ({e.strerror})") from None
         if os.path.isdir(t.real):
             raise t.fail("is a directory")
         if t.in_place:
@@ -229,6 +246,8 @@ class Outputs:
                 content = content()
             except InputError as e:  # a renderer failed: name the output
                 raise InputError(f"{label}: {e}") from None
+            except OSError as e:  # a renderer's own file (a scratch file) on a full disk
+                raise t.fail(f"cannot write ({_reason(e)})") from None
         try:
             if t.in_place:
                 with open(t.real, "ab") as f:
@@ -244,7 +263,7 @@ class Outputs:
             mode = stat.S_IMODE(os.stat(t.real).st_mode)
         except OSError:
             mode = 0o666 & ~_umask()
-        fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(t.real)}.", suffix=".tmp",
+        fd, tmp = tempfile.mkstemp(prefix=_temporary_prefix(t.real), suffix=".tmp",
                                    dir=os.path.dirname(t.real))
         _TEMPORARIES.add(tmp)
         try:
@@ -258,6 +277,17 @@ class Outputs:
             if os.path.lexists(tmp):
                 os.unlink(tmp)
             _TEMPORARIES.discard(tmp)
+
+
+def _reason(e: OSError) -> str:
+    """``No space left on device``, with the file it names (a renderer's scratch file)."""
+    return f"{e.strerror or e}: {e.filename}" if e.filename else f"{e.strerror or e}"
+
+
+def _temporary_prefix(target: str) -> str:
+    """``.<target>.``, the name cut to its first :data:`_KEPT_BYTES` bytes, so that the
+    temporary's name (prefix, 8 random characters, ``.tmp``) fits any legal target's folder."""
+    return f".{os.fsdecode(os.fsencode(os.path.basename(target))[:_KEPT_BYTES])}."
 
 
 def _write_all(f, content: Content) -> None:
