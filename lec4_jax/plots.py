@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import io
 import logging
+import signal
 import subprocess
 import warnings
 
@@ -350,10 +351,12 @@ def animation_bytes(run, fmt: str, title: str) -> bytes:
             anim.save(path, writer=writer)
             with open(path, "rb") as f:
                 return f.read()
-    except subprocess.CalledProcessError as e:  # ffmpeg failed: its last words, in one line
+    except subprocess.CalledProcessError as e:  # ffmpeg failed: why, and its last words
         text = e.stderr.decode(errors="replace") if isinstance(e.stderr, bytes) else e.stderr
-        words = (text or "").strip().splitlines() or ["?"]
-        raise InputError(f"ffmpeg failed (exit status {e.returncode}): {words[-1]}") from None
+        words = "".join(f": {w}" for w in (text or "").strip().splitlines()[-1:])
+        how = (f"exit status {e.returncode}" if e.returncode > 0 else  # killed by a signal:
+               signal.strsignal(-e.returncode) or f"signal {-e.returncode}")  # past ulimit -f
+        raise InputError(f"ffmpeg failed ({how}){words}") from None
     finally:
         plt.close(fig)
 

@@ -182,15 +182,19 @@ def scratch(tmp_path):
     assert os.listdir(path) == []
 
 
-def test_a_failing_ffmpeg_is_one_line(tmp_path, scratch):
+@pytest.mark.parametrize("ffmpeg, says", [
+    ("echo 'ffmpeg: no codec h264' >&2; exit 1", "(exit status 1): ffmpeg: no codec h264"),
+    ("kill -XFSZ $$", "(File size limit exceeded)"),  # what ulimit -f does to it
+])
+def test_a_failing_ffmpeg_is_one_line(tmp_path, scratch, ffmpeg, says):
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
-    (bin_dir / "ffmpeg").write_text("#!/bin/sh\necho 'ffmpeg: no codec h264' >&2\nexit 1\n")
+    (bin_dir / "ffmpeg").write_text(f"#!/bin/sh\n{ffmpeg}\n")
     (bin_dir / "ffmpeg").chmod(0o755)
     env = {"PATH": f"{bin_dir}:{os.environ['PATH']}", "TMPDIR": str(scratch)}
-    proc = run("train.py", "--trace=false", "--animate=a.mp4", cwd=tmp_path, env=env)
-    line = one_line(proc, 2)
-    assert "--animate: ffmpeg failed (exit status 1): ffmpeg: no codec h264" in line
+    proc = run("train.py", "--trace=false", "--epochs=1", "--animate=a.mp4", cwd=tmp_path,
+               env=env)
+    assert one_line(proc, 2).endswith(f"--animate: ffmpeg failed {says}")
     assert sorted(os.listdir(tmp_path)) == ["bin", "tmp"]
 
 
