@@ -22,3 +22,12 @@ def test_jit_vmap_grad():
     np.testing.assert_array_equal(losses, [1.0, 4.0, 9.0])  # exact: small integers
     assert jax.grad(model.loss)(1.0, 3.0, 6.0) == -18.0  # 2*3*(3 - 6)
     assert jax.grad(jax.grad(model.loss))(1.0, 3.0, 6.0) == 18.0  # 2*x^2
+
+
+def test_least_squares_of_features_beyond_float64_is_nan_not_an_error():
+    # x^2 of x = 1e155 overflows float64: there is no fit to show, and no LinAlgError
+    with np.errstate(all="raise"):  # nor an overflow warning (PYTHONWARNINGS=error)
+        fit = model.least_squares("quadratic", [1e155, 1.0], [1.0, 2.0])
+    assert list(fit) == ["w2", "w1", "b"] and all(np.isnan(v) for v in fit.values())
+    w = model.least_squares("linear", [1.0, 2.0, 3.0], [2.0, 4.0, 6.0])["w"]
+    assert abs(w - 2.0) <= 4 * np.spacing(2.0)  # in range, the fit as before: SVD, a few ulp
