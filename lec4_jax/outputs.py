@@ -33,6 +33,7 @@ import os
 import stat
 import sys
 import tempfile
+import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
@@ -43,23 +44,43 @@ _TEMPORARIES: set[str] = set()  # temporary files alive right now, in this proce
 _KEPT_BYTES = 64  # of a target's name, in its temporary's name (NAME_MAX is 255 bytes)
 
 
-def remove_temporaries() -> None:
-    """Removes every temporary file an :class:`Outputs` has open (safe in a signal handler)."""
-    for path in list(_TEMPORARIES):
-        try:
-            os.unlink(path)
-        except OSError:
-            pass
-        _TEMPORARIES.discard(path)
+_MAKING = threading.Lock()  # held while a temporary file is made and listed
+
+
+def remove_temporaries(final: bool = False) -> None:
+    """Removes every temporary file an :class:`Outputs` has open (safe in a signal handler).
+
+    One being made right now (in another thread) is listed first: this waits for it, up to a
+    second. ``final``: the process ends next (a signal handler, an exit), so no thread may
+    make another one in the meantime."""
+    held = _MAKING.acquire(timeout=1)
+    try:
+        for path in list(_TEMPORARIES):
+            try:
+                os.unlink(path)
+            except OSError:
+                pass
+            _TEMPORARIES.discard(path)
+    finally:
+        if held and not final:
+            _MAKING.release()
+
+
+def _temporary(prefix: str, suffix: str, folder: str | None = None) -> tuple[int, str]:
+    """A new temporary file (its descriptor and path), listed as it is made: a signal never
+    finds it made and not listed."""
+    with _MAKING:
+        fd, path = tempfile.mkstemp(prefix=prefix, suffix=suffix, dir=folder)
+        _TEMPORARIES.add(path)
+    return fd, path
 
 
 @contextlib.contextmanager
 def scratch_file(suffix: str):
     """A temporary file's path for a writer that needs a path (matplotlib's animation writers),
     registered so that a signal removes it too; removed on leaving."""
-    fd, path = tempfile.mkstemp(prefix="lec4_jax-", suffix=suffix)
+    fd, path = _temporary("lec4_jax-", suffix)
     os.close(fd)
-    _TEMPORARIES.add(path)
     try:
         yield path
     finally:
@@ -263,9 +284,7 @@ class Outputs:
             mode = stat.S_IMODE(os.stat(t.real).st_mode)
         except OSError:
             mode = 0o666 & ~_umask()
-        fd, tmp = tempfile.mkstemp(prefix=_temporary_prefix(t.real), suffix=".tmp",
-                                   dir=os.path.dirname(t.real))
-        _TEMPORARIES.add(tmp)
+        fd, tmp = _temporary(_temporary_prefix(t.real), ".tmp", os.path.dirname(t.real))
         try:
             with os.fdopen(fd, "wb") as f:
                 _write_all(f, content)

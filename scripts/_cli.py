@@ -75,7 +75,7 @@ def _on_signal(signum, _frame) -> None:
         return
     outputs = sys.modules.get("lec4_jax.outputs")
     if outputs is not None:
-        outputs.remove_temporaries()
+        outputs.remove_temporaries(final=True)
     name = _signal_name(signum)
     _say(f"{_prog()}: interrupted ({name})" if signum == signal.SIGINT else
          f"{_prog()}: stopped by {name}")
@@ -200,7 +200,7 @@ def _exit_now(code: int) -> None:
     Every output file is committed by now; JAX's exit handlers and the teardown of hundreds of
     modules would add about a tenth of a second to every run (README, "Benchmarks").
     """
-    outputs.remove_temporaries()
+    outputs.remove_temporaries(final=True)
     jax = sys.modules.get("jax")
     if jax is not None and code in (0, EXIT_FAILED):
         try:
