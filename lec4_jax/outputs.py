@@ -9,12 +9,14 @@
 - **Whole or absent.** A file is written to a temporary file beside its target, flushed to disk
   (``fsync``) and only then renamed over the target, so a reader sees the old file or the new
   one, never a part. The temporary file is made at commit time, not before, and every live one is
-  listed in a process-wide registry that :func:`remove_temporaries` empties (the scripts call it
-  from their signal handlers), so none survives an exit: normal, error or signal. Its name,
+  listed, as it is made, in a process-wide registry that :func:`remove_temporaries` empties (the
+  scripts call it from their signal handlers), so none survives an exit: normal, error or
+  signal. Its name,
   ``.<target>.<random>.tmp``, keeps only the target name's first 64 bytes, so it fits
   wherever the target's name does.
 - **Written through links, never over devices.** A symbolic link is followed, as a shell
-  redirect does: its target changes, the link stays. A device, a pipe, or anything reached through
+  redirect does: its target changes (a dangling link's target is made), the link stays; a loop
+  of links is refused. A device, a pipe, or anything reached through
   ``/dev`` or ``/proc`` (``/dev/stdout``) is written in place, appended to, never renamed over.
 - **A replaced file keeps its mode** (a new one gets ``0o666`` less the umask, as ``open`` does).
 - **Streamed standard output that outlives its reader.** :meth:`Outputs.print_lines` writes in
