@@ -143,5 +143,9 @@ def least_squares(name: str, x, y) -> dict[str, float]:
     """The parameters that minimise the mean loss over the data (float64), e.g. for the
     lecture's model :math:`w^* = \\sum x y / \\sum x^2`."""
     x, y = np.asarray(x, np.float64), np.asarray(y, np.float64)
-    solution, *_ = np.linalg.lstsq(np.stack(get(name).features(x), axis=1), y, rcond=None)
+    with np.errstate(over="ignore", invalid="ignore"):
+        phi = np.stack(get(name).features(x), axis=1)
+    if not np.isfinite(phi).all():  # x^2 of an x near float64's max overflows: no fit then
+        return {p: float("nan") for p in get(name).params}
+    solution, *_ = np.linalg.lstsq(phi, y, rcond=None)
     return dict(zip(get(name).params, map(float, solution)))

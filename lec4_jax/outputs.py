@@ -3,23 +3,29 @@
 :class:`Outputs` is what the scripts hand their output paths to. It promises:
 
 - **Checked before any work**, all together: no two outputs are the same file, each parent
-  folder exists and is writable, no target is a folder, and each output's renderer
-  (matplotlib, Graphviz) is present.
+  folder exists and is writable, no target is a folder, nothing a shell redirect would fail on
+  (a loop of links, a name too long, a file where a folder should be, a deleted working folder
+  under a relative path), and each output's renderer (matplotlib, Graphviz) is present.
 - **Whole or absent.** A file is written to a temporary file beside its target, flushed to disk
   (``fsync``) and only then renamed over the target, so a reader sees the old file or the new
   one, never a part. The temporary file is made at commit time, not before, and every live one is
-  listed in a process-wide registry that :func:`remove_temporaries` empties (the scripts call it
-  from their signal handlers), so none survives an exit: normal, error or signal.
+  listed, as it is made, in a process-wide registry that :func:`remove_temporaries` empties (the
+  scripts call it from their signal handlers), so none survives an exit: normal, error or
+  signal. Its name,
+  ``.<target>.<random>.tmp``, keeps only the target name's first 64 bytes, so it fits
+  wherever the target's name does.
 - **Written through links, never over devices.** A symbolic link is followed, as a shell
-  redirect does: its target changes, the link stays. A device, a pipe, or an open file
-  descriptor (``/dev/stdout``, ``/dev/fd/N``, ``/proc/self/fd/N``) is written in place, appended
-  to, never renamed over; any other regular file (``/dev/shm/x`` too) is replaced.
+  redirect does: its target changes (a dangling link's target is made), the link stays; a loop
+  of links is refused. A device, a pipe, or an open file descriptor (``/dev/stdout``,
+  ``/dev/fd/N``, ``/proc/self/fd/N``) is written in place, appended to, never renamed over; any
+  other regular file (``/dev/shm/x`` too) is replaced.
 - **A replaced file keeps its mode** (a new one gets ``0o666`` less the umask, as ``open`` does).
 - **Streamed standard output that outlives its reader.** :meth:`Outputs.print_lines` writes in
   batches; when the reader leaves (a broken pipe) or stdout is closed, the lines are dropped
   and the files are still committed.
 
-Errors are :class:`~lec4_jax.data.InputError` with one line that starts with the output's label.
+Errors are :class:`~lec4_jax.data.InputError` with one line that starts with the output's label,
+including a renderer's failure to write its own scratch file (a full disk, a file-size limit).
 """
 
 from __future__ import annotations
@@ -30,6 +36,7 @@ import os
 import stat
 import sys
 import tempfile
+import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
@@ -37,25 +44,46 @@ from lec4_jax.data import InputError
 
 Content = str | bytes | Iterable[str] | Iterable[bytes]
 _TEMPORARIES: set[str] = set()  # temporary files alive right now, in this process
+_KEPT_BYTES = 64  # of a target's name, in its temporary's name (NAME_MAX is 255 bytes)
 
 
-def remove_temporaries() -> None:
-    """Removes every temporary file an :class:`Outputs` has open (safe in a signal handler)."""
-    for path in list(_TEMPORARIES):
-        try:
-            os.unlink(path)
-        except OSError:
-            pass
-        _TEMPORARIES.discard(path)
+_MAKING = threading.Lock()  # held while a temporary file is made and listed
+
+
+def remove_temporaries(final: bool = False) -> None:
+    """Removes every temporary file an :class:`Outputs` has open (safe in a signal handler).
+
+    One being made right now (in another thread) is listed first: this waits for it, up to a
+    second. ``final``: the process ends next (a signal handler, an exit), so no thread may
+    make another one in the meantime."""
+    held = _MAKING.acquire(timeout=1)
+    try:
+        for path in list(_TEMPORARIES):
+            try:
+                os.unlink(path)
+            except OSError:
+                pass
+            _TEMPORARIES.discard(path)
+    finally:
+        if held and not final:
+            _MAKING.release()
+
+
+def _temporary(prefix: str, suffix: str, folder: str | None = None) -> tuple[int, str]:
+    """A new temporary file (its descriptor and path), listed as it is made: a signal never
+    finds it made and not listed."""
+    with _MAKING:
+        fd, path = tempfile.mkstemp(prefix=prefix, suffix=suffix, dir=folder)
+        _TEMPORARIES.add(path)
+    return fd, path
 
 
 @contextlib.contextmanager
 def scratch_file(suffix: str):
     """A temporary file's path for a writer that needs a path (matplotlib's animation writers),
     registered so that a signal removes it too; removed on leaving."""
-    fd, path = tempfile.mkstemp(prefix="lec4_jax-", suffix=suffix)
+    fd, path = _temporary("lec4_jax-", suffix)
     os.close(fd)
-    _TEMPORARIES.add(path)
     try:
         yield path
     finally:
@@ -148,7 +176,11 @@ class Outputs:
         """Declares an output; ``None`` or ``""`` declares nothing. ``needs`` checks a renderer."""
         if not path:
             return None
-        real = os.path.realpath(path)
+        try:
+            real = os.path.realpath(path)
+        except OSError as e:  # a relative path, and the working folder was deleted
+            why = "the working folder no longer exists" if e.errno == errno.ENOENT else e.strerror
+            raise InputError(f"{label}: {path}: cannot write ({why})") from None
         in_place = _in_place(path, real)
         # written in place through the path as given: /dev/stdout's target may be a pipe with
         # no name; a file is renamed over at the end of its links
@@ -177,6 +209,14 @@ class Outputs:
 
     @staticmethod
     def _check_writable(t: Target) -> None:
+        # what a shell redirect would meet: a loop of links, a name too long, a file where a
+        # folder should be (only "does not exist yet" is fine)
+        for p in (t.path, t.real):
+            try:
+                os.stat(p)
+            except OSError as e:
+                if e.errno != errno.ENOENT:
+                    raise t.fail(f"cannot write ({e.strerror})") from None
         if os.path.isdir(t.real):
             raise t.fail("is a directory")
         if t.in_place:
@@ -234,6 +274,8 @@ class Outputs:
                 content = content()
             except InputError as e:  # a renderer failed: name the output
                 raise InputError(f"{label}: {e}") from None
+            except OSError as e:  # a renderer's own file (a scratch file) on a full disk
+                raise t.fail(f"cannot write ({_reason(e)})") from None
         try:
             if t.in_place:
                 with open(t.real, "ab") as f:
@@ -249,9 +291,7 @@ class Outputs:
             mode = stat.S_IMODE(os.stat(t.real).st_mode)
         except OSError:
             mode = 0o666 & ~_umask()
-        fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(t.real)}.", suffix=".tmp",
-                                   dir=os.path.dirname(t.real))
-        _TEMPORARIES.add(tmp)
+        fd, tmp = _temporary(_temporary_prefix(t.real), ".tmp", os.path.dirname(t.real))
         try:
             with os.fdopen(fd, "wb") as f:
                 _write_all(f, content)
@@ -263,6 +303,17 @@ class Outputs:
             if os.path.lexists(tmp):
                 os.unlink(tmp)
             _TEMPORARIES.discard(tmp)
+
+
+def _reason(e: OSError) -> str:
+    """``No space left on device``, with the file it names (a renderer's scratch file)."""
+    return f"{e.strerror or e}: {e.filename}" if e.filename else f"{e.strerror or e}"
+
+
+def _temporary_prefix(target: str) -> str:
+    """``.<target>.``, the name cut to its first :data:`_KEPT_BYTES` bytes, so that the
+    temporary's name (prefix, 8 random characters, ``.tmp``) fits any legal target's folder."""
+    return f".{os.fsdecode(os.fsencode(os.path.basename(target))[:_KEPT_BYTES])}."
 
 
 def _write_all(f, content: Content) -> None:

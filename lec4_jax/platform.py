@@ -46,6 +46,8 @@ def join_cluster(coordinator: str | None, num_processes: int | None, process_id:
     if (num_processes is None) != (process_id is None):
         raise InputError("give both the number of processes and this process's id, or neither",
                          "num_processes")
+    if coordinator is not None:
+        _check_address(coordinator)
     if process_id is not None and process_id >= num_processes:
         raise InputError(f"must be below the number of processes ({num_processes}), got "
                          f"{process_id}", "process_id")
@@ -60,6 +62,14 @@ def join_cluster(coordinator: str | None, num_processes: int | None, process_id:
         reason = (str(e).strip().splitlines() or ["?"])[0]
         raise InputError(f"cannot join the cluster within {timeout} s ({reason})",
                          "coordinator_address") from None
+
+
+def _check_address(address: str) -> None:
+    """``host:port`` (an IPv6 host in brackets, ``[::1]:1234``), the port from 1 to 65535."""
+    host, _, port = address.rpartition(":")
+    if not host or not (port.isascii() and port.isdigit() and 0 < int(port) < 65536):
+        raise InputError(f"must be host:port, the port from 1 to 65535; got {address!r}",
+                         "coordinator_address")
 
 
 def is_lead() -> bool:

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import functools
 import io
+import logging
+import signal
+import subprocess
+import warnings
 
 import numpy as np
 
@@ -60,6 +65,27 @@ def envelope(values, most: int = MAX_POINTS) -> tuple[np.ndarray, np.ndarray]:
     return steps, values[steps].astype(np.float64)
 
 
+def _quietly(render):
+    """A renderer that draws extreme numbers as best it can and prints nothing: float64
+    overflow is dropped (NumPy's errors off), what matplotlib would warn about (identical
+    limits) stays inside, so ``PYTHONWARNINGS=error`` cannot make it an error, and logging is
+    off while it draws (matplotlib logs a failed ffmpeg's stderr): a failure is the exception
+    alone."""
+    @functools.wraps(render)
+    def quiet(*args, **kwargs):
+        muted = logging.root.manager.disable
+        logging.disable(logging.CRITICAL)
+        try:
+            with np.errstate(all="ignore"), warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                return render(*args, **kwargs)
+        finally:
+            logging.disable(muted)
+
+    return quiet
+
+
+@_quietly
 def training_png(run, target: dict[str, float], title: str) -> bytes:
     """:func:`training_figure` as PNG bytes."""
     return _png(training_figure(run, target, title))
@@ -75,8 +101,9 @@ def training_figure(run, target: dict[str, float], title: str):
     ax_loss.set_ylabel("loss (before the step)")
     ax_loss.set_title(title)
     for name, values in h.params.items():
-        line, = ax_params.plot(*envelope(values), lw=1, label=name)
-        ax_params.axhline(target[name], ls="--", color=line.get_color(),
+        steps, drawn = envelope(values)
+        line, = ax_params.plot(steps, _drawable(drawn), lw=1, label=name)
+        ax_params.axhline(_drawable(target[name]), ls="--", color=line.get_color(),
                           label=f"{name}* = {target[name]:.6g}")
     if run.diverged_at is not None:
         for ax in (ax_loss, ax_params):
@@ -87,6 +114,7 @@ def training_figure(run, target: dict[str, float], title: str):
     return fig
 
 
+@_quietly
 def sweep_png(result, target, stable, title: str, extra=None) -> bytes:
     """:func:`sweep_figure` as PNG bytes."""
     return _png(sweep_figure(result, target, stable, title, extra))
@@ -121,7 +149,7 @@ def sweep_figure(result, target, stable, title: str, extra=None):
     shown = np.where(diverged | ~np.isfinite(error), np.nan, error)  # gaps: diverged
     positive = shown[shown > 0]
     floor = positive.min() / 10 if positive.size else 1e-8  # where exact hits (error 0) sit
-    top = (np.nanmax(shown) if np.isfinite(shown).any() else 1.0) * 10
+    top = (min(np.nanmax(shown), FAR) if np.isfinite(shown).any() else 1.0) * 10
     points = np.stack(list(init.values()), axis=1)
     for point in np.unique(points, axis=0):
         keep = np.all(points == point, axis=1)
@@ -185,6 +213,7 @@ def _thin(n: int, most: int) -> np.ndarray:
         np.zeros(0, int)
 
 
+@_quietly
 def landscape_png(run, x, y, target: dict[str, float], title: str) -> bytes:
     """:func:`landscape_figure` as PNG bytes."""
     return _png(landscape_figure(run, x, y, target, title))
@@ -211,12 +240,34 @@ def landscape_figure(run, x, y, target: dict[str, float], title: str):
     return fig
 
 
+FAR = 1e300  # axis limits stay within +-FAR: matplotlib's transforms overflow near float64's max
+
+
+def _finite(*arrays) -> np.ndarray:
+    """The finite values of ``arrays``, in float64, within +-:data:`FAR`."""
+    values = np.concatenate([np.asarray(a, np.float64).ravel() for a in arrays])
+    return np.clip(values[np.isfinite(values)], -FAR, FAR)
+
+
+def _drawable(values) -> np.ndarray:
+    """``values`` in float64, within +-:data:`FAR`; the non-finite ones NaN (not drawn)."""
+    values = np.asarray(values, np.float64)
+    return np.clip(np.where(np.isfinite(values), values, np.nan), -FAR, FAR)
+
+
 def _span(values, extra) -> tuple[float, float]:
-    values = np.concatenate([np.asarray(values, np.float64).ravel(), np.ravel(extra)])
-    values = values[np.isfinite(values)]
+    """Axis limits around the finite values, padded: never empty, never infinite."""
+    values = _finite(values, extra)
+    if not values.size:
+        return -1.0, 1.0
     lo, hi = values.min(), values.max()
-    pad = 0.15 * (hi - lo) or 0.5
+    pad = 0.15 * (hi - lo) or 0.15 * abs(hi) or 0.5
     return lo - pad, hi + pad
+
+
+def _top(*arrays) -> float:
+    """The top of a loss axis: the largest finite value (at least 1e-12, at most :data:`FAR`)."""
+    return max(_finite(*arrays).max(initial=0.0), 1e-12)
 
 
 def mean_loss(model: str, x, y, target: dict[str, float], grids: dict[str, np.ndarray]):
@@ -279,8 +330,7 @@ def _linear_landscape(ax, h, n, x, y, target):
     if n:
         ax.plot(w[0], float(h.loss[0]), "s", color="k", ms=6, label="start")
     ax.set_xlim(lo, hi)
-    marked = np.asarray(h.loss, np.float64)[marks] if n else np.zeros(0)
-    top = max(mean.max(), marked[np.isfinite(marked)].max(initial=0.0), 1e-12)
+    top = _top(mean, np.asarray(h.loss, np.float64)[marks] if n else [])
     ax.set_ylim(-0.03 * top, 1.05 * top)
     ax.set_xlabel("w")
     ax.set_ylabel("loss")
@@ -295,9 +345,12 @@ def _affine_landscape(ax, h, n, x, y, target):
     b_lo, b_hi = _span(b, [target["b"]])
     W, B = np.meshgrid(np.linspace(w_lo, w_hi, 200), np.linspace(b_lo, b_hi, 200))
     L = mean_loss("affine", x, y, target, {"w": W, "b": B})
-    levels = np.quantile(L, np.linspace(0.002, 0.98, 18))
-    contours = ax.contour(W, B, L, levels=np.unique(levels), cmap="viridis", linewidths=0.8)
-    ax.clabel(contours, fontsize=7, fmt="%.3g")
+    finite = _finite(L)
+    if finite.size:  # far out, the loss may overflow float64 everywhere
+        levels = np.unique(np.quantile(finite, np.linspace(0.002, 0.98, 18)))
+        contours = ax.contour(W, B, np.where(np.isfinite(L), L, FAR), levels=levels,
+                              cmap="viridis", linewidths=0.8)
+        ax.clabel(contours, fontsize=7, fmt="%.3g")
     path = _thin(n, MAX_POINTS)  # a long run's path, evenly thinned
     ax.plot(w[path], b[path], ".-", color="tab:red", lw=1, ms=3,
             label="the run's (w, b), step by step")
@@ -322,7 +375,7 @@ def animation_frames(run, title: str):
     m = model_lib.get(run.model)
     p = m.params[0]
     h, n = run.history, _finite_steps(run)
-    frames = _thin(n, MAX_FRAMES)
+    frames = _thin(max(n, 1), MAX_FRAMES)  # a run that diverged at once: its starting point
     values = np.asarray(h.params[p][:n], np.float64)
     lo, hi = _span(np.concatenate([values, np.asarray(run.final_params[p], np.float64).ravel()]),
                    [])
@@ -347,7 +400,7 @@ def animation_frames(run, title: str):
         ax.plot([v - half, v + half], [loss - g * half, loss + g * half], color="tab:orange",
                 lw=1.5)
         ax.plot(v, loss, "o", color="tab:red", ms=6)
-        top = max(float(np.max(curve[np.isfinite(curve)], initial=0.0)), 1e-12)
+        top = _top(curve)
         if np.isfinite(nxt):
             ax.annotate("", xy=(nxt, 0.02 * top), xytext=(v, 0.02 * top),
                         arrowprops=dict(arrowstyle="->", color="tab:green", lw=1.5))
@@ -363,6 +416,7 @@ def animation_frames(run, title: str):
     return fig, frames, draw
 
 
+@_quietly
 def animation_bytes(run, fmt: str, title: str) -> bytes:
     """:func:`animation_frames` animated, one frame per step shown: ``fmt`` is ``.gif``
     (matplotlib's Pillow writer) or ``.mp4`` (ffmpeg). The same run gives the same bytes."""
@@ -380,6 +434,12 @@ def animation_bytes(run, fmt: str, title: str) -> bytes:
             anim.save(path, writer=writer)
             with open(path, "rb") as f:
                 return f.read()
+    except subprocess.CalledProcessError as e:  # ffmpeg failed: why, and its last words
+        text = e.stderr.decode(errors="replace") if isinstance(e.stderr, bytes) else e.stderr
+        words = "".join(f": {w}" for w in (text or "").strip().splitlines()[-1:])
+        how = (f"exit status {e.returncode}" if e.returncode > 0 else  # killed by a signal:
+               signal.strsignal(-e.returncode) or f"signal {-e.returncode}")  # past ulimit -f
+        raise InputError(f"ffmpeg failed ({how}){words}") from None
     finally:
         plt.close(fig)
 

@@ -132,7 +132,7 @@ def history_json(run, config: dict[str, Any], platform: str,
 def stable_spans(rates) -> str:
     """The stable learning rates as text, e.g. ``(0, 0.204018) or (0.476538, 0.519014)``."""
     if rates.method == "not analysed":
-        return "not analysed (more samples than a numerical search takes)"
+        return f"not analysed ({rates.why})"
     spans = " or ".join(f"({lo:.6g}, {hi:.6g})" for lo, hi in rates.intervals) or "none"
     more = "" if rates.complete else " (higher rates not searched)"
     return f"{spans}{more}"
@@ -143,7 +143,9 @@ def stability_note(x, settings) -> str:
     from lec4_jax import stability
 
     rates = stability.for_model(settings.model, x, 4 * settings.learning_rate)
-    note = (f"with this data, plain SGD is stable for learning rates in {stable_spans(rates)} "
+    note = (f"with this data, plain SGD's stable learning rates are {stable_spans(rates)}"
+            if rates.method == "not analysed" else
+            f"with this data, plain SGD is stable for learning rates in {stable_spans(rates)} "
             f"({rates.method})")
     if settings.optimizer != "sgd":
         note += f" (that analysis is for sgd; this run used {settings.optimizer})"

@@ -77,6 +77,7 @@ class StableRates(NamedTuple):
     intervals: list[tuple[float, float]]
     complete: bool
     method: str = "analytic"  # "numerical" or "not analysed" (see for_model)
+    why: str = ""  # when not analysed: why not
 
     @property
     def max_stable(self) -> float:
@@ -201,16 +202,28 @@ def numerical_learning_rates(phi, lr_max: float) -> StableRates:
     return StableRates(intervals, False, "numerical")
 
 
+SQUARES = (1e-300, 1e300)  # the analysis is made when every nonzero |phi_i|^2 lies in here
+
+
 def for_model(model_name: str, x, lr_max: float) -> StableRates:
     """The stable learning rates of plain per-sample SGD on ``model_name`` with inputs ``x``:
     exact for the lecture's model (:func:`stable_learning_rates`), else numerical up to
-    ``lr_max`` (:func:`numerical_learning_rates`), and not at all (``method="not analysed"``,
-    no intervals) beyond :data:`NUMERICAL_MAX_SAMPLES` samples."""
+    ``lr_max`` (:func:`numerical_learning_rates`, at most as far as ``lr |phi_i|^2`` stays
+    within float64), and not at all (``method="not analysed"``, no intervals, ``why`` says
+    why) beyond :data:`NUMERICAL_MAX_SAMPLES` samples, or when a squared input or feature
+    norm lies outside :data:`SQUARES` (its square, or the step it causes, overflows float64)."""
     from lec4_jax import model
 
-    if model_name == "linear":
-        return stable_learning_rates(x)
-    if np.size(x) > NUMERICAL_MAX_SAMPLES:
-        return StableRates([], False, "not analysed")
-    features = model.get(model_name).features(np.asarray(x, np.float64).ravel())
-    return numerical_learning_rates(np.stack(features, axis=1), lr_max)
+    if model_name != "linear" and np.size(x) > NUMERICAL_MAX_SAMPLES:
+        return StableRates([], False, "not analysed", "more samples than a numerical search takes")
+    with np.errstate(all="ignore"):
+        phi = np.stack(model.get(model_name).features(np.asarray(x, np.float64).ravel()), axis=1)
+        squares = np.sum(phi * phi, axis=1)
+        squares = squares[squares != 0]
+        if not np.all((squares >= SQUARES[0]) & (squares <= SQUARES[1])):
+            return StableRates([], False, "not analysed",
+                               "the inputs' squares are beyond float64's range")
+        if model_name == "linear":
+            return stable_learning_rates(x)
+        most = SQUARES[1] / squares.max(initial=1.0)
+        return numerical_learning_rates(phi, min(lr_max, most))

@@ -5,21 +5,30 @@ folder on ``sys.path``, so the scripts import it as ``_cli``.
 
 Exit codes (README, "The contract"): 0 done; 1 training diverged; 2 a bad flag, file, number
 or environment, or an output that cannot be written (one line ``<script>: error: ...``);
-128+N for signal N (130 for SIGINT, 143 for SIGTERM, 129 for SIGHUP), after removing every
-temporary file; 70 for an internal error (a bug: one line, please report it).
+128+N for signal N (130 for SIGINT, 143 for SIGTERM, 129 for SIGHUP, 138 for SIGUSR1: every
+signal that would end the process), after removing every temporary file; 70 for an internal
+error (a bug: one line, please report it).
 """
 
 from __future__ import annotations
 
 import os
+import re
 import signal
 import sys
 import threading
+import warnings
 
 EXIT_FAILED = 1  # the run itself failed (training diverged)
 EXIT_USAGE = 2  # a bad flag, file, number or environment
 EXIT_INTERNAL = 70  # a bug (BSD's EX_SOFTWARE)
-_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+_ALWAYS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)  # caught even when inherited ignored
+# Not caught: the faults a process raises on itself (a native crash, which faulthandler
+# reports), signals that cannot be caught, and those whose default is not to end the process.
+_NOT_CAUGHT = {signal.SIGSEGV, signal.SIGBUS, signal.SIGFPE, signal.SIGILL, signal.SIGTRAP,
+               signal.SIGSYS, signal.SIGABRT, signal.SIGKILL, signal.SIGSTOP, signal.SIGCHLD,
+               signal.SIGCONT, signal.SIGTSTP, signal.SIGTTIN, signal.SIGTTOU, signal.SIGURG,
+               signal.SIGWINCH}
 
 
 def _prog() -> str:
@@ -37,6 +46,25 @@ def _say(line: str) -> None:
 _CHILD: list[int] = []  # a supervised child's pid (see join_guarded): signals go on to it
 
 
+def _ending_signals():
+    """Every signal that would end the process: INT, TERM and HUP, and each other one whose
+    default action ends it (USR1, ALRM, QUIT, XCPU, VTALRM, PROF, the real-time ones ...: what
+    schedulers and ``timeout -s`` send), unless it is ignored when the script starts. Python
+    ignores PIPE and XFSZ, so a closed pipe or a file-size limit fails the write instead (one
+    line, exit 2)."""
+    for sig in signal.valid_signals():
+        if sig in _ALWAYS or (sig not in _NOT_CAUGHT
+                              and signal.getsignal(sig) != signal.SIG_IGN):
+            yield sig
+
+
+def _signal_name(signum: int) -> str:
+    try:
+        return signal.Signals(signum).name
+    except ValueError:  # a real-time signal between SIGRTMIN and SIGRTMAX
+        return f"SIGRTMIN+{signum - signal.SIGRTMIN}"
+
+
 def _on_signal(signum, _frame) -> None:
     """Removes every temporary file, says one line, and exits 128 + the signal's number."""
     if _CHILD:  # a supervisor: the child cleans up and exits; its exit becomes ours
@@ -47,15 +75,40 @@ def _on_signal(signum, _frame) -> None:
         return
     outputs = sys.modules.get("lec4_jax.outputs")
     if outputs is not None:
-        outputs.remove_temporaries()
-    name = signal.Signals(signum).name
+        outputs.remove_temporaries(final=True)
+    name = _signal_name(signum)
     _say(f"{_prog()}: interrupted ({name})" if signum == signal.SIGINT else
          f"{_prog()}: stopped by {name}")
     os._exit(128 + signum)
 
 
-for _sig in _SIGNALS:  # before JAX is imported: a Ctrl-C at any moment is one line
+# before JAX is imported: a signal at any moment is one line
+for _sig in list(_ending_signals()):
     signal.signal(_sig, _on_signal)
+
+
+def _warnings_never_raise() -> None:
+    """Turns each ``error`` warning filter (``PYTHONWARNINGS=error``, ``-W error``) into
+    ``default``: a library's warning (NumPy's overflow in a diverging run, say) would otherwise
+    become an exception mid-run, a traceback or exit 70. Every other filter stays, in order."""
+    kept = list(warnings.filters)
+    if all(action != "error" for action, *_ in kept):
+        return
+    warnings.resetwarnings()
+    for action, message, category, module, lineno in reversed(kept):
+        warnings.filterwarnings("default" if action == "error" else action,
+                                _pattern(message), category, _pattern(module), lineno)
+
+
+def _pattern(regex) -> str:
+    """A warning filter's field as the text ``filterwarnings`` takes: it holds a compiled
+    expression, None (anything), or text that must match whole (Python's built-in filters)."""
+    if isinstance(regex, str):
+        return re.escape(regex) + r"\Z"
+    return regex.pattern if regex is not None else ""
+
+
+_warnings_never_raise()  # before JAX and the library are imported: they warn on import too
 
 import logging  # noqa: E402
 import warnings  # noqa: E402
@@ -141,6 +194,8 @@ def _call(main, argv) -> int:
         fail(input_error(e))
     except MemoryError:
         fail("out of memory: the machine cannot hold this run; try a smaller size")
+    except OSError as e:  # the environment: a full disk, a permission, a folder deleted
+        fail(f"{e.strerror or e}: {e.filename}" if e.filename else f"{e.strerror or e}")
     except Exception as e:  # noqa: BLE001 — the contract: one line, never a traceback
         text = str(e)
         if "RESOURCE_EXHAUSTED" in text or "Out of memory" in text:
@@ -157,7 +212,7 @@ def _exit_now(code: int) -> None:
     Every output file is committed by now; JAX's exit handlers and the teardown of hundreds of
     modules would add about a tenth of a second to every run (README, "Benchmarks").
     """
-    outputs.remove_temporaries()
+    outputs.remove_temporaries(final=True)
     jax = sys.modules.get("jax")
     if jax is not None and code in (0, EXIT_FAILED):
         try:

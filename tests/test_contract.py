@@ -86,9 +86,9 @@ def assert_contract(script: str, code: int, out: str, err: str, work: Path, outp
         assert len(lines) == 1 and lines[0].startswith(f"{script}: error: "), err
     for flag, name in outputs:
         path = work / name
-        if code == 2:  # nothing written: new paths absent (keep.txt and . were there before)
-            assert name in ("keep.txt", ".") or not path.exists(), name
-        elif path.exists() and path.is_file():
+        if code == 2:  # nothing written: new paths absent (keep.txt, . and loop were there)
+            assert name in ("keep.txt", ".", "loop") or not os.path.lexists(path), name
+        elif os.path.isfile(path):  # (a name too long is no file, and no error here)
             out_kind = {"train.py": ".json", "sweep.py": ".csv"}.get(script)
             assert valid(path, KINDS.get(flag, out_kind)), (flag, name)
 
@@ -114,6 +114,10 @@ BOOL_FLAGS = st.sampled_from(["--x64", "--nox64", "--trace", "--notrace", "--x64
                               "--nox64=1", "--notrace=false", "--trace=maybe"])
 
 
+# a looping link (made in every case's folder), a name too long, a legal 250-byte name
+HOSTILE_NAMES = ["loop", "n" * 256, "é" * 120 + "x.json"]
+
+
 @st.composite
 def train_args(draw):
     args = []
@@ -134,7 +138,8 @@ def train_args(draw):
         "--num_samples=7", "--seed=-1", "--noise=-1", "--platform=cpu", "--platform=tpu",
         "stray", "--bogus_flag=1"]), max_size=3))
     outputs = draw(st.lists(st.sampled_from(["o.json", "p.png", "missing/o.json", ".",
-                                             "keep.txt", "l.png", "page.html"]), max_size=3))
+                                             "keep.txt", "l.png", "page.html", *HOSTILE_NAMES]),
+                            max_size=3))
     flags = draw(st.permutations(["--output", "--plot", "--landscape", "--html"]))
     for flag, name in zip(flags, outputs):
         args.append(f"{flag}={name}")
@@ -148,8 +153,10 @@ def test_train_keeps_the_contract_under_hostile_flags(servers, tmp_path, case, c
     work = fresh_dir(tmp_path)
     (work / "data.csv").write_text(csv_text, encoding="utf-8", errors="surrogatepass")
     (work / "keep.txt").write_text("a user's file\n")
+    (work / "loop").symlink_to("loop")
     code, out, err = servers["train.py"].run(args, work)
     assert_contract("train.py", code, out, err, work, outputs)
+    assert os.readlink(work / "loop") == "loop"  # refused, never replaced by a file
     if ("--output", "keep.txt") in outputs and code == 2:
         assert (work / "keep.txt").read_text() == "a user's file\n"  # untouched on an error
 

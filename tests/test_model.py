@@ -34,3 +34,12 @@ def test_least_squares_names_each_parameter_in_the_models_order():
     fit = model.least_squares("affine", x, -2 * x + 0.5)
     assert list(fit) == ["w", "b"]
     np.testing.assert_allclose(list(fit.values()), [-2.0, 0.5], atol=1e-12)
+
+
+def test_least_squares_of_features_beyond_float64_is_nan_not_an_error():
+    # x^2 of x = 1e155 overflows float64: there is no fit to show, and no LinAlgError
+    with np.errstate(all="raise"):  # nor an overflow warning (PYTHONWARNINGS=error)
+        fit = model.least_squares("quadratic", [1e155, 1.0], [1.0, 2.0])
+    assert list(fit) == ["w2", "w1", "b"] and all(np.isnan(v) for v in fit.values())
+    w = model.least_squares("linear", [1.0, 2.0, 3.0], [2.0, 4.0, 6.0])["w"]
+    assert abs(w - 2.0) <= 4 * np.spacing(2.0)  # in range, the fit as before: SVD, a few ulp

@@ -2,7 +2,9 @@
 
 import os
 import stat
+import tempfile
 import threading
+import time
 
 import pytest
 
@@ -179,3 +181,24 @@ def test_a_reader_that_left_stops_the_lines_but_not_the_files(tmp_path):
     assert out.stdout_gone
     out.commit("--output", "x")
     assert (tmp_path / "a.json").read_text() == "x"
+
+
+def test_a_signal_while_a_temporary_is_being_made_still_removes_it(tmp_path, monkeypatch):
+    real_mkstemp = tempfile.mkstemp
+    made = threading.Event()
+
+    def slow_mkstemp(*args, **kwargs):  # the file exists, and is not listed yet, for a while
+        fd, path = real_mkstemp(*args, **kwargs)
+        made.set()
+        time.sleep(0.3)
+        return fd, path
+
+    monkeypatch.setattr(tempfile, "mkstemp", slow_mkstemp)
+    out = make(("--output", tmp_path / "a.json"))
+    writer = threading.Thread(target=lambda: pytest.raises(InputError, out.commit, "--output",
+                                                           "x" * 10), daemon=True)
+    writer.start()
+    made.wait(10)
+    outputs.remove_temporaries()  # what a signal's handler calls, from the main thread
+    assert os.listdir(tmp_path) == []  # waited for it to be listed, then removed it
+    writer.join(10)

@@ -84,6 +84,23 @@ def test_numerical_search_finds_the_analytic_windows_for_one_parameter():
     assert stability.for_model("affine", np.ones(10_001), 1.0).method == "not analysed"
 
 
+@pytest.mark.parametrize("model_name, x", [("linear", [1e200, 1.0]), ("affine", [1e155, 1.0]),
+                                           ("quadratic", [1e80])])
+def test_squares_beyond_float64_are_not_analysed(model_name, x):
+    with np.errstate(all="raise"):  # no overflow escapes as a warning (PYTHONWARNINGS=error)
+        rates = stability.for_model(model_name, np.array(x), 1.0)
+    assert rates.method == "not analysed" and rates.intervals == []
+    assert "beyond float64's range" in rates.why
+
+
+def test_a_learning_rate_near_float64s_max_is_searched_as_far_as_float64_reaches():
+    with np.errstate(all="raise"):
+        capped = stability.for_model("affine", np.array([1.0, 2.0, 3.0]), 1.7e308)
+    # the same windows as a search to 1e300 / max |phi|^2 (= 1e299): only the top differs
+    plain = stability.for_model("affine", np.array([1.0, 2.0, 3.0]), 1e299)
+    assert capped.method == "numerical" and capped == plain
+
+
 def _grows(lr, phi, epochs=400):
     """Brute force in float64: does SGD's error grow over many epochs from a generic start?"""
     err = np.linspace(1.0, 0.37, phi.shape[1])
