@@ -111,13 +111,12 @@ def _pattern(regex) -> str:
 _warnings_never_raise()  # before JAX and the library are imported: they warn on import too
 
 import logging  # noqa: E402
-import warnings  # noqa: E402
 
 
 def _log_warning(message, category, filename, lineno, file=None, line=None) -> None:
     """Python's warnings (NumPy's overflow as a run diverges, JAX's compilation cache,
     matplotlib) are not this script's lines: logged at debug level, shown by ``--verbosity=1``.
-    A filter that turns them into errors still raises them."""
+    (No filter turns them into errors: :func:`_warnings_never_raise` made those filters print.)"""
     logging.getLogger("py.warnings").debug("%s:%s: %s: %s", filename, lineno,
                                            category.__name__, message)
 
