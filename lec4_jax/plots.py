@@ -220,7 +220,7 @@ def landscape_png(run, x, y, target: dict[str, float], title: str) -> bytes:
 
 
 def landscape_figure(run, x, y, target: dict[str, float], title: str):
-    """The loss landscape and the run's path on it (README, "Watch it learn").
+    """The loss landscape and the run's path on it (docs/training.md, "Watch it learn").
 
     linear: the mean loss L(w) and each sample's parabola (x_i w - y_i)^2; each step's w is
     marked on the parabola of the sample it used, with the tangent whose slope is that step's

@@ -92,7 +92,7 @@ def _structure(model: str) -> list[dict]:
 def _walk_all(params, x, y, *, model: str):
     """Every step's walk at once (the engine's ops are elementwise), op by op (eager): each
     value rounds as in the lecture's PyTorch loop. The compiled run may fuse a multiply-add
-    and differ by an ulp (README, "How parity with PyTorch is guaranteed"); the page shows the
+    and differ by an ulp (docs/parity.md); the page shows the
     run's own numbers in the update, and says where the two differ."""
     m = model_lib.get(model)
     walk = cr.walk(m.loss, params, x, y)

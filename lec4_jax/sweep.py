@@ -9,7 +9,7 @@ sharded across every visible device along the models axis with ``jax.sharding``:
 ``jax.distributed.initialize()``, ``jax.devices()`` spans every host and the same code runs
 multi-host: each process supplies its own devices' shards of the grid.
 
-Speed (README: "How it scales" and "Benchmarks"): the step runs unfenced
+Speed (docs/sweeps.md: "How it scales" and "Benchmarks"): the step runs unfenced
 (``fence=False``), so XLA fuses :data:`DEFAULT_UNROLL` steps into each loop
 iteration, one pass over the chunk's models for several steps; a finished chunk is copied out
 while the next one trains, so memory is reused rather than freshly mapped for every chunk.

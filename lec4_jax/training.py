@@ -168,7 +168,7 @@ def scan_samples(params, x, y, learning_rate, *, epochs: int, model: str = "line
     body = functools.partial(_sample_jit if python else _sample, learning_rate=learning_rate,
                              model=model, grad=grad, optimizer=optimizer, fence=fence,
                              keep_history=keep_history)
-    every = max(1, epochs // 20)  # progress: a report every 1/20 of the run (README)
+    every = max(1, epochs // 20)  # progress: a report every 1/20 of the run (docs/contract.md)
     carry = Carry(params, init_state(params, learning_rate, optimizer), jnp.int32(0),
                   jnp.int32(-1), jnp.zeros((), x.dtype))
     if python:
@@ -186,8 +186,8 @@ def scan_samples(params, x, y, learning_rate, *, epochs: int, model: str = "line
             carry, (epoch_loss, per_step) = run_epochs(carry, epochs)
         else:
             # Blocks of `every` epochs, one host callback before each: nothing is added inside
-            # the epoch loop (README, "Progress"; bench row j). Each epoch writes its record
-            # straight into the run's buffers, so blocks add no copy.
+            # the epoch loop (docs/contract.md, "Progress"; bench row j). Each epoch writes its
+            # record straight into the run's buffers, so blocks add no copy.
             def epoch_at(e, state):
                 carry, buffers = state
                 carry, record = epoch(carry, None)

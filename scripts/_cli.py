@@ -3,7 +3,7 @@
 Not part of the package: it parses flags, prints and exits. ``python scripts/NAME.py`` puts this
 folder on ``sys.path``, so the scripts import it as ``_cli``.
 
-Exit codes (README, "The contract"): 0 done; 1 training diverged; 2 a bad flag, file, number
+Exit codes (docs/contract.md): 0 done; 1 training diverged; 2 a bad flag, file, number
 or environment, or an output that cannot be written (one line ``<script>: error: ...``);
 128+N for signal N (130 for SIGINT, 143 for SIGTERM, 129 for SIGHUP, 138 for SIGUSR1: every
 signal that would end the process), after removing every temporary file; 70 for an internal
@@ -209,7 +209,7 @@ def _exit_now(code: int) -> None:
     """Flushes the output and ends the process, skipping the interpreter's teardown.
 
     Every output file is committed by now; JAX's exit handlers and the teardown of hundreds of
-    modules would add about a tenth of a second to every run (README, "Benchmarks").
+    modules would add about a tenth of a second to every run (docs/performance.md).
     """
     outputs.remove_temporaries(final=True)
     jax = sys.modules.get("jax")

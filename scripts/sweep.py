@@ -5,7 +5,7 @@ Any model (``--model``); the grid takes every learning rate with every combinati
 
 Each model is trained exactly as ``scripts/train.py`` would train it (the same step), vmapped,
 chunked, and sharded over every visible device, on one host or several. Exit status: 0, or 2 for
-a bad flag, file, number or environment (README, "The contract").
+a bad flag, file, number or environment (docs/contract.md).
 """
 
 import math

@@ -2,7 +2,7 @@
 
 With the default flags this is the lecture's PyTorch loop: ``predict (BT)``, a ``grad:`` line per
 step, a ``progress:`` line per epoch, and ``predict (AT)``. Exit status: 0 when training finished,
-1 when it diverged, 2 for a bad flag, file, number or environment (README, "The contract").
+1 when it diverged, 2 for a bad flag, file, number or environment (docs/contract.md).
 """
 
 from absl import flags, logging

@@ -1,4 +1,4 @@
-"""The contract of every script, under hostile input (README, "The contract").
+"""The contract of every script, under hostile input (docs/contract.md).
 
 - The exit code is 0, 1 (diverged) or 2 (bad input); never a traceback.
 - Exit 2 is exactly one line, ``<script>: error: ...``, and writes no output.

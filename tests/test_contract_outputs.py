@@ -1,4 +1,4 @@
-"""The contract (README, "The contract") under hostile inputs of the kinds issue 18 found, each
+"""The contract (docs/contract.md) under hostile inputs of the kinds issue 18 found, each
 driven from the outside like a user: a real subprocess, its exit status, its one stderr line,
 and the files it leaves.
 

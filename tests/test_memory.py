@@ -1,4 +1,4 @@
-"""Memory: the limits the scripts check, and what runs really use (README, "Memory").
+"""Memory: the limits the scripts check, and what runs really use (docs/contract.md, "Memory").
 
 The limit is faked with a cgroup folder (``LEC4_JAX_CGROUP_ROOT``), so every case runs as a user
 would, in a subprocess, and checks the exit status, the one line and the files left. What runs

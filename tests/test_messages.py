@@ -1,4 +1,4 @@
-"""Messages a user sees: right, and only the scripts' own (README, "The contract").
+"""Messages a user sees: right, and only the scripts' own (docs/contract.md).
 
 Every case runs a script as a user does, in a subprocess, and checks the whole result: the exit
 status, the one stderr line, the files left.

@@ -8,9 +8,8 @@ Two references:
   root in optax and outside in torch).
 
 Tolerances are in ulps of w (float32) against torch, and relative against float64 NumPy; both are
-stated per optimizer in TORCH_ULPS and NUMPY_RTOL (README, "How parity with PyTorch is
-guaranteed"). A learning rate applied twice, squared, or a moment with the wrong decay moves w
-by far more than either tolerance.
+stated per optimizer in TORCH_ULPS and NUMPY_RTOL (docs/parity.md). A learning rate applied
+twice, squared, or a moment with the wrong decay moves w by far more than either tolerance.
 """
 
 import jax.numpy as jnp

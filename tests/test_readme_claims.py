@@ -1,4 +1,5 @@
-"""What the README says, held against what the code does, as a user would see it."""
+"""What the docs say (README.md and the pages under docs/), held against what the code does, as
+a user would see it."""
 
 from __future__ import annotations
 
@@ -15,7 +16,9 @@ import pytest
 
 from cli_util import BASE_ENV, SCRIPTS, run_script
 
-README = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+ROOT = Path(__file__).resolve().parents[1]
+PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+README = "\n".join(p.read_text() for p in PAGES)
 
 
 @pytest.mark.skipif(not os.path.isdir("/dev/shm") or not os.access("/dev/shm", os.W_OK),
