@@ -127,7 +127,7 @@ def test_stable_spans_say_when_no_search_was_made():
 
     too_many = np.ones(stability.NUMERICAL_MAX_SAMPLES + 1)
     rates = stability.for_model("affine", too_many, 1.0)
-    assert rates == stability.StableRates([], False, "not analysed")
+    assert (rates.intervals, rates.complete, rates.method) == ([], False, "not analysed")
     assert report.stable_spans(rates) == "not analysed (more samples than a numerical search takes)"
     partial = stability.StableRates([(0.0, 0.25)], False, "numerical")
     assert report.stable_spans(partial) == "(0, 0.25) (higher rates not searched)"
