@@ -179,7 +179,7 @@ def run(main) -> None:
         worker = threading.Thread(target=lambda: _exit_now(_call(main, argv)), daemon=True)
         worker.start()
         worker.join()
-        _exit_now(EXIT_INTERNAL)  # not reached: the worker exits the process
+        _exit_now(EXIT_INTERNAL)  # pragma: no cover (not reached: the worker exits the process)
 
     app.run(guarded, flags_parser=_parse_flags)
 
@@ -202,7 +202,7 @@ def _call(main, argv) -> int:
         first = (text.strip().splitlines() or [""])[0]
         fail(f"internal error: {type(e).__name__}: {first} (a bug; please report it)",
              EXIT_INTERNAL)
-    return EXIT_INTERNAL
+    return EXIT_INTERNAL  # pragma: no cover (not reached: fail() exits the process)
 
 
 def _exit_now(code: int) -> None:

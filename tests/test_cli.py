@@ -4,13 +4,17 @@ import json
 import os
 import platform
 import shutil
+import subprocess
+import sys
 
 import numpy as np
 import pytest
 
 import torch_lecture
 from cli_util import (
+    BASE_ENV,
     PNG,
+    SCRIPTS,
     Server,
     assert_usage_error,
     embedded,
@@ -404,3 +408,22 @@ def test_the_grad_flag_runs_that_methods_code(tmp_path, method):
     # The methods print the same numbers: spies on each method's own code tell which ran.
     assert gradient_methods_run(tmp_path, "train.py", f"--grad={method}", "--epochs=1",
                                 "--notrace") == (0, {method})
+
+
+def test_the_compilation_cache_can_be_off_or_unwritable(tmp_path):
+    """--compilation_cache= runs without one; a folder that cannot be made is a warning on
+    stderr, and the run goes on with the same lines."""
+    off = run_script("train.py", "--epochs=1", "--trace=false", "--compilation_cache=")
+    (tmp_path / "file").write_text("x")  # a file where the cache's folder would go
+    bad = run_script("train.py", "--epochs=1", "--trace=false",
+                     f"--compilation_cache={tmp_path / 'file' / 'cache'}")
+    assert off.returncode == bad.returncode == 0 and off.stderr == ""
+    assert off.stdout == bad.stdout and off.stdout.startswith("predict (BT) 4.0 4.0\n")
+    assert "no compilation cache: cannot create" in bad.stderr and "Not a directory" in bad.stderr
+
+
+def test_a_usage_error_with_stderr_closed_still_exits_2():
+    proc = subprocess.run([sys.executable, str(SCRIPTS / "train.py"), "--bogus"],
+                          stdout=subprocess.PIPE, preexec_fn=lambda: os.close(2), env=BASE_ENV,
+                          timeout=120)
+    assert (proc.returncode, proc.stdout) == (2, b"")

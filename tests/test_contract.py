@@ -380,6 +380,12 @@ _cli.run(main)
     ("RuntimeError('first\\nsecond')", 70,
      "internal error: RuntimeError: first (a bug; please report it)"),
     ("InputError('one\\ntwo', 'learning_rate')", 2, "--learning_rate: one two"),
+    ("MemoryError()", 2, "out of memory: the machine cannot hold this run; try a smaller size"),
+    ("RuntimeError('RESOURCE_EXHAUSTED: XLA could not allocate 8 GiB')", 2,
+     "out of memory: the machine cannot hold this run; try a smaller size"),
+    ("PermissionError(13, 'Permission denied', '/out/x.json')", 2,
+     "Permission denied: /out/x.json"),
+    ("OSError(28, 'No space left on device')", 2, "No space left on device"),
 ])
 def test_an_unexpected_exception_and_a_message_with_a_newline_are_one_line(tmp_path, error,
                                                                            code, line):
