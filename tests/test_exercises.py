@@ -27,3 +27,13 @@ def test_a_wrong_answer_fails_and_says_what_was_expected():
 
 def test_both_languages_by_default():
     assert exercises.check("lecture_x2", -8) == "correct: dloss/dw = -8 / 정답입니다: dloss/dw = -8"
+
+
+# Mutation testing (tools/mutate.py): tests that kill its survivors.
+
+def test_an_exercise_cannot_be_changed_in_place():
+    # Frozen: a notebook cell cannot move an exercise's point and so change its answer.
+    import dataclasses
+
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        exercises.EXERCISES["lecture_x2"].x = 3.0

@@ -36,6 +36,7 @@ equivalent ones and their reasons are listed in docs/mutation.md.
 from __future__ import annotations
 
 import argparse
+import ast
 import hashlib
 import json
 import os
@@ -151,6 +152,7 @@ def run_module(module: str) -> None:
         db.unlink(missing_ok=True)
         cr("cosmic-ray", "init", str(cfg), str(db))
         cr("cr-filter-operators", str(db), str(cfg))
+        skip_annotations(db, module)
         stamp.write_text(fp)
         print(f"{module}: clean run {clean:.0f}s; {len(results(db)[0])} mutants", flush=True)
     start = time.monotonic()
@@ -161,6 +163,43 @@ def run_module(module: str) -> None:
         minutes = (time.monotonic() - start) / 60
         print(f"{module}: {done} mutants in {minutes:.1f} min ({done / minutes:.1f}/min)",
               flush=True)
+
+
+def annotation_spans(path: Path) -> list[tuple[tuple[int, int], tuple[int, int]]]:
+    """Where a module's annotations are, if ``from __future__ import annotations`` keeps them
+    from ever being evaluated: a mutant there (``str | None`` -> ``str & None``) is equivalent."""
+    tree = ast.parse(path.read_text())
+    if not any(isinstance(n, ast.ImportFrom) and n.module == "__future__"
+               and any(a.name == "annotations" for a in n.names) for n in tree.body):
+        return []
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.arg):
+            found.append(node.annotation)
+        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            found.append(node.returns)
+        elif isinstance(node, ast.AnnAssign):
+            found.append(node.annotation)
+    return [((a.lineno, a.col_offset), (a.end_lineno, a.end_col_offset)) for a in found if a]
+
+
+def in_annotation(mutation: dict, spans) -> bool:
+    at = tuple(mutation["start_pos"])
+    return any(start <= at < end for start, end in spans)
+
+
+def skip_annotations(db: Path, module: str) -> None:
+    """Marks the pending mutants inside annotations as skipped, so that they are not run."""
+    from cosmic_ray.work_db import WorkDB, use_db
+    from cosmic_ray.work_item import WorkerOutcome, WorkResult
+
+    spans = annotation_spans(TREE / module)
+    with use_db(str(db), WorkDB.Mode.open) as work_db:
+        skip = [item.job_id for item in work_db.pending_work_items
+                if in_annotation({"start_pos": item.mutations[0].start_pos}, spans)]
+        if skip:
+            work_db.set_multiple_results(skip, WorkResult(
+                output="in an annotation", worker_outcome=WorkerOutcome.SKIPPED))
 
 
 def results(db: Path) -> tuple[list, list]:
@@ -193,10 +232,13 @@ def report(modules: list[str]) -> None:
         if not db.exists():
             continue
         todo, done = results(db)
-        counts = {"killed": 0, "timeout": 0, "survived": 0, "other": 0}
+        counts = {"killed": 0, "timeout": 0, "survived": 0, "other": 0, "annotation": 0}
         survivors = []
+        spans = annotation_spans((TREE if TREE.exists() else ROOT) / module)
         for mutation, result in done:
-            if result["worker_outcome"] != "normal" or result["test_outcome"] == "incompetent":
+            if in_annotation(mutation, spans):
+                counts["annotation"] += 1
+            elif result["worker_outcome"] != "normal" or result["test_outcome"] == "incompetent":
                 counts["other"] += 1
             elif result["test_outcome"] == "survived":
                 counts["survived"] += 1
@@ -210,6 +252,7 @@ def report(modules: list[str]) -> None:
         score = f"{100 * killed / judged:.1f}%" if judged else "-"
         print(f"{module}: {score} ({killed} killed, {counts['timeout']} of them by timeout; "
               f"{counts['survived']} survived; {counts['other']} incompetent; "
+              f"{counts['annotation']} in annotations, not counted; "
               f"{len(todo) - len(done)} of {len(todo)} not run yet)")
         for mutation, result in sorted(survivors, key=lambda s: s[0]["start_pos"]):
             print(f"    SURVIVED {module}:{mutation['start_pos'][0]} "
