@@ -22,3 +22,28 @@ def test_jit_vmap_grad():
     np.testing.assert_array_equal(losses, [1.0, 4.0, 9.0])  # exact: small integers
     assert jax.grad(model.loss)(1.0, 3.0, 6.0) == -18.0  # 2*3*(3 - 6)
     assert jax.grad(jax.grad(model.loss))(1.0, 3.0, 6.0) == 18.0  # 2*x^2
+
+
+# Mutation testing (tools/mutate.py): tests that kill its survivors.
+
+def test_defaults_are_the_readmes():
+    # The README's table of models and flags: --w_init 1.0, --b_init 0.0, --w2_init and
+    # --w1_init 1.0.
+    assert {name: m.defaults for name, m in model.MODELS.items()} == {
+        "linear": {"w": 1.0}, "affine": {"w": 1.0, "b": 0.0},
+        "quadratic": {"w2": 1.0, "w1": 1.0, "b": 0.0}}
+
+
+def test_examples_are_the_lectures_and_the_exercises_points():
+    from lec4_jax import exercises
+
+    # linear: the lecture's worked example, x=1, y=2, w=1 (loss 1, dL/dw -2)
+    assert model.LINEAR.example == (1.0, 2.0, {"w": 1.0})
+    # affine and quadratic: the exercises' points, so explain.py walks the exercise's graph
+    for name, exercise in [("affine", "bias"), ("quadratic", "quadratic")]:
+        e = exercises.EXERCISES[exercise]
+        assert model.get(name).example == (e.x, e.y, e.params), name
+    for m in model.MODELS.values():
+        x, y, params = m.example
+        grads = jax.grad(m.loss)({k: jnp.float32(v) for k, v in params.items()}, x, y)
+        assert all(grads[k] != 0 for k in m.params), m.name  # every gradient nonzero
