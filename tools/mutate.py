@@ -41,6 +41,7 @@ import hashlib
 import json
 import os
 import shutil
+import sqlite3
 import subprocess
 import sys
 import time
@@ -117,10 +118,20 @@ def test_command(module: str) -> str:
 
 
 def fingerprint(module: str) -> str:
-    h = hashlib.sha256(OPERATORS.encode())
-    for f in [module, *(f"tests/{t}" for t in TESTS[module])]:
-        h.update((TREE / f).read_bytes())
-    return h.hexdigest()
+    """Two hashes, ``<the module and the operators> <its tests>``."""
+    code = hashlib.sha256(OPERATORS.encode() + (TREE / module).read_bytes()).hexdigest()
+    tests = hashlib.sha256(test_command(module).encode())
+    for t in TESTS[module]:
+        tests.update((TREE / "tests" / t).read_bytes())
+    for helper in ("conftest.py", "cli_util.py", "forkserver.py"):
+        tests.update((TREE / "tests" / helper).read_bytes())
+    return f"{code} {tests.hexdigest()}"
+
+
+def forget_survivors(db: Path) -> int:
+    """Drops the survivors' results, so that the next exec runs them again; returns how many."""
+    with sqlite3.connect(db) as con:
+        return con.execute("DELETE FROM work_results WHERE test_outcome = 'SURVIVED'").rowcount
 
 
 def cr(*args: str, check: bool = True) -> subprocess.CompletedProcess:
@@ -128,11 +139,19 @@ def cr(*args: str, check: bool = True) -> subprocess.CompletedProcess:
                           capture_output=True)
 
 
-def run_module(module: str) -> None:
+def run_module(module: str, fresh: bool = False) -> None:
     name = name_of(module)
     db, cfg, stamp = (WORK / f"{name}.{ext}" for ext in ("sqlite", "toml", "sha"))
     fp = fingerprint(module)
-    if not (db.exists() and stamp.exists() and stamp.read_text() == fp):
+    old = stamp.read_text().split() if db.exists() and stamp.exists() else []
+    if fresh or len(old) != 2:
+        old = ["", ""]
+    if old[0] == fp.split()[0] and old[1] != fp.split()[1]:
+        # Only the tests changed: the killed stay killed, the survivors run again.
+        print(f"{module}: its tests changed; {forget_survivors(db)} survivors to run again",
+              flush=True)
+        stamp.write_text(fp)
+    elif old[0] != fp.split()[0]:
         start = time.monotonic()
         proc = subprocess.run(test_command(module).split(), cwd=TREE, capture_output=True,
                               text=True)
@@ -269,6 +288,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("modules", nargs="*", help="modules by name (chain_rule, scripts._cli)")
     parser.add_argument("--report", action="store_true", help="only report the sessions so far")
+    parser.add_argument("--fresh", action="store_true",
+                        help="start the sessions afresh (by default an unchanged module goes on "
+                             "where it stopped, and after a change of its tests only its "
+                             "survivors run again)")
     args = parser.parse_args()
     by_name = {name_of(m): m for m in TESTS}
     unknown = [m for m in args.modules if m not in by_name]
@@ -281,7 +304,7 @@ def main() -> None:
         os.environ["PYTHONPATH"] = str(TREE)
         os.environ["PYTHONDONTWRITEBYTECODE"] = "1"
         for module in modules:
-            run_module(module)
+            run_module(module, args.fresh)
     report(modules)
 
 
