@@ -47,3 +47,15 @@ def test_examples_are_the_lectures_and_the_exercises_points():
         x, y, params = m.example
         grads = jax.grad(m.loss)({k: jnp.float32(v) for k, v in params.items()}, x, y)
         assert all(grads[k] != 0 for k in m.params), m.name  # every gradient nonzero
+
+
+def test_least_squares_recovers_each_models_parameters_by_name():
+    # Noiseless data from distinct parameters: the fit gives each back under its own name.
+    x = np.float64([-2.0, -1.0, 0.5, 1.0, 3.0])
+    for m in model.MODELS.values():
+        want = {p: float(i + 2) * (-1) ** i for i, p in enumerate(m.params)}  # 2, -3, 4
+        y = np.asarray(m.predict({p: np.float64(v) for p, v in want.items()}, x))
+        got = model.least_squares(m.name, x, y)
+        assert list(got) == list(m.params)
+        np.testing.assert_allclose([got[p] for p in m.params], [want[p] for p in m.params],
+                                   rtol=1e-9, atol=1e-9)
