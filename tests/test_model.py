@@ -59,3 +59,31 @@ def test_least_squares_recovers_each_models_parameters_by_name():
         assert list(got) == list(m.params)
         np.testing.assert_allclose([got[p] for p in m.params], [want[p] for p in m.params],
                                    rtol=1e-9, atol=1e-9)
+
+
+def test_a_model_cannot_be_changed_in_place():
+    import dataclasses
+
+    import pytest
+
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        model.LINEAR.defaults = {"w": 2.0}
+
+
+def test_check_params_names_the_setting_of_a_parameter_the_model_lacks():
+    import pytest
+
+    from lec4_jax.data import InputError
+
+    model.check_params("affine", {"w": 1.0, "b": 0.0})  # its own: fine
+    with pytest.raises(InputError, match=r"^does not apply to model linear \(its parameters: w\)$"
+                       ) as e:
+        model.check_params("linear", {"w": 1.0, "b": 0.0})
+    assert e.value.field == "b_init"
+
+
+def test_an_unknown_model_is_a_value_error_naming_the_choices():
+    import pytest
+
+    with pytest.raises(ValueError, match=r"unknown model 'cubic'; choose from \['affine', "):
+        model.get("cubic")
