@@ -48,7 +48,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-WORK = ROOT / ".mutation"
+WORK = ROOT / ".mutation"  # --workdir
 TREE = WORK / "tree"
 
 # module -> the tests that should catch its mutants (paths under tests/)
@@ -107,7 +107,7 @@ def copy_tree() -> None:
         shutil.rmtree(TREE)
     for f in filter(None, files):
         src = ROOT / f
-        if src.is_file() and not f.startswith(".mutation/"):
+        if src.is_file() and WORK not in src.resolve().parents:
             (TREE / f).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(src, TREE / f)
 
@@ -135,8 +135,8 @@ def forget_survivors(db: Path) -> int:
 
 
 def cr(*args: str, check: bool = True) -> subprocess.CompletedProcess:
-    return subprocess.run([str(BIN / args[0]), *args[1:]], cwd=TREE, check=check, text=True,
-                          capture_output=True)
+    return subprocess.run([str(BIN / args[0]), *args[1:]], cwd=TREE if TREE.exists() else ROOT,
+                          check=check, text=True, capture_output=True)
 
 
 def run_module(module: str, fresh: bool = False) -> None:
@@ -284,6 +284,11 @@ def report(modules: list[str]) -> None:
               f"({100 * total['killed'] / judged:.1f}%)")
 
 
+def set_workdir(path: Path) -> None:
+    global WORK, TREE
+    WORK, TREE = path.resolve(), path.resolve() / "tree"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("modules", nargs="*", help="modules by name (chain_rule, scripts._cli)")
@@ -292,7 +297,11 @@ def main() -> None:
                         help="start the sessions afresh (by default an unchanged module goes on "
                              "where it stopped, and after a change of its tests only its "
                              "survivors run again)")
+    parser.add_argument("--workdir", type=Path, default=Path(".mutation"),
+                        help="where the sessions and the mutated copy live (default .mutation); "
+                             "runs with different folders can go on side by side")
     args = parser.parse_args()
+    set_workdir(args.workdir if args.workdir.is_absolute() else ROOT / args.workdir)
     by_name = {name_of(m): m for m in TESTS}
     unknown = [m for m in args.modules if m not in by_name]
     if unknown:
