@@ -260,3 +260,28 @@ def test_models_custom_vjp_matches_jax_grad_and_second_derivatives(name):
     for i in m.params:
         for j in m.params:
             np.testing.assert_allclose(got[i][j], want[i][j], rtol=1e-6)
+
+
+# Mutation testing (tools/mutate.py): tests that kill its survivors.
+
+@pytest.mark.parametrize("shape_a, shape_b", [
+    ((3, 1), (3, 4)), ((1, 4), (3, 4)), ((4,), (3, 4)), ((1, 1), (3, 4)), ((3, 4), (1,)),
+    ((2, 1, 4), (3, 1)), ((), (2, 3))])
+def test_binary_vjp_rules_unbroadcast_size_1_axes_as_jax_does(shape_a, shape_b):
+    # Broadcasting against size-1 axes (kept, with keepdims) and against missing leading axes.
+    rng = np.random.default_rng(0)
+    a = jnp.float32(rng.uniform(1, 2, shape_a))
+    b = jnp.float32(rng.uniform(1, 2, shape_b))
+    for p in (cr.ADD, cr.SUB, cr.MUL):
+        out, vjp = jax.vjp(p.apply, a, b)
+        ct = jnp.float32(rng.uniform(-1, 1, out.shape))
+        for ours, theirs in zip(p.vjp(ct, a, b), vjp(ct)):
+            assert ours.shape == theirs.shape, p.name
+            np.testing.assert_allclose(ours, theirs, rtol=1e-6, err_msg=p.name)
+
+
+def test_primitives_cannot_be_changed_in_place():
+    import dataclasses
+
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        cr.ADD.name = "sub"
