@@ -185,21 +185,36 @@ def run_module(module: str, fresh: bool = False) -> None:
 
 
 def annotation_spans(path: Path) -> list[tuple[tuple[int, int], tuple[int, int]]]:
-    """Where a module's annotations are, if ``from __future__ import annotations`` keeps them
-    from ever being evaluated: a mutant there (``str | None`` -> ``str & None``) is equivalent."""
+    """Where a module's mutants are equivalent by construction, not by judgement:
+
+    - its annotations, if ``from __future__ import annotations`` keeps them from ever being
+      evaluated (``str | None`` -> ``str & None``);
+    - the bare ``*`` that makes the parameters after it keyword-only, which cosmic-ray takes for
+      a multiplication (``def f(a, *, name)`` -> ``def f(a, /, name)``): every call that the
+      original accepts does the same with the mutant.
+    """
     tree = ast.parse(path.read_text())
-    if not any(isinstance(n, ast.ImportFrom) and n.module == "__future__"
-               and any(a.name == "annotations" for a in n.names) for n in tree.body):
-        return []
     found = []
+    if any(isinstance(n, ast.ImportFrom) and n.module == "__future__"
+           and any(a.name == "annotations" for a in n.names) for n in tree.body):
+        for node in ast.walk(tree):
+            if isinstance(node, ast.arg):
+                found.append(node.annotation)
+            elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                found.append(node.returns)
+            elif isinstance(node, ast.AnnAssign):
+                found.append(node.annotation)
+    spans = [((a.lineno, a.col_offset), (a.end_lineno, a.end_col_offset)) for a in found if a]
     for node in ast.walk(tree):
-        if isinstance(node, ast.arg):
-            found.append(node.annotation)
-        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
-            found.append(node.returns)
-        elif isinstance(node, ast.AnnAssign):
-            found.append(node.annotation)
-    return [((a.lineno, a.col_offset), (a.end_lineno, a.end_col_offset)) for a in found if a]
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
+            args = node.args
+            if args.kwonlyargs and args.vararg is None:
+                before = [*args.posonlyargs, *args.args, *args.defaults]
+                start = (max((b.end_lineno, b.end_col_offset) for b in before) if before
+                         else (node.lineno, node.col_offset))
+                first = args.kwonlyargs[0]
+                spans.append((start, (first.lineno, first.col_offset)))
+    return spans
 
 
 def in_annotation(mutation: dict, spans) -> bool:
@@ -271,7 +286,7 @@ def report(modules: list[str]) -> None:
         score = f"{100 * killed / judged:.1f}%" if judged else "-"
         print(f"{module}: {score} ({killed} killed, {counts['timeout']} of them by timeout; "
               f"{counts['survived']} survived; {counts['other']} incompetent; "
-              f"{counts['annotation']} in annotations, not counted; "
+              f"{counts['annotation']} equivalent by construction, not counted; "
               f"{len(todo) - len(done)} of {len(todo)} not run yet)")
         for mutation, result in sorted(survivors, key=lambda s: s[0]["start_pos"]):
             print(f"    SURVIVED {module}:{mutation['start_pos'][0]} "
