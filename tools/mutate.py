@@ -148,8 +148,9 @@ def run_module(module: str, fresh: bool = False) -> None:
         old = ["", ""]
     if old[0] == fp.split()[0] and old[1] != fp.split()[1]:
         # Only the tests changed: the killed stay killed, the survivors run again.
-        print(f"{module}: its tests changed; {forget_survivors(db)} survivors to run again",
-              flush=True)
+        again = forget_survivors(db)
+        skip_annotations(db, module)
+        print(f"{module}: its tests changed; {again} survivors to run again", flush=True)
         stamp.write_text(fp)
     elif old[0] != fp.split()[0]:
         start = time.monotonic()
