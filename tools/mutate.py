@@ -91,6 +91,7 @@ OPERATORS = (
 )
 
 BIN = Path(sys.executable).parent
+EQUIVALENT = "equivalent by construction"  # the result of a mutant skipped by skip_annotations
 
 
 def name_of(module: str) -> str:
@@ -234,20 +235,23 @@ def skip_annotations(db: Path, module: str) -> None:
                 if in_annotation({"start_pos": item.mutations[0].start_pos}, spans)]
         if skip:
             work_db.set_multiple_results(skip, WorkResult(
-                output="in an annotation", worker_outcome=WorkerOutcome.SKIPPED))
+                output=EQUIVALENT, worker_outcome=WorkerOutcome.SKIPPED))
 
 
-def results(db: Path) -> tuple[list, list]:
-    """(the mutants to run, the finished ones as (mutation, result)), skipped ones left out."""
+def results(db: Path) -> tuple[list, list, int]:
+    """(the mutants to run, the finished ones as (mutation, result), how many were skipped as
+    equivalent by construction); the mutants of operators left out are not counted."""
     dump = cr("cosmic-ray", "dump", str(db)).stdout.splitlines()
-    todo, done = [], []
+    todo, done, equivalent = [], [], 0
     for item, result in map(json.loads, dump):
         if result is None:
             todo.append(item)
         elif result["worker_outcome"] != "skipped":
             todo.append(item)
             done.append((item["mutations"][0], result))
-    return todo, done
+        elif result["output"] == EQUIVALENT:
+            equivalent += 1
+    return todo, done, equivalent
 
 
 def changed(diff: str) -> str:
@@ -266,8 +270,8 @@ def report(modules: list[str]) -> None:
         db = WORK / f"{name_of(module)}.sqlite"
         if not db.exists():
             continue
-        todo, done = results(db)
-        counts = {"killed": 0, "timeout": 0, "survived": 0, "other": 0, "annotation": 0}
+        todo, done, equivalent = results(db)
+        counts = {"killed": 0, "timeout": 0, "survived": 0, "other": 0, "annotation": equivalent}
         survivors = []
         spans = annotation_spans((TREE if TREE.exists() else ROOT) / module)
         for mutation, result in done:
