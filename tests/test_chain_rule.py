@@ -266,7 +266,7 @@ def test_models_custom_vjp_matches_jax_grad_and_second_derivatives(name):
 
 @pytest.mark.parametrize("shape_a, shape_b", [
     ((3, 1), (3, 4)), ((1, 4), (3, 4)), ((4,), (3, 4)), ((1, 1), (3, 4)), ((3, 4), (1,)),
-    ((2, 1, 4), (3, 1)), ((2, 1), (2, 2)), ((), (2, 3))])
+    ((2, 1, 4), (3, 1)), ((2, 1), (2, 2)), ((), (2, 3)), ((1,), (0,))])
 def test_binary_vjp_rules_unbroadcast_size_1_axes_as_jax_does(shape_a, shape_b):
     # Broadcasting against size-1 axes (kept, with keepdims) and against missing leading axes.
     rng = np.random.default_rng(0)
