@@ -26,6 +26,8 @@ How it works, and why this way:
   comparison, and all of its other operators (numbers +-1, ``not`` added and removed, ``and``
   and ``or``, ``True`` and ``False``, ``break`` and ``continue``, exceptions, decorators, loops
   that run zero times). See OPERATORS.
+- Mutants equivalent by construction are skipped before they run: in annotations that are never
+  evaluated, and the bare ``*`` of keyword-only parameters (see annotation_spans).
 - A mutant whose tests run past the module's timeout (3x its clean run, at least 120 s) is
   counted as killed, as cosmic-ray does, and reported apart.
 
