@@ -317,3 +317,41 @@ def test_node_grads_is_the_lectures_walk_as_a_dict():
 def test_a_loss_that_bypasses_the_engine_is_refused():
     with pytest.raises(TypeError, match="does not depend on its inputs"):
         cr.walk(lambda p, x, y: 1.0, {"w": 1.0}, 1.0, 2.0)
+
+
+# Mutation testing (tools/mutate.py): tests that kill its survivors.
+
+@pytest.mark.parametrize("shape_a, shape_b", [
+    ((3, 1), (3, 4)), ((1, 4), (3, 4)), ((4,), (3, 4)), ((1, 1), (3, 4)), ((3, 4), (1,)),
+    ((2, 1, 4), (3, 1)), ((2, 1), (2, 2)), ((), (2, 3)), ((1,), (0,))])
+def test_binary_vjp_rules_unbroadcast_size_1_axes_as_jax_does(shape_a, shape_b):
+    # Broadcasting against size-1 axes (kept, with keepdims) and against missing leading axes.
+    rng = np.random.default_rng(0)
+    a = jnp.float32(rng.uniform(1, 2, shape_a))
+    b = jnp.float32(rng.uniform(1, 2, shape_b))
+    for p in (cr.ADD, cr.SUB, cr.MUL):
+        out, vjp = jax.vjp(p.apply, a, b)
+        ct = jnp.float32(rng.uniform(-1, 1, out.shape))
+        for ours, theirs in zip(p.vjp(ct, a, b), vjp(ct)):
+            assert ours.shape == theirs.shape, p.name
+            np.testing.assert_allclose(ours, theirs, rtol=1e-6, err_msg=p.name)
+
+
+def test_primitives_cannot_be_changed_in_place():
+    import dataclasses
+
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        cr.ADD.name = "sub"
+
+
+def test_node_grads_and_reprs_of_the_lectures_walk():
+    walk = cr.walk(lecture_loss, {"w": 1.0}, 1.0, 2.0)
+    grads = walk.node_grads()
+    assert set(grads) == {"x", "y", "w", "y_hat", "s", "loss"}
+    assert grads["w"] == -2.0 and grads["loss"] == 1.0
+    assert repr(walk.node("w")) == "Node('w', leaf)"
+    assert repr(walk.node("loss")) == "Node('loss', square)"
+    # a constant operand is a leaf named "const", left out of node_grads
+    w2 = cr.walk(lambda p, x, y: cr.mul(p["w"], 3.0, name="out"), {"w": 1.0}, 1.0, 2.0)
+    assert set(w2.node_grads()) == {"x", "y", "w", "out"}
+    assert w2.node_grads()["w"] == 3.0

@@ -75,3 +75,13 @@ def test_a_single_number_for_several_parameters_is_refused(name, number, first):
     with pytest.raises(exercises.WrongAnswer,
                        match=rf"^give a value for {first} \(a dict such as \{{'{first}': "):
         exercises.check(name, number, "en")
+
+
+# Mutation testing (tools/mutate.py): tests that kill its survivors.
+
+def test_an_exercise_cannot_be_changed_in_place():
+    # Frozen: a notebook cell cannot move an exercise's point and so change its answer.
+    import dataclasses
+
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        exercises.EXERCISES["lecture_x2"].x = 3.0

@@ -43,3 +43,68 @@ def test_least_squares_of_features_beyond_float64_is_nan_not_an_error():
     assert list(fit) == ["w2", "w1", "b"] and all(np.isnan(v) for v in fit.values())
     w = model.least_squares("linear", [1.0, 2.0, 3.0], [2.0, 4.0, 6.0])["w"]
     assert abs(w - 2.0) <= 4 * np.spacing(2.0)  # in range, the fit as before: SVD, a few ulp
+
+
+# Mutation testing (tools/mutate.py): tests that kill its survivors.
+
+def test_defaults_are_the_readmes():
+    # The README's table of models and flags: --w_init 1.0, --b_init 0.0, --w2_init and
+    # --w1_init 1.0.
+    assert {name: m.defaults for name, m in model.MODELS.items()} == {
+        "linear": {"w": 1.0}, "affine": {"w": 1.0, "b": 0.0},
+        "quadratic": {"w2": 1.0, "w1": 1.0, "b": 0.0}}
+
+
+def test_examples_are_the_lectures_and_the_exercises_points():
+    from lec4_jax import exercises
+
+    # linear: the lecture's worked example, x=1, y=2, w=1 (loss 1, dL/dw -2)
+    assert model.LINEAR.example == (1.0, 2.0, {"w": 1.0})
+    # affine and quadratic: the exercises' points, so explain.py walks the exercise's graph
+    for name, exercise in [("affine", "bias"), ("quadratic", "quadratic")]:
+        e = exercises.EXERCISES[exercise]
+        assert model.get(name).example == (e.x, e.y, e.params), name
+    for m in model.MODELS.values():
+        x, y, params = m.example
+        grads = jax.grad(m.loss)({k: jnp.float32(v) for k, v in params.items()}, x, y)
+        assert all(grads[k] != 0 for k in m.params), m.name  # every gradient nonzero
+
+
+def test_least_squares_recovers_each_models_parameters_by_name():
+    # Noiseless data from distinct parameters: the fit gives each back under its own name.
+    x = np.float64([-2.0, -1.0, 0.5, 1.0, 3.0])
+    for m in model.MODELS.values():
+        want = {p: float(i + 2) * (-1) ** i for i, p in enumerate(m.params)}  # 2, -3, 4
+        y = np.asarray(m.predict({p: np.float64(v) for p, v in want.items()}, x))
+        got = model.least_squares(m.name, x, y)
+        assert list(got) == list(m.params)
+        np.testing.assert_allclose([got[p] for p in m.params], [want[p] for p in m.params],
+                                   rtol=1e-9, atol=1e-9)
+
+
+def test_a_model_cannot_be_changed_in_place():
+    import dataclasses
+
+    import pytest
+
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        model.LINEAR.defaults = {"w": 2.0}
+
+
+def test_check_params_names_the_setting_of_a_parameter_the_model_lacks():
+    import pytest
+
+    from lec4_jax.data import InputError
+
+    model.check_params("affine", {"w": 1.0, "b": 0.0})  # its own: fine
+    with pytest.raises(InputError, match=r"^does not apply to model linear \(its parameters: w\)$"
+                       ) as e:
+        model.check_params("linear", {"w": 1.0, "b": 0.0})
+    assert e.value.field == "b_init"
+
+
+def test_an_unknown_model_is_a_value_error_naming_the_choices():
+    import pytest
+
+    with pytest.raises(ValueError, match=r"unknown model 'cubic'; choose from \['affine', "):
+        model.get("cubic")
