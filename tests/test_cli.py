@@ -265,3 +265,14 @@ def test_a_diverging_run_is_drawn_up_to_its_divergence(tmp_path):
 ])
 def test_pictures_that_cannot_be_made_are_refused_up_front(args, message):
     assert_usage_error(train(*args), message)
+
+
+# Mutation testing (tools/mutate.py): tests that kill its survivors.
+
+def test_a_run_whose_loss_stays_put_is_not_called_unstable(tmp_path):
+    # Data the initial w already fits: the loss is 0 before and after, which is no rise.
+    csv = tmp_path / "fit.csv"
+    csv.write_text("x,y\n1,1\n2,2\n3,3\n")
+    proc = train(f"--data_csv={csv}", "--w_init=1", "--trace=false")
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stderr == ""
