@@ -427,3 +427,14 @@ def test_a_usage_error_with_stderr_closed_still_exits_2():
                           stdout=subprocess.PIPE, preexec_fn=lambda: os.close(2), env=BASE_ENV,
                           timeout=120)
     assert (proc.returncode, proc.stdout) == (2, b"")
+
+
+# Mutation testing (tools/mutate.py): tests that kill its survivors.
+
+def test_a_run_whose_loss_stays_put_is_not_called_unstable(tmp_path):
+    # Data the initial w already fits: the loss is 0 before and after, which is no rise.
+    csv = tmp_path / "fit.csv"
+    csv.write_text("x,y\n1,1\n2,2\n3,3\n")
+    proc = train(f"--data_csv={csv}", "--w_init=1", "--trace=false")
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stderr == ""
