@@ -124,10 +124,11 @@ Per-sample SGD, learning rate 0.01, 20 epochs, from w = 1, printing the lecture'
 
 This run is compiled by XLA. Most CPUs can compute `a*b + c` in one instruction that rounds once
 (a *fused multiply-add*); XLA uses it, while PyTorch rounds after the multiplication and again
-after the addition. So now and then the last printed digit differs from PyTorch's: here the
-sixth gradient prints `-11.998145` where PyTorch prints `-11.998146`, a difference of one in
-the last place a float32 can hold. `lj.lecture.train()`, which runs the lecture's loop one JAX
-operation at a time, prints PyTorch's digits exactly.
+after the addition. So the last printed digit can differ from PyTorch's: here the sixth
+gradient prints `-11.998145` where PyTorch prints `-11.998146`, a difference of one in the last
+place a float32 can hold, and once `w` differs by that much, most later numbers differ in their
+last digit too. `lj.lecture.train()`, which runs the lecture's loop one JAX operation at a time,
+prints PyTorch's digits exactly.
 """, """
 ## 2. 학습 루프
 
@@ -136,10 +137,11 @@ operation at a time, prints PyTorch's digits exactly.
 
 이 실행은 XLA가 컴파일한 것입니다. 대부분의 CPU는 `a*b + c`를 한 번에 계산하고 반올림도 한 번만
 하는 명령(*FMA*, 곱셈과 덧셈을 합친 명령)을 가지고 있습니다. XLA는 이 명령을 쓰고, PyTorch는
-곱셈 뒤에 한 번, 덧셈 뒤에 또 한 번 반올림합니다. 그래서 가끔 마지막 자리 숫자가 PyTorch와
-다릅니다. 여기서는 여섯 번째 기울기가 PyTorch의 `-11.998146` 대신 `-11.998145`로 나오는데,
-float32가 담을 수 있는 마지막 자리에서 1만큼 차이 나는 것입니다. 강의의 루프를 JAX 연산 하나씩
-실행하는 `lj.lecture.train()`은 PyTorch와 똑같은 숫자를 출력합니다.
+곱셈 뒤에 한 번, 덧셈 뒤에 또 한 번 반올림합니다. 그래서 마지막 자리 숫자가 PyTorch와 다를 수
+있습니다. 여기서는 여섯 번째 기울기가 PyTorch의 `-11.998146` 대신 `-11.998145`로 나오는데,
+float32가 담을 수 있는 마지막 자리에서 1만큼 차이 나는 것입니다. 한 번 `w`가 이만큼 달라지면 그
+뒤의 숫자도 대부분 마지막 자리가 달라집니다. 강의의 루프를 JAX 연산 하나씩 실행하는
+`lj.lecture.train()`은 PyTorch와 똑같은 숫자를 출력합니다.
 """),
     code("""
 run = lj.run(lj.Settings(), *lj.lecture_data())
