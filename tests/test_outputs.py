@@ -202,3 +202,88 @@ def test_a_signal_while_a_temporary_is_being_made_still_removes_it(tmp_path, mon
     outputs.remove_temporaries()  # what a signal's handler calls, from the main thread
     assert os.listdir(tmp_path) == []  # waited for it to be listed, then removed it
     writer.join(10)
+
+
+# What root (as CI runs) never meets: a folder or file it may not write. os.access answers for
+# the user, so the checks are driven by an os.access that refuses, as it would for anyone else.
+@pytest.mark.parametrize("refused, where", [("folder", "parent"), ("file", "target"),
+                                            ("device", "target")])
+def test_what_the_user_may_not_write_is_one_line_before_any_work(tmp_path, monkeypatch,
+                                                                 refused, where):
+    target = tmp_path / "out.json"
+    if refused == "file":
+        target.write_text("old")
+    path = "/dev/null" if refused == "device" else str(target)
+    deny = os.path.dirname(path) if where == "parent" else path
+    real_access = os.access
+    monkeypatch.setattr(os, "access", lambda p, mode: p != deny and real_access(p, mode))
+    out = outputs.Outputs()
+    out.add("--output", path)
+    with pytest.raises(InputError, match=rf"^--output: {path}: cannot write \(permission "
+                                         r"denied\)$"):
+        out.check()
+
+
+def test_a_relative_output_in_a_deleted_folder_is_one_line(monkeypatch):
+    for error, why in ((FileNotFoundError(2, "No such file or directory"),
+                        "the working folder no longer exists"),
+                       (PermissionError(13, "Permission denied"), "Permission denied")):
+        monkeypatch.setattr(os.path, "realpath", lambda p, e=error: (_ for _ in ()).throw(e))
+        with pytest.raises(InputError, match=rf"^--output: out.json: cannot write \({why}\)$"):
+            outputs.Outputs().add("--output", "out.json")
+
+
+def test_a_renderers_own_file_on_a_full_disk_names_the_output_and_the_file(tmp_path):
+    out = make(("--plot", tmp_path / "b.png"))
+
+    def full_disk():
+        raise OSError(28, "No space left on device", "/tmp/lec4_jax-x.gif")
+
+    with pytest.raises(InputError, match=r"^--plot: .*b.png: cannot write \(No space left on "
+                                         r"device: /tmp/lec4_jax-x.gif\)$"):
+        out.commit("--plot", full_disk)
+    assert os.listdir(tmp_path) == []
+
+
+class _Stdout:
+    def __init__(self, error):
+        self.error = error
+
+    def write(self, text):
+        raise self.error
+
+    def flush(self):
+        pass
+
+
+def test_a_stdout_that_left_is_dropped_and_another_failure_is_raised(monkeypatch):
+    dup2 = []
+    monkeypatch.setattr(os, "dup2", lambda a, b: dup2.append(b))
+    gone = outputs.Outputs(stdout=_Stdout(OSError(9, "Bad file descriptor")))
+    gone.print_lines(["a", "b"])
+    assert gone.stdout_gone and dup2 == [1]  # fd 1 now points at /dev/null
+    broken = outputs.Outputs(stdout=_Stdout(OSError(5, "Input/output error")))
+    with pytest.raises(OSError, match="Input/output error"):
+        broken.print_lines(["a"])
+
+
+def test_a_stdout_that_left_without_a_dev_null_is_still_dropped(monkeypatch):
+    def no_devnull(*args):
+        raise OSError(2, "No such file or directory")
+
+    monkeypatch.setattr(os, "open", no_devnull)
+    out = outputs.Outputs(stdout=_Stdout(BrokenPipeError(32, "Broken pipe")))
+    out.print_lines(["a"])
+    assert out.stdout_gone
+
+
+def test_a_temporary_that_cannot_be_removed_is_forgotten_all_the_same(tmp_path, monkeypatch):
+    path = str(tmp_path / ".x.tmp")
+    outputs._TEMPORARIES.add(path)
+
+    def refuse(p):
+        raise PermissionError(13, "Permission denied", p)
+
+    monkeypatch.setattr(os, "unlink", refuse)
+    outputs.remove_temporaries()
+    assert path not in outputs._TEMPORARIES
