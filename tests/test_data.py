@@ -157,3 +157,31 @@ def test_synthetic_data_without_noise_lie_on_the_line_exactly(dtype):
     d = data.synthetic(1000, noise=0.0, seed=1, dtype=dtype)
     np.testing.assert_array_equal(d.y, dtype(2) * d.x)
     assert np.unique(d.x).size > 990  # the x are still drawn
+
+
+def test_a_file_that_cannot_be_read_or_decoded_is_one_line(tmp_path, monkeypatch):
+    fifo_like = tmp_path / "x.csv"
+    fifo_like.write_bytes(b"x,y\n1,\xff2\n")
+    with pytest.raises(data.InputError, match=r"x.csv: cannot read: not UTF-8 text \(byte 6\)$"):
+        data.decode(fifo_like.read_bytes(), str(fifo_like), "data_csv")
+    import builtins
+
+    def refuse(path, *args, **kwargs):
+        raise PermissionError(13, "Permission denied", path)
+
+    monkeypatch.setattr(builtins, "open", refuse)
+    with pytest.raises(data.InputError, match=r"x.csv: cannot read: Permission denied$") as e:
+        data.read_bytes(str(fifo_like), "data_csv")
+    assert e.value.field == "data_csv"
+
+
+@pytest.mark.parametrize("kwargs, field, message", [
+    ({"num_samples": 0}, "num_samples", "must be >= 1, got 0"),
+    ({"num_samples": 3, "noise": -0.1}, "noise", "must be a finite number >= 0, got -0.1"),
+    ({"num_samples": 3, "noise": float("nan")}, "noise", "must be a finite number >= 0, got nan"),
+    ({"num_samples": 3, "seed": -1}, "seed", "must be >= 0, got -1"),
+])
+def test_synthetic_data_refuses_what_it_cannot_draw(kwargs, field, message):
+    with pytest.raises(data.InputError, match=f"^{message}$") as e:
+        data.synthetic(**kwargs)
+    assert e.value.field == field

@@ -161,3 +161,36 @@ def test_an_lr_max_below_the_first_bound_is_stable_up_to_itself():
     # search up to 0.05 ends there, incomplete, without examining any rate.
     rates = stability.for_model("affine", [1.0, 2.0, 3.0], 0.05)
     assert rates == stability.StableRates([(0.0, 0.05)], False, "numerical")
+
+
+def test_features_all_zero_are_stable_at_every_rate():
+    """A dataset whose features are all 0 (x = 0, no bias): nothing moves, whatever the rate."""
+    phi = np.zeros((3, 1))
+    assert stability.numerical_learning_rates(phi, 10.0) == stability.StableRates(
+        [(0.0, float("inf"))], True, "numerical")
+    assert np.all(stability.epoch_log_radius(np.array([0.1, 1.0]), phi) == -np.inf)
+
+
+def test_a_search_up_to_a_stable_rate_ends_there_unfinished():
+    """affine on x = 1, 1: every rate below 1/|phi|^2 = 0.5 is stable, and a search that stops
+    inside that window says so (its last interval ends at lr_max, incomplete)."""
+    phi = np.array([[1.0, 1.0], [1.0, 1.0]])
+    rates = stability.numerical_learning_rates(phi, 0.4)
+    assert rates.intervals == [(0.0, 0.4)] and not rates.complete
+
+
+def test_the_exact_windows_search_past_the_last_pole():
+    """x = 1: one pole at 1/(2x^2) = 0.5 and the edge at 1 = 2/(2x^2) past it, found by doubling
+    from the pole and bisecting (to the last float: f changes sign there)."""
+    rates = stability.stable_learning_rates([1.0])
+    assert rates.complete and rates.intervals[0][0] == 0.0
+    assert rates.intervals[-1][1] == pytest.approx(1.0, rel=1e-12)
+
+
+def test_a_search_that_ends_inside_the_second_window_ends_there_unfinished():
+    """The lecture's x = 1, 2, 3 searched numerically up to 0.5: past the first window
+    (0, 0.204018) the search finds the second one open at its top, ending at lr_max."""
+    rates = stability.numerical_learning_rates(np.array([[1.0], [2.0], [3.0]]), 0.5)
+    assert not rates.complete and rates.intervals[-1][1] == 0.5
+    assert rates.intervals[0][1] == pytest.approx(0.204018, rel=1e-5)
+    assert rates.intervals[-1][0] == pytest.approx(0.476538, rel=1e-5)
