@@ -468,9 +468,9 @@ def graph_figure(walk, params, title: str = "", dtype="float32"):
     for n in walk.graph.nodes:
         passed = walk.passed[n.index] or [None] * len(n.inputs)
         for i, g in zip(n.inputs, passed):
-            _graph_edge(ax, boxes[i.index], boxes[n.index], _fmt(i.value, dtype), False)
+            _graph_edge(ax, boxes[i.index], boxes[n.index], walkthrough.fmt(i.value, dtype), False)
             if g is not None:
-                _graph_edge(ax, boxes[n.index], boxes[i.index], _fmt(g, dtype), True)
+                _graph_edge(ax, boxes[n.index], boxes[i.index], walkthrough.fmt(g, dtype), True)
     xs, ys = [p[0] for p in xy.values()], [p[1] for p in xy.values()]
     ax.set_xlim(min(xs) - 1.7, max(xs) + 1.7)
     ax.set_ylim(min(ys) - 1.3, max(ys) + 1.3)
@@ -479,12 +479,6 @@ def graph_figure(walk, params, title: str = "", dtype="float32"):
     if title:
         ax.set_title(title, fontsize=10)
     return fig
-
-
-def _fmt(value, dtype) -> str:
-    from lec4_jax.report import fmt
-
-    return fmt(value, dtype)
 
 
 def _graph_edge(ax, source, target, label: str, backward: bool) -> None:
