@@ -58,22 +58,36 @@ def documented_leftovers(target: str) -> list[re.Pattern]:
         for n in names]
 
 
-def test_sigkill_leaves_only_a_documented_scratch_name(tmp_path):
-    scratch, out = tmp_path / "tmp", tmp_path / "out"
+def _killed_mid_animation(tmp_path: Path, attempt: int) -> tuple[list[str], str]:
+    """Start an animated run, SIGKILL it once its scratch file exists; what it left (in
+    ``$TMPDIR`` and beside the target) and, should it have ended first, why."""
+    scratch, out = tmp_path / f"tmp{attempt}", tmp_path / f"out{attempt}"
     scratch.mkdir()
     out.mkdir()
-    proc = subprocess.Popen([sys.executable, str(SCRIPTS / "train.py"), "--epochs=100",
-                             "--trace=false", f"--animate={out / 'a.gif'}"],
-                            env=dict(BASE_ENV, TMPDIR=str(scratch)), stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
-    try:
-        while not os.listdir(scratch) and proc.poll() is None:  # the scratch file is made
-            time.sleep(0.01)
-    finally:
-        proc.kill()
-        proc.wait(timeout=30)
-    left = os.listdir(scratch) + os.listdir(out)
-    assert left, "the run ended before its scratch file was made"
+    with open(tmp_path / f"stderr{attempt}", "w+") as err:
+        proc = subprocess.Popen([sys.executable, str(SCRIPTS / "train.py"), "--epochs=100",
+                                 "--trace=false", f"--animate={out / 'a.gif'}"],
+                                env=dict(BASE_ENV, TMPDIR=str(scratch)),
+                                stdout=subprocess.DEVNULL, stderr=err)
+        try:
+            while not os.listdir(scratch) and proc.poll() is None:  # the scratch file is made
+                time.sleep(0.005)
+        finally:
+            proc.kill()
+            proc.wait(timeout=30)
+        err.seek(0)
+        why = f"exit {proc.returncode}: {err.read()[-2000:]}"
+    return os.listdir(scratch) + os.listdir(out), why
+
+
+def test_sigkill_leaves_only_a_documented_scratch_name(tmp_path):
+    # the kill can land in the instant between the scratch file's removal and the target's
+    # temporary (nothing is left then, which is also allowed): up to three tries to catch one
+    for attempt in range(3):
+        left, why = _killed_mid_animation(tmp_path, attempt)
+        if left:
+            break
+    assert left, f"no try was killed while a file was left; the last ended with {why}"
     patterns = documented_leftovers("a.gif")
     assert all(any(p.fullmatch(name) for p in patterns) for name in left), (left, patterns)
 
