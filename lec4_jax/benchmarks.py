@@ -6,6 +6,7 @@ mean much on a shared, noisy machine.
 
 from __future__ import annotations
 
+import functools
 import os
 import statistics
 import subprocess
@@ -122,15 +123,17 @@ def _lecture_arrays():
 
 
 def jitted_step_loop(repeats: int) -> float:
-    """(b) The jitted :func:`training.update` called from a Python loop, 60 steps."""
+    """(b) The jitted :func:`training.step` called from a Python loop, 60 steps."""
     params, x, y, lr = _lecture_arrays()
     xs, ys = list(x), list(y)
+    rule = training.Rule.of()
+    update = jax.jit(functools.partial(training.step, rule=rule))
 
     def loop():
-        p, state = params, training.init_state(params, lr)
+        p, state = params, training.init_state(params, lr, rule)
         for _ in range(20):
             for xi, yi in zip(xs, ys):
-                p, state, _, _ = training.update(p, state, xi, yi, lr)
+                p, state, _, _ = update(p, state, xi, yi, lr)
         return jax.block_until_ready(p)
 
     return median_seconds(loop, repeats)

@@ -16,8 +16,6 @@ from typing import Any
 
 import numpy as np
 
-from lec4_jax import model as model_lib
-
 
 def fmt(value, dtype) -> str:
     """The shortest decimal that round-trips ``value`` in ``dtype``."""
@@ -31,11 +29,12 @@ def steps_shown(run) -> int:
 
 
 def _grad_text(run, i: int, dtype) -> str:
-    """The lecture's one gradient, or ``name=value`` for each parameter of a larger model."""
-    grads = run.history.grads
-    if run.model == "linear":
-        return fmt(grads["w"][i], dtype)
-    return " ".join(f"{k}={fmt(grads[k][i], dtype)}" for k in model_lib.get(run.model).params)
+    """A one-parameter model's gradient alone, as the lecture prints it, or ``name=value`` for
+    each parameter of a larger model."""
+    grads, names = run.history.grads, run.model.params
+    if len(names) == 1:
+        return fmt(grads[names[0]][i], dtype)
+    return " ".join(f"{k}={fmt(grads[k][i], dtype)}" for k in names)
 
 
 def trace_lines(run, trace: bool = True) -> Iterator[str]:
@@ -88,13 +87,14 @@ def history_json(run, config: dict[str, Any], platform: str,
     """The ``--output`` JSON object of a run, as text chunks (streamed: a long history is
     written without ever being held as one string or as Python objects).
 
-    ``config`` is what the user asked for (the flags); ``settings`` the run's record. The
-    lecture's model records ``w`` and ``grad`` per step and ``final_w``; the others record
-    ``params`` and ``grads`` dicts per step and ``final_params``.
+    ``config`` is what the user asked for (the flags); ``settings`` the run's record. A
+    one-parameter model (the lecture's) records its parameter (``w``) and ``grad`` per step and
+    ``final_w``; the others record ``params`` and ``grads`` dicts per step and
+    ``final_params``.
     """
     h, steps, s = run.history, steps_shown(run), run.settings
-    names = model_lib.get(run.model).params  # in the model's order, not the pytree's
-    linear = run.model == "linear"
+    names = run.model.params  # in the model's order, not the pytree's
+    single = names[0] if len(names) == 1 else None
     final = {k: json_float(run.final_params[k]) for k in names}
     head = {
         "config": config,
@@ -102,7 +102,7 @@ def history_json(run, config: dict[str, Any], platform: str,
         "platform": platform,
         "dtype": s.dtype.name,
         "steps": "@STEPS@",
-        **({"final_w": final["w"]} if linear else {"final_params": final}),
+        **({f"final_{single}": final[single]} if single else {"final_params": final}),
         "predict_x": json_float(s.predict_x),
         "predict_before": json_float(run.predict_before),
         "predict_after": json_float(run.predict_after),
@@ -118,8 +118,8 @@ def history_json(run, config: dict[str, Any], platform: str,
         g = {k: _json_numbers(h.grads[k][part]) for k in names}
         rows = []
         for i in range(len(epoch)):
-            if linear:
-                tail = f'"w": {p["w"][i]}, "loss": {loss[i]}, "grad": {g["w"][i]}'
+            if single:
+                tail = f'"{single}": {p[single][i]}, "loss": {loss[i]}, "grad": {g[single][i]}'
             else:
                 pi = ", ".join(f'"{k}": {p[k][i]}' for k in names)
                 gi = ", ".join(f'"{k}": {g[k][i]}' for k in names)
@@ -170,9 +170,10 @@ def sweep_lines(result, rates, target: dict, epochs: int, seconds: float, device
                 shown: int = 24) -> list[str]:
     """What ``scripts/sweep.py`` prints: the grid, the stable rates (analytic for the lecture's
     model, numerical for the others), the measured stability, and (for small grids) every
-    config. ``target``: the least-squares parameters."""
+    config. ``target``: the least-squares parameters, or None for a model that has none."""
     n = len(result)
-    best = (f"w* = {target['w']:.6g}" if list(target) == ["w"] else
+    best = (result.model.why_no_least_squares if target is None else
+            f"w* = {target['w']:.6g}" if list(target) == ["w"] else
             "least squares: " + ", ".join(f"{p} = {v:.6g}" for p, v in target.items()))
     lines = [f"{n} models x {epochs} epochs on {devices} device(s) in {seconds:.3g} s "
              f"(compiling included); {best}",

@@ -25,28 +25,29 @@ INSTALL_GRAPHVIZ = "install Graphviz (Debian/Ubuntu: apt-get install graphviz; m
 
 @dataclasses.dataclass(frozen=True)
 class Example:
-    """One sample and the parameters at which to walk a model's graph, checked in float32."""
+    """One sample and the parameters at which to walk a model's graph, checked in float32: the
+    one record the walk-through and the exercises (:mod:`lec4_jax.exercises`) share."""
 
-    model: str
+    model: model_lib.Model
     params: dict
     x: float
     y: float
 
     @classmethod
-    def of(cls, model: str, params: dict | None = None, x: float | None = None,
+    def of(cls, model: model_lib.Model | str, params: dict | None = None, x: float | None = None,
            y: float | None = None) -> Example:
         """The model's example (:attr:`lec4_jax.model.Model.example`) with any of its numbers
         replaced; a parameter the model does not have is an error."""
         m = model_lib.get(model)
         ex_x, ex_y, ex_params = m.example
         params = dict(params or {})
-        model_lib.check_params(model, params)
+        model_lib.check_params(m, params)
         merged = {k: params.get(k, ex_params[k]) for k in m.params}
         x, y = ex_x if x is None else x, ex_y if y is None else y
         named = [(model_lib.init_field(k), v) for k, v in merged.items()]
         for field, value in (("x", x), ("y", y), *named):
             check_value(value, np.float32, field)
-        return cls(model, merged, x, y)
+        return cls(m, merged, x, y)
 
 
 def explain(example: Example, dtype="float32"):

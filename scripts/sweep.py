@@ -114,7 +114,8 @@ def main(_):
     if "--output" in out:
         out.commit("--output", sweep.csv_chunks(result))
     if "--plot" in out:
-        best = ", ".join(f"{p}* = {v:.6g}" for p, v in target.items())
+        best = ("no least-squares fit" if target is None else
+                ", ".join(f"{p}* = {v:.6g}" for p, v in target.items()))
         title = (f"{_MODEL.value}, {len(dataset.x)} samples, {_EPOCHS.value} epochs, "
                  f"{_OPTIMIZER.value}, {best}")
         out.commit("--plot", lambda: plots.sweep_png(result, target, rates, title, extra))

@@ -31,7 +31,7 @@ def test_run_of_the_affine_model():
 def test_the_run_carries_its_settings():
     s = Settings(learning_rate=0.02, epochs=3)
     r = runs.run(s, *LECTURE)
-    assert r.settings is s and r.model == "linear" and len(r.history.loss) == 9
+    assert r.settings is s and r.model is model.LINEAR and len(r.history.loss) == 9
 
 
 def test_settings_fill_in_the_models_defaults_and_echo_them():

@@ -9,6 +9,8 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from lec4_jax import model
+
 
 def train(x_data, y_data, learning_rate=0.01, epochs=20, w_init=1.0, dtype=torch.float32):
     """Returns per-step arrays ``w`` (before the step), ``loss`` and ``grad``, and the final w."""
@@ -38,16 +40,10 @@ def train(x_data, y_data, learning_rate=0.01, epochs=20, w_init=1.0, dtype=torch
             "final_w": np_dtype(w.item())}
 
 
-PREDICT = {
-    "linear": lambda p, x: x * p["w"],
-    "affine": lambda p, x: x * p["w"] + p["b"],
-    "quadratic": lambda p, x: x * x * p["w2"] + x * p["w1"] + p["b"],
-}
-
-
 def train_model(name, x_data, y_data, params, learning_rate=0.01, epochs=20,
                 dtype=torch.float32):
-    """The lecture's loop for any of lec4_jax's models, written the same way in torch.
+    """The lecture's loop for any of lec4_jax's models, written the same way in torch: the
+    registry's own ``predict``, whose chain-rule ops on tensors are torch's ``+ - * **2``.
 
     x and y are tensors of ``dtype`` (so x*x rounds in that dtype, as in JAX). Returns per-step
     ``params`` and ``grads`` dicts of arrays, ``loss``, and ``final_params``.
@@ -57,7 +53,7 @@ def train_model(name, x_data, y_data, params, learning_rate=0.01, epochs=20,
     for _ in range(epochs):
         for x_val, y_val in zip(x_data, y_data):
             x, y = torch.tensor(x_val, dtype=dtype), torch.tensor(y_val, dtype=dtype)
-            y_pred = PREDICT[name](p, x)
+            y_pred = model.get(name).predict(p, x)
             l = (y_pred - y) * (y_pred - y)  # noqa: E741
             l.backward()
             rows["loss"].append(l.item())
