@@ -16,14 +16,14 @@ those load on use.
 """
 
 from lec4_jax import chain_rule, grads
-from lec4_jax.data import InputError
-from lec4_jax.data import lecture as lecture_data
 from lec4_jax.model import MODELS, forward, loss
-from lec4_jax.report import trace_lines
-from lec4_jax.runs import Run, run
-from lec4_jax.settings import Settings
-from lec4_jax.stability import stable_learning_rates
-from lec4_jax.sweep import learning_rates, train_grid
+from lec4_jax.tool.data import InputError
+from lec4_jax.tool.data import lecture as lecture_data
+from lec4_jax.tool.report import trace_lines
+from lec4_jax.tool.runs import Run, run
+from lec4_jax.tool.settings import Settings
+from lec4_jax.tool.stability import stable_learning_rates
+from lec4_jax.tool.sweep import learning_rates, train_grid
 from lec4_jax.walkthrough import Example, explain, modes_table, table
 
 __all__ = [

@@ -156,9 +156,9 @@ def init_field(param: str) -> str:
 
 def check_params(model: Model | str, given, field: Callable[[str], str] = init_field) -> None:
     """Every name in ``given`` is a parameter of ``model``; else a one-line
-    :class:`~lec4_jax.data.InputError` naming the setting, ``field(param)`` (``b`` ->
+    :class:`~lec4_jax.tool.data.InputError` naming the setting, ``field(param)`` (``b`` ->
     ``b_init``)."""
-    from lec4_jax.data import InputError
+    from lec4_jax.tool.data import InputError
 
     m = get(model)
     for p in given:

@@ -16,8 +16,13 @@ import numpy as np
 
 from lec4_jax import chain_rule as cr
 from lec4_jax import model as model_lib
-from lec4_jax.data import InputError, check_value
-from lec4_jax.report import fmt
+from lec4_jax.tool.data import InputError, check_value
+
+
+def fmt(value, dtype) -> str:
+    """The shortest decimal that round-trips ``value`` in ``dtype``, as PyTorch prints it."""
+    return str(np.dtype(dtype).type(value))
+
 
 INSTALL_GRAPHVIZ = "install Graphviz (Debian/Ubuntu: apt-get install graphviz; macOS: brew " \
                    "install graphviz)"

@@ -108,7 +108,8 @@ import shutil
 
 from IPython.display import SVG, Image, display
 
-from lec4_jax import plots, walkthrough
+from lec4_jax import walkthrough
+from lec4_jax.tool import plots
 
 title = walkthrough.title(example)
 if shutil.which("dot"):  # Graphviz draws it
@@ -291,7 +292,7 @@ print(f"the exact edge {rates.intervals[0][1]:.6g} lies between grid points "
     code("""
 from IPython.display import Image
 
-from lec4_jax import plots
+from lec4_jax.tool import plots
 
 w_star = 2.0
 display(Image(plots.sweep_png(result, w_star, rates, "the lecture's data, 20 epochs")))

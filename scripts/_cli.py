@@ -73,7 +73,7 @@ def _on_signal(signum, _frame) -> None:
         except OSError:
             pass
         return
-    outputs = sys.modules.get("lec4_jax.outputs")
+    outputs = sys.modules.get("lec4_jax.tool.outputs")
     if outputs is not None:
         outputs.remove_temporaries(final=True)
     name = _signal_name(signum)
@@ -125,8 +125,8 @@ warnings.showwarning = _log_warning  # before JAX is imported: its import warns 
 
 from absl import app, flags  # noqa: E402
 
-from lec4_jax import data, outputs  # noqa: E402
-from lec4_jax.data import InputError  # noqa: E402
+from lec4_jax.tool import data, outputs  # noqa: E402
+from lec4_jax.tool.data import InputError  # noqa: E402
 
 _CACHE = flags.DEFINE_string(
     "compilation_cache", os.path.join(os.environ.get("XDG_CACHE_HOME") or
@@ -344,7 +344,7 @@ def given_params(holders: dict[str, flags.FlagHolder]) -> dict[str, float]:
 
 
 def outputs_from(holders: dict[str, tuple[flags.FlagHolder, object]], enabled: bool = True):
-    """An :class:`~lec4_jax.outputs.Outputs` with one target per output flag given, checked
+    """An :class:`~lec4_jax.tool.outputs.Outputs` with one target per output flag given, checked
     together before any work. ``holders`` maps a flag to ``(holder, renderer check or None)``."""
     out = outputs.Outputs()
     if enabled:
@@ -377,7 +377,7 @@ def define_data_flags() -> dict[str, flags.FlagHolder]:
 def load_data(holders: dict[str, flags.FlagHolder], dtype) -> data.Dataset:
     """The dataset the flags name, every value checked in the compute ``dtype``; conflicting
     data flags are an error."""
-    from lec4_jax import limits
+    from lec4_jax.tool import limits
 
     given = {name for name in holders if present(holders[name])}
     if holders["dataset"].value == "synthetic":

@@ -15,7 +15,8 @@ import numpy as np
 from absl import flags
 
 import _cli
-from lec4_jax import data, grads, limits, model, platform, report, stability, sweep, training
+from lec4_jax import grads, model
+from lec4_jax.tool import data, limits, platform, report, stability, sweep, training
 
 _LR_MIN = flags.DEFINE_float("lr_min", 1e-3, "Smallest learning rate, > 0.")
 _LR_MAX = flags.DEFINE_float("lr_max", 1.0, "Largest learning rate, >= --lr_min.")
@@ -59,7 +60,7 @@ _PROGRESS_MODEL_STEPS = 20_000_000_000  # about 2 s of sweep on a 2-core CPU
 
 
 def main(_):
-    from lec4_jax import plots
+    from lec4_jax.tool import plots
 
     dtype = np.dtype("float64" if _X64.value else "float32")
     for holder in (_LR_MIN, _LR_MAX):

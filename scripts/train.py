@@ -8,8 +8,9 @@ step, a ``progress:`` line per epoch, and ``predict (AT)``. Exit status: 0 when 
 from absl import flags, logging
 
 import _cli
-from lec4_jax import grads, model, platform, report, runs, stepthrough, training
-from lec4_jax.settings import Settings
+from lec4_jax import grads, model
+from lec4_jax.tool import platform, report, runs, stepthrough, training
+from lec4_jax.tool.settings import Settings
 
 _MODEL = flags.DEFINE_enum("model", "linear", list(model.MODELS),
                            "; ".join(f"{m.name}: {m.formula}" for m in model.MODELS.values()))
@@ -43,7 +44,7 @@ _FLAGS = (_MODEL, _LEARNING_RATE, _EPOCHS, *_PARAM_FLAGS.values(), *_DATA_FLAGS.
 
 
 def main(_):
-    from lec4_jax import plots
+    from lec4_jax.tool import plots
 
     out = _cli.outputs_from([
         (_OUTPUT, None), (_PLOT, plots.require_matplotlib),

@@ -22,8 +22,9 @@ from cli_util import (
     python_sgd,
     run_script,
 )
-from lec4_jax import model, plots, report, runs, stepthrough, training
-from lec4_jax.settings import Settings
+from lec4_jax import model
+from lec4_jax.tool import plots, report, runs, stepthrough, training
+from lec4_jax.tool.settings import Settings
 
 
 def train(*args, env=None):

@@ -16,8 +16,9 @@ from cli_util import (
     python_sgd,
     run_script,
 )
-from lec4_jax import limits, model, plots, stability
-from lec4_jax import sweep as sweep_lib
+from lec4_jax import model
+from lec4_jax.tool import limits, plots, stability
+from lec4_jax.tool import sweep as sweep_lib
 
 
 def sweep(*args):

@@ -97,7 +97,7 @@ def test_a_model_cannot_be_changed_in_place():
 def test_check_params_names_the_setting_of_a_parameter_the_model_lacks():
     import pytest
 
-    from lec4_jax.data import InputError
+    from lec4_jax.tool.data import InputError
 
     model.check_params("affine", {"w": 1.0, "b": 0.0})  # its own: fine
     with pytest.raises(InputError, match=r"^does not apply to model linear \(its parameters: w\)$"

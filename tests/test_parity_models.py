@@ -19,7 +19,8 @@ import pytest
 import torch
 
 import torch_lecture
-from lec4_jax import grads, model, training
+from lec4_jax import grads, model
+from lec4_jax.tool import training
 
 # Every model: the lecture's data from its example's parameters; some models more.
 CONFIGS = {name: [dict(x=[1.0, 2.0, 3.0], y=[2.0, 4.0, 6.0], params=dict(m.example[2]),
@@ -66,7 +67,7 @@ def test_eager_jax_is_bit_exact(name, i, grad):
 _SCRIPT = """
 import json, sys
 import jax.numpy as jnp
-from lec4_jax import training
+from lec4_jax.tool import training
 out = []
 for name, c in json.loads(sys.argv[1]):
     h = training.train(c["params"], jnp.asarray(c["x"], jnp.float32),

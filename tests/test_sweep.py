@@ -1,4 +1,4 @@
-"""lec4_jax.sweep: vmapped, chunked, sharded grids that train each model as train.py does."""
+"""lec4_jax.tool.sweep: vmapped, chunked, sharded grids that train each model as train.py does."""
 
 import json
 import os
@@ -12,7 +12,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from lec4_jax import data, model, stability, sweep, training
+from lec4_jax import model
+from lec4_jax.tool import data, stability, sweep, training
 
 X, Y = [1.0, 2.0, 3.0], [2.0, 4.0, 6.0]
 
@@ -137,7 +138,7 @@ def test_csv():
 _SHARDED = """
 import json, sys
 import jax
-from lec4_jax import sweep
+from lec4_jax.tool import sweep
 assert jax.device_count() == 8, jax.devices()
 lrs = sweep.learning_rates(1e-3, 0.6, 29)
 r = sweep.train_grid(lrs, [1.0, -2.0, 0.5], [1.0, 2.0, 3.0], [2.0, 4.0, 6.0], epochs=20,
@@ -165,7 +166,7 @@ import jax
 jax.config.update("jax_enable_x64", True)
 import jax.numpy as jnp
 import numpy as np
-from lec4_jax import sweep, training
+from lec4_jax.tool import sweep, training
 X, Y = np.array([1.0, 2.0, 3.0]), np.array([2.0, 4.0, 6.0])
 r = sweep.train_grid(sweep.learning_rates(1e-3, 0.6, 17), [1.0, -2.0], X, Y, epochs=20,
                      dtype=jnp.float64, chunk=8)

@@ -1,11 +1,12 @@
-"""lec4_jax.training: the jitted step, the whole run as one scan, and the history."""
+"""lec4_jax.tool.training: the jitted step, the whole run as one scan, and the history."""
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from lec4_jax import data, grads, model, training
+from lec4_jax import grads, model
+from lec4_jax.tool import data, training
 
 X = jnp.array([1.0, 2.0, 3.0])
 Y = jnp.array([2.0, 4.0, 6.0])

@@ -1,8 +1,8 @@
 """The settings of a run: one frozen record, checked in the dtype it will compute in.
 
-``scripts/train.py`` builds a :class:`Settings` from its flags, :func:`lec4_jax.runs.run` takes
-it, the :class:`~lec4_jax.runs.Run` carries it, and the JSON record echoes it. A notebook builds
-one directly::
+``scripts/train.py`` builds a :class:`Settings` from its flags,
+:func:`lec4_jax.tool.runs.run` takes it, the :class:`~lec4_jax.tool.runs.Run` carries it, and the
+JSON record echoes it. A notebook builds one directly::
 
     Settings()                                   # the lecture: w=1, lr=0.01, 20 epochs
     Settings(learning_rate=1.0)                  # a run that diverges
@@ -17,8 +17,9 @@ from typing import Any
 
 import numpy as np
 
-from lec4_jax import grads, limits, model, training
-from lec4_jax.data import InputError, check_value
+from lec4_jax import grads, model
+from lec4_jax.tool import limits, training
+from lec4_jax.tool.data import InputError, check_value
 
 init_field = model.init_field  # w -> w_init: the one naming rule
 

@@ -1,4 +1,4 @@
-"""A whole run from its :class:`~lec4_jax.settings.Settings`: training, summary, and the replay
+"""A whole run from its :class:`~lec4_jax.tool.settings.Settings`: training, summary, and the replay
 that recovers a divergence's history.
 
 :func:`run` is what ``scripts/train.py`` and the notebooks call::
@@ -18,8 +18,8 @@ import jax.numpy as jnp
 import numpy as np
 
 from lec4_jax import model as model_lib
-from lec4_jax import training
-from lec4_jax.settings import Settings
+from lec4_jax.tool import training
+from lec4_jax.tool.settings import Settings
 
 
 class Run(NamedTuple):

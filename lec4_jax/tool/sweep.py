@@ -1,7 +1,7 @@
 """Learning-rate sweeps: a grid of (learning rate, initial parameters) models trained at once.
 
 Any model of :data:`lec4_jax.model.MODELS`. Every model of the grid is trained exactly as
-``scripts/train.py`` trains it, by the same loop (:func:`lec4_jax.training.scan_samples`) and
+``scripts/train.py`` trains it, by the same loop (:func:`lec4_jax.tool.training.scan_samples`) and
 step, so each result equals a lone run bit for bit on the CPU. The
 models are ``jax.vmap``-ed and trained in chunks that stay in cache, one jitted call per chunk,
 sharded across every visible device along the models axis with ``jax.sharding``: a 1-D
@@ -26,8 +26,8 @@ from jax.experimental import multihost_utils
 from jax.sharding import Mesh, NamedSharding
 from jax.sharding import PartitionSpec as P
 
-from lec4_jax import data, training
 from lec4_jax import model as model_lib
+from lec4_jax.tool import data, training
 
 # Models per chunk and device. On the CPU a chunk's parameters, learning rates and optimizer
 # state stay in cache; an accelerator takes far bigger chunks, so each kernel launch does more.
@@ -147,7 +147,7 @@ def init_points(model, inits) -> dict[str, np.ndarray]:
 
 
 def _train_one(params, lr, x, y, *, rule, epochs, unroll):
-    """One model: :func:`lec4_jax.training.scan_samples`, the loop train.py runs, unfenced
+    """One model: :func:`lec4_jax.tool.training.scan_samples`, the loop train.py runs, unfenced
     and unrolled (one pass over a chunk's models does several steps per load and store)."""
     final, *_ = training.scan_samples(params, x, y, lr, epochs=epochs, rule=rule, fence=False,
                                       unroll=unroll)
@@ -215,7 +215,7 @@ def train_grid(lrs, inits, x, y, *, epochs: int,
         ``{param: values}``, or the first parameter's values (``w`` for the lecture's model).
       x, y: the data; every model sees the samples in order, epoch after epoch.
       model: a :class:`~lec4_jax.model.Model`, or its name in :data:`lec4_jax.model.MODELS`.
-      grad, optimizer: their names (see :class:`lec4_jax.training.Rule`).
+      grad, optimizer: their names (see :class:`lec4_jax.tool.training.Rule`).
       chunk: models per chunk and device (default: :data:`DEFAULT_CHUNK` for the platform).
       unroll: training steps fused into each loop iteration.
       devices: the devices to shard over (default: all of ``jax.devices()``).
@@ -277,7 +277,7 @@ def csv_chunks(result: SweepResult, rows_per_chunk: int = 65536):
     """The CSV (``lr,w_init,final_w,final_loss,diverged`` for the lecture's model) as text
     chunks (streamed: a grid of 1e8 models is written without being held as one string);
     floats exact (shortest round trip)."""
-    from lec4_jax.report import sweep_csv_header, sweep_csv_rows
+    from lec4_jax.tool.report import sweep_csv_header, sweep_csv_rows
 
     yield sweep_csv_header(result) + "\n"
     for start in range(0, len(result), rows_per_chunk):

@@ -4,7 +4,7 @@ Numbers print as the shortest decimal that round-trips the value in the compute 
 (``str(numpy.float32(v))`` for float32), so nothing is lost and output compares exactly with
 PyTorch's. JSON floats are the exact computed values (a float32 widens to float64 exactly);
 the non-finite ones are the strings ``"NaN"``, ``"Infinity"`` and ``"-Infinity"``, as strict JSON
-has no literal for them. Nothing here prints or writes files (see :mod:`lec4_jax.outputs`).
+has no literal for them. Nothing here prints or writes files (see :mod:`lec4_jax.tool.outputs`).
 """
 
 from __future__ import annotations
@@ -16,10 +16,7 @@ from typing import Any
 
 import numpy as np
 
-
-def fmt(value, dtype) -> str:
-    """The shortest decimal that round-trips ``value`` in ``dtype``."""
-    return str(np.dtype(dtype).type(value))
+from lec4_jax.walkthrough import fmt  # noqa: F401 (written once, in the lesson)
 
 
 def steps_shown(run) -> int:
@@ -140,7 +137,7 @@ def stable_spans(rates) -> str:
 
 def stability_note(x, settings) -> str:
     """Which learning rates plain SGD is stable for on inputs ``x`` (see :mod:`stability`)."""
-    from lec4_jax import stability
+    from lec4_jax.tool import stability
 
     rates = stability.for_model(settings.model, x, 4 * settings.learning_rate)
     note = (f"with this data, plain SGD's stable learning rates are {stable_spans(rates)}"

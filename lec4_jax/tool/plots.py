@@ -11,7 +11,7 @@ import warnings
 
 import numpy as np
 
-from lec4_jax.data import InputError
+from lec4_jax.tool.data import InputError
 
 
 def require_matplotlib() -> None:
@@ -133,7 +133,7 @@ def sweep_figure(result, target, stable, title: str, extra=None):
     exactly on the target sit at the bottom. The stable learning rates are shaded, their edges
     drawn as dotted lines. ``extra`` is a second sweep (the same initial points) drawn in with
     the first: extra points inside each window and near its edges
-    (:func:`lec4_jax.sweep.refined_rates`). A model without a least-squares fit (``target``
+    (:func:`lec4_jax.tool.sweep.refined_rates`). A model without a least-squares fit (``target``
     None) shows each config's final mean loss instead.
     """
     plt = _pyplot()
@@ -456,7 +456,7 @@ def animation_bytes(run, fmt: str, title: str) -> bytes:
     plt = _pyplot()
     from matplotlib import animation
 
-    from lec4_jax import outputs
+    from lec4_jax.tool import outputs
 
     fig, frames, draw = animation_frames(run, title)
     anim = animation.FuncAnimation(fig, draw, frames=list(frames), interval=150)
