@@ -310,6 +310,43 @@ def flag_values(holders) -> dict:
     return {h.name: h.value for h in holders}
 
 
+# The flags more than one script takes, each defined here once: a script asks for the ones it
+# takes (define_flags), so a name, default, choice and help text is written in one place.
+def _shared_flag(name: str) -> flags.FlagHolder:
+    from lec4_jax import grads, model
+    from lec4_jax.tool import platform, training
+
+    if name == "model":
+        return flags.DEFINE_enum("model", model.LECTURE.name, list(model.MODELS), "; ".join(
+            f"{m.name}: {m.formula}" for m in model.MODELS.values()))
+    if name == "epochs":
+        return flags.DEFINE_integer("epochs", 20, "Passes over the data.", lower_bound=1)
+    if name == "grad":
+        return flags.DEFINE_enum("grad", "autodiff", grads.METHODS,
+                                 "How dL/d(each parameter) is computed.")
+    if name == "optimizer":
+        return flags.DEFINE_enum("optimizer", "sgd", sorted(training.OPTIMIZERS),
+                                 "optax optimizer.")
+    if name == "platform":
+        return flags.DEFINE_enum("platform", "auto", platform.PLATFORMS, "Where JAX computes "
+                                 "(per-sample training itself runs on the host CPU; see "
+                                 "docs/performance.md).")
+    if name == "x64":
+        return flags.DEFINE_bool("x64", False, "Compute in float64 instead of float32.")
+    if name == "progress":
+        return flags.DEFINE_bool("progress", True, "Report progress on stderr during a long run "
+                                 "(more than about 2 s).")
+    raise ValueError(f"no shared flag {name!r}")
+
+
+SHARED_FLAGS = ("model", "epochs", "grad", "optimizer", "platform", "x64", "progress")
+
+
+def define_flags(*names: str) -> dict[str, flags.FlagHolder]:
+    """The shared flags ``names`` (from :data:`SHARED_FLAGS`), defined for this script."""
+    return {name: _shared_flag(name) for name in names}
+
+
 def _registry_params() -> dict[str, str]:
     """Every parameter of every model in the registry, in order, with the models that have it."""
     from lec4_jax import model
