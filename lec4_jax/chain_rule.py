@@ -93,7 +93,6 @@ def _square(a):
 
 SQUARE = Primitive("square", "^2", _square, _square_vjp)
 POW = Primitive("pow", "^p", lambda a, *, exponent: a**exponent, _pow_vjp)
-PRIMITIVES = (ADD, SUB, MUL, NEG, SQUARE, POW)
 
 
 class Node:

@@ -73,7 +73,7 @@ EXERCISES = {
         "ko": "편향이 있는 모델 y_hat = x*w + b, loss = (y_hat - y)^2에서 x=1, y=2, w=1, b=2일 때 "
               "dloss/dw와 dloss/db는 얼마일까요? dict로 답하세요: "
               '`answer = {"w": ..., "b": ...}`.'}),
-    "quadratic": Exercise(Example.of(model_lib.QUADRATIC), {  # x=2, y=3, w2=0.5, w1=1, b=0
+    "polynomial": Exercise(Example.of(model_lib.QUADRATIC), {  # x=2, y=3, w2=0.5, w1=1, b=0
         "en": "y_hat = x^2*w2 + x*w1 + b and loss = (y_hat - y)^2, at x=2, y=3, w2=0.5, w1=1, b=0: "
               'what are dloss/dw2, dloss/dw1 and dloss/db? Answer with a dict: '
               '`answer = {"w2": ..., "w1": ..., "b": ...}`.',

@@ -341,7 +341,7 @@ print(exercises.check("bias", answer))
 answer = None  # {"w2": ..., "w1": ..., "b": ...}
 """),
     code("""
-print(exercises.check("quadratic", answer))
+print(exercises.check("polynomial", answer))
 """),
 ]
 

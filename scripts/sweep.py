@@ -52,13 +52,9 @@ _SHOWN = 24  # print every config's row up to this many configs
 _PROGRESS_MODEL_STEPS = 20_000_000_000  # about 2 s of sweep on a 2-core CPU
 
 
-def main(_):
-    from lec4_jax.tool import plots
-
-    # One record of what every model of the grid is (the learning rates and the initial points
-    # are the grid's axes), checked as train.py's is: the model, its rule, the compute dtype.
-    settings = Settings(model=_MODEL.value, epochs=_EPOCHS.value, grad=_GRAD.value,
-                        optimizer=_OPTIMIZER.value, x64=_X64.value, keep_history=False)
+def _grid_axes(settings: Settings) -> tuple[dict[str, list[float]], int]:
+    """The grid's initial values given (``{param: values}``) and its size, each checked in the
+    compute dtype, the grid's memory refused up front."""
     dtype, m = settings.dtype, settings.model
     for holder in (_LR_MIN, _LR_MAX):
         data.check_value(holder.value, dtype, holder.name, positive=True)
@@ -74,6 +70,18 @@ def main(_):
                               f"{_MAX_MODELS:,} (memory for the results)")
     limits.check_memory(limits.sweep_bytes(n_models, len(m.params), dtype.itemsize,
                                            bool(_PLOT.value)), f"{n_models:,} models", "num_lr")
+    return inits, n_models
+
+
+def main(_):
+    from lec4_jax.tool import plots
+
+    # One record of what every model of the grid is (the learning rates and the initial points
+    # are the grid's axes), checked as train.py's is: the model, its rule, the compute dtype.
+    settings = Settings(model=_MODEL.value, epochs=_EPOCHS.value, grad=_GRAD.value,
+                        optimizer=_OPTIMIZER.value, x64=_X64.value, keep_history=False)
+    dtype, m = settings.dtype, settings.model
+    inits, n_models = _grid_axes(settings)
     dataset = _cli.load_data(_DATA_FLAGS, dtype)
     limits.check_steps(_EPOCHS.value, len(dataset.x))
     if _DISTRIBUTED.value:

@@ -12,6 +12,7 @@ import warnings
 import numpy as np
 
 from lec4_jax.tool.data import InputError
+from lec4_jax.tool.report import finite_steps
 
 
 def require_matplotlib() -> None:
@@ -216,12 +217,6 @@ def require_animation(path: str) -> None:
     del plt
 
 
-def _finite_steps(run) -> int:
-    """Steps of the history to draw: every one, or those up to the first non-finite."""
-    n = len(run.history.loss)
-    return n if run.diverged_at is None else min(run.diverged_at, n)
-
-
 def _thin(n: int, most: int) -> np.ndarray:
     return np.unique(np.linspace(0, n - 1, min(n, most)).round().astype(int)) if n else \
         np.zeros(0, int)
@@ -244,7 +239,7 @@ def landscape_figure(run, x, y, target: dict[str, float], title: str):
     to its last finite step.
     """
     plt = _pyplot()
-    h, n = run.history, _finite_steps(run)
+    h, n = run.history, finite_steps(run)
     x, y = np.asarray(x, np.float64), np.asarray(y, np.float64)
     fig, ax = plt.subplots(figsize=(8, 5))
     if len(run.model.params) == 1:
@@ -411,7 +406,7 @@ def animation_frames(run, title: str):
     plt = _pyplot()
     m = run.model
     p = m.params[0]
-    h, n = run.history, _finite_steps(run)
+    h, n = run.history, finite_steps(run)
     frames = _thin(max(n, 1), MAX_FRAMES)  # a run that diverged at once: its starting point
     values = np.asarray(h.params[p][:n], np.float64)
     lo, hi = _span(np.concatenate([values, np.asarray(run.final_params[p], np.float64).ravel()]),

@@ -19,10 +19,16 @@ import numpy as np
 from lec4_jax.walkthrough import fmt  # noqa: F401 (written once, in the lesson)
 
 
+def finite_steps(run) -> int:
+    """Steps of the history before the first non-finite one: every one when there is none
+    (what a picture draws)."""
+    n = len(run.history.loss)
+    return n if run.diverged_at is None else min(run.diverged_at, n)
+
+
 def steps_shown(run) -> int:
     """Steps a report shows: all, or up to and including the first non-finite one."""
-    n = len(run.history.loss)
-    return n if run.diverged_at is None else min(run.diverged_at + 1, n)
+    return min(finite_steps(run) + (run.diverged_at is not None), len(run.history.loss))
 
 
 def _grad_text(run, i: int, dtype) -> str:

@@ -240,13 +240,7 @@ def train_grid(lrs, inits, x, y, *, epochs: int,
     starts = range(0, n_lr, size)
 
     def run(start):
-        # A chunk's rates in dtype, in memory aligned for XLA (on the CPU it then reads them in
-        # place): as given when they already are, else cast into a fresh buffer; the last
-        # chunk padded with the last rate (the padding is cut off below).
-        part = rates[start:start + size]
-        if len(part) < size or part.dtype != dtype or part.ctypes.data % 64:
-            part, given = data.aligned_empty(size, dtype), part
-            part[:len(given)], part[len(given):] = given, given[-1]
+        part = _chunk_rates(rates[start:start + size], size, dtype)
         return kernel(jax.device_put(part, sharding) if len(devices) > 1 else part)
 
     def result(columns):
@@ -259,18 +253,35 @@ def train_grid(lrs, inits, x, y, *, epochs: int,
         return result([jnp.concatenate(p)[:n] if len(p) > 1 else p[0][:n] for p in parts])
     if len(starts) == 1:
         return result([np.asarray(c)[:n] for c in _gather(run(0))])
-    # Each chunk is copied into the host arrays as soon as it is done, while the next one
-    # runs, and then freed, so at most two chunks' outputs are ever allocated.
-    columns = [np.empty(len(starts) * size * n_w, d) for d in [dtype] * (len(inits) + 1) + [bool]]
+    kinds = [dtype] * (len(inits) + 1) + [bool]
+    return result(_copied_out(run, starts, size * n_w, kinds, n, progress))
+
+
+def _chunk_rates(part: np.ndarray, size: int, dtype) -> np.ndarray:
+    """A chunk's ``size`` rates in dtype, in memory aligned for XLA (on the CPU it then reads
+    them in place): as given when they already are, else cast into a fresh buffer; the last
+    chunk padded with its last rate (the caller cuts the padding's results off)."""
+    if len(part) < size or part.dtype != dtype or part.ctypes.data % 64:
+        part, given = data.aligned_empty(size, dtype), part
+        part[:len(given)], part[len(given):] = given, given[-1]
+    return part
+
+
+def _copied_out(run, starts, per_chunk: int, kinds, n: int, progress) -> list[np.ndarray]:
+    """Every chunk's columns, ``run(start)`` for each start, in host arrays of ``n`` entries.
+
+    Each chunk is copied into the host arrays as soon as it is done, while the next one runs,
+    and then freed, so at most two chunks' outputs are ever allocated."""
+    columns = [np.empty(len(starts) * per_chunk, kind) for kind in kinds]
     pending = run(starts[0])
     for i in range(len(starts)):
         following = run(starts[i + 1]) if i + 1 < len(starts) else None
         for column, part in zip(columns, _gather(pending)):
-            column[i * size * n_w:(i + 1) * size * n_w] = np.asarray(part)
+            column[i * per_chunk:(i + 1) * per_chunk] = np.asarray(part)
         pending = following
         if progress is not None:
-            progress(min(n, (i + 1) * size * n_w), n)
-    return result([c[:n] for c in columns])
+            progress(min(n, (i + 1) * per_chunk), n)
+    return [c[:n] for c in columns]
 
 
 def csv_chunks(result: SweepResult, rows_per_chunk: int = 65536):
