@@ -11,6 +11,7 @@ import warnings
 
 import numpy as np
 
+from lec4_jax import language
 from lec4_jax.data import InputError
 
 
@@ -114,13 +115,59 @@ def training_figure(run, target: dict[str, float], title: str):
     return fig
 
 
+# The sweep picture's words in each language (lec4_jax.language); lang=None is the language set
+# by lec4_jax.set_language, English where none was.
+SWEEP_WORDS = {
+    "en": {"diverged": "diverged", "lr": "learning rate", "linear": "final |w - w*|",
+           "other": "final distance from the least-squares fit", "shaded": "shaded: ",
+           "shade_linear": "|prod(1 - 2 lr x_i^2)| < 1, the analytically stable rates",
+           "shade_other": "spectral radius of an epoch's map < 1 ({method})",
+           "extra": "; extra points at its edges"},
+    "ko": {"diverged": "발산", "lr": "학습률", "linear": "학습이 끝난 뒤의 |w - w*|",
+           "other": "학습이 끝난 뒤 최소제곱 해까지의 거리", "shaded": "색칠한 곳: ",
+           "shade_linear": "|prod(1 - 2 lr x_i^2)| < 1, 계산으로 구한 안정적인 학습률",
+           "shade_other": "한 에포크 사상의 스펙트럼 반지름 < 1 ({method})",
+           "extra": "; 경계 근처에 점을 더 찍음"},
+}
+
+# Fonts with Hangul, tried in this order for a Korean picture (Linux, macOS, Windows).
+KOREAN_FONTS = ("Noto Sans CJK KR", "Noto Sans KR", "NanumGothic", "Apple SD Gothic Neo",
+                "AppleGothic", "Malgun Gothic", "UnDotum", "Baekmuk Gulim")
+
+
+def korean_font() -> str | None:
+    """The first font of :data:`KOREAN_FONTS` that matplotlib finds, or ``None``."""
+    from matplotlib import font_manager
+
+    have = {f.name for f in font_manager.fontManager.ttflist}
+    return next((name for name in KOREAN_FONTS if name in have), None)
+
+
+def _lang_for_picture(lang: str | None) -> str:
+    """The language to draw in: Korean only where a font with Hangul is found (else the
+    letters would come out as empty boxes), so English otherwise."""
+    lang = language.language(lang)
+    return "ko" if lang == "ko" and korean_font() is not None else "en"
+
+
+def _font_context(lang: str):
+    """matplotlib settings that draw Hangul (Korean), else none; the minus stays ASCII."""
+    plt = _pyplot()
+    if lang != "ko":
+        return plt.rc_context({})
+    return plt.rc_context({"font.family": [korean_font(), "DejaVu Sans"],
+                           "axes.unicode_minus": False})
+
+
 @_quietly
-def sweep_png(result, target, stable, title: str, extra=None) -> bytes:
+def sweep_png(result, target, stable, title: str, extra=None, lang: str | None = None) -> bytes:
     """:func:`sweep_figure` as PNG bytes."""
-    return _png(sweep_figure(result, target, stable, title, extra))
+    lang = _lang_for_picture(lang)
+    with _font_context(lang):
+        return _png(sweep_figure(result, target, stable, title, extra, lang))
 
 
-def sweep_figure(result, target, stable, title: str, extra=None):
+def sweep_figure(result, target, stable, title: str, extra=None, lang: str | None = None):
     """How far each config ends from the least-squares parameters ``target`` (a dict, or w*
     for the lecture's model), against the learning rate (log-log), one line per initial point:
     ``|w - w*|`` for the lecture's model, the Euclidean distance for the others.
@@ -129,8 +176,9 @@ def sweep_figure(result, target, stable, title: str, extra=None):
     exactly on the target sit at the bottom. The stable learning rates are shaded, their edges
     drawn as dotted lines. ``extra`` is a second sweep (the same initial points) drawn in with
     the first: extra points inside each window and near its edges
-    (:func:`lec4_jax.sweep.refined_rates`).
+    (:func:`lec4_jax.sweep.refined_rates`). Its words are in ``lang`` (:data:`SWEEP_WORDS`).
     """
+    words = SWEEP_WORDS[language.language(lang)]
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(8, 5))
     target = target if isinstance(target, dict) else {"w": target}
@@ -156,7 +204,7 @@ def sweep_figure(result, target, stable, title: str, extra=None):
         label = ", ".join(f"{p}_init={v:g}" for p, v in zip(init, point))
         ax.loglog(lr[keep], np.maximum(shown[keep], floor), ".-", lw=1, ms=3, label=label)
     if diverged.any():
-        ax.plot(lr[diverged], np.full(diverged.sum(), top), "rx", ms=4, label="diverged")
+        ax.plot(lr[diverged], np.full(diverged.sum(), top), "rx", ms=4, label=words["diverged"])
     lo_lr, hi_lr = lr.min(), lr.max()
     for lo, hi in stable.intervals:
         ax.axvspan(max(lo, lo_lr), min(hi, hi_lr), color="tab:green", alpha=0.08)
@@ -164,11 +212,11 @@ def sweep_figure(result, target, stable, title: str, extra=None):
             if lo_lr <= edge <= hi_lr and edge > 0:
                 ax.axvline(edge, color="tab:green", ls=":", lw=1)
     linear = list(target) == ["w"]
-    ax.set_xlabel("learning rate")
-    ax.set_ylabel("final |w - w*|" if linear else "final distance from the least-squares fit")
-    shade = ("|prod(1 - 2 lr x_i^2)| < 1, the analytically stable rates" if linear else
-             f"spectral radius of an epoch's map < 1 ({stable.method})")
-    ax.set_title(title + "\nshaded: " + shade + ("; extra points at its edges" if extra else ""))
+    ax.set_xlabel(words["lr"])
+    ax.set_ylabel(words["linear"] if linear else words["other"])
+    shade = (words["shade_linear"] if linear else
+             words["shade_other"].format(method=stable.method))
+    ax.set_title(title + "\n" + words["shaded"] + shade + (words["extra"] if extra else ""))
     ax.legend(loc="best", fontsize=8)
     return fig
 
@@ -445,7 +493,7 @@ def animation_bytes(run, fmt: str, title: str) -> bytes:
 
 
 
-def graph_figure(walk, params, title: str = "", dtype="float32"):
+def graph_figure(walk, params, title: str = "", dtype="float32", lang: str | None = None):
     """The walked graph drawn by matplotlib, for machines without Graphviz: the same boxes,
     forward edges carrying the input's value (solid, black), and dashed red backward edges
     carrying the gradient passed back. Returns the Figure (its texts can be read back)."""
@@ -462,7 +510,7 @@ def graph_figure(walk, params, title: str = "", dtype="float32"):
     for n in walk.graph.nodes:
         fill = "#fff3c4" if n.name in params else "white"
         style = "round,pad=0.4" if n.is_leaf else "square,pad=0.4"
-        boxes[n.index] = ax.text(*xy[n.index], walkthrough.node_label(walk, n, dtype),
+        boxes[n.index] = ax.text(*xy[n.index], walkthrough.node_label(walk, n, dtype, lang),
                                  ha="center", va="center", fontsize=9, zorder=2,
                                  bbox={"boxstyle": style, "fc": fill, "ec": "black"})
     for n in walk.graph.nodes:
@@ -501,6 +549,8 @@ def _graph_edge(ax, source, target, label: str, backward: bool) -> None:
             bbox={"boxstyle": "round,pad=0.1", "fc": "white", "ec": "none", "alpha": 0.85})
 
 
-def graph_png(walk, params, title: str = "", dtype="float32") -> bytes:
-    """:func:`graph_figure` as PNG bytes."""
-    return _png(graph_figure(walk, params, title, dtype))
+def graph_png(walk, params, title: str = "", dtype="float32", lang: str | None = None) -> bytes:
+    """:func:`graph_figure` as PNG bytes, its words in ``lang`` where a font can draw them."""
+    lang = _lang_for_picture(lang)
+    with _font_context(lang):
+        return _png(graph_figure(walk, params, title, dtype, lang))
