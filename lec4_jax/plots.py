@@ -130,15 +130,29 @@ SWEEP_WORDS = {
            "extra": "; 경계 근처에 점을 더 찍음"},
 }
 
-# Fonts with Hangul, tried in this order for a Korean picture (Linux, macOS, Windows).
+# Fonts with Hangul, tried in this order for a Korean picture (Linux, macOS, Windows). Every
+# Noto Sans CJK face has the Hangul syllables; matplotlib names a .ttc file by its first face.
 KOREAN_FONTS = ("Noto Sans CJK KR", "Noto Sans KR", "NanumGothic", "Apple SD Gothic Neo",
-                "AppleGothic", "Malgun Gothic", "UnDotum", "Baekmuk Gulim")
+                "AppleGothic", "Malgun Gothic", "UnDotum", "Baekmuk Gulim", "Noto Sans CJK JP",
+                "Noto Sans CJK SC", "Noto Sans CJK TC", "Noto Sans CJK HK")
+_FONT_FILES = ("notosanscjk", "notosanskr", "nanum", "gothic", "malgun", "undotum", "baekmuk")
 
 
+@functools.cache
 def korean_font() -> str | None:
-    """The first font of :data:`KOREAN_FONTS` that matplotlib finds, or ``None``."""
+    """The first font of :data:`KOREAN_FONTS` that matplotlib knows, or ``None``. matplotlib's
+    font list is cached on disk and may predate a font's installation, so the system's font
+    files that look Korean are added to it first, once."""
     from matplotlib import font_manager
 
+    known = {f.fname for f in font_manager.fontManager.ttflist}
+    for file in font_manager.findSystemFonts():
+        name = file.replace("\\", "/").rsplit("/", 1)[-1].lower()
+        if file not in known and any(part in name for part in _FONT_FILES):
+            try:
+                font_manager.fontManager.addfont(file)
+            except (OSError, RuntimeError, ValueError):  # unreadable: not a font to use
+                continue
     have = {f.name for f in font_manager.fontManager.ttflist}
     return next((name for name in KOREAN_FONTS if name in have), None)
 

@@ -28,9 +28,9 @@ WORDS = {
            "backward": "backward pass (upstream = dloss/dnode; passed = upstream * local)",
            "upstream": "upstream", "local": "local d(node)/d(input)",
            "passed": "passed to inputs",
-           "modes": "forward mode: {n} jax.jvp pass(es), one per parameter (tangent 1 on it, 0 "
-                    "elsewhere), carried forward; reverse mode: one jax.vjp pass from cotangent "
-                    "1 at the loss, carried back",
+           "modes": "forward mode: {n} jax.jvp pass(es), one per parameter (a change of 1 on "
+                    "it, 0 on the others), carried forward; reverse mode: one jax.vjp pass from "
+                    "the gradient 1 at the loss, carried back",
            "jvp": "d(node)/d{p} (jvp)", "vjp": "dloss/d(node) (vjp walk)",
            "agree": "forward and reverse mode agree", "disagree": "forward and reverse mode "
                                                                   "DISAGREE"},
@@ -40,9 +40,9 @@ WORDS = {
                        "기울기)",
            "upstream": "받은 기울기", "local": "국소 기울기 d(노드)/d(입력)",
            "passed": "입력에 전하는 기울기",
-           "modes": "순방향 모드: 파라미터마다 jax.jvp 한 번씩, 모두 {n}번 (그 파라미터의 변화량 "
-                    "1, 나머지 0을 앞으로 전함); 역방향 모드: 손실에서 기울기 1로 시작하는 "
-                    "jax.vjp 한 번 (거꾸로 전함)",
+           "modes": "순방향 모드: 파라미터마다 jax.jvp를 한 번씩, 모두 {n}번 실행 (그 파라미터의 "
+                    "변화량을 1, 나머지를 0으로 두고 앞으로 전함); 역방향 모드: jax.vjp를 한 번 "
+                    "실행 (손실에 기울기 1을 두고 거꾸로 전함)",
            "jvp": "d(노드)/d{p} (jvp)", "vjp": "dloss/d(노드) (vjp)",
            "agree": "순방향 모드와 역방향 모드가 같음", "disagree": "순방향 모드와 역방향 모드가 "
                                                             "다름"},
