@@ -138,7 +138,9 @@ CELLS = [
 
 This notebook redoes lecture 4 (back-propagation) of the Korean course "Deep Learning for
 Everyone", season 2, in JAX. As in the
-lecture, one weight `w` learns `y = 2x` from x = 1, 2, 3, and the loss is `(x*w - y)**2`.
+lecture, one weight `w` learns `y = 2x` from x = 1, 2, 3, and the loss, which measures how
+wrong a prediction is, is `(x*w - y)**2`. A gradient, written like dloss/dw, says how much the
+loss changes when a value changes a little.
 
 1. The lecture's PyTorch loop next to the same loop in JAX, line by line, and its run.
 2. The lecture's worked example by hand: at x = 1, w = 1, y = 2 the loss is 1 and the gradients
@@ -156,7 +158,9 @@ To run the notebook yourself, from the repository's folder, in a fresh virtual e
 # 4강 역전파를 JAX로 다시 해 보기
 
 모두의 딥러닝 시즌 2의 4강(역전파)을 JAX로 다시 해 보는 노트북입니다. 강의와 마찬가지로 가중치
-하나 `w`가 x = 1, 2, 3에서 `y = 2x`를 배우고, 손실은 `(x*w - y)**2`입니다.
+하나 `w`가 x = 1, 2, 3에서 `y = 2x`를 배웁니다. 예측이 얼마나 틀렸는지 재는 손실은
+`(x*w - y)**2`입니다. 기울기(강의의 "그래디언트")는 어떤 값이 조금 변할 때 손실이 얼마나
+변하는지를 나타내며, dloss/dw처럼 씁니다.
 
 이런 순서로 진행합니다.
 
@@ -257,8 +261,9 @@ w = lj.lecture.train()
     md("""
 ## 2. The worked example by hand
 
-The lecture's *computational graph* for one sample has three nodes: `ŷ = x·w`, then
-`s = ŷ − y`, then `loss = s·s`, which is s².
+The lecture's *computational graph* for one sample has three operations: `ŷ = x·w`, then
+`s = ŷ − y`, then `loss = s·s`, which is s². Each value, inputs included, is a *node* of the
+graph.
 
 **Forward pass**, at x = 1, w = 1, y = 2: ŷ = 1·1 = 1, then s = 1 − 2 = −1, then
 loss = (−1)² = 1.
@@ -277,9 +282,9 @@ The same numbers from code: the chain rule written out step by step
 """, """
 ## 2. 강의 예제를 손으로 계산하기
 
-표본 하나에 대한 강의의 *계산 그래프*에는 노드가 셋 있습니다. `ŷ = x·w`, 그다음
-`s = ŷ − y`, 마지막으로 `loss = s·s`, 곧 s²입니다. 계산 그래프는 계산 과정을 노드(값)와
-화살표(어떤 값이 어느 연산에 들어가는지)로 그린 그림입니다.
+표본 하나에 대한 강의의 *계산 그래프*에는 연산이 셋 있습니다. `ŷ = x·w`, 그다음
+`s = ŷ − y`, 마지막으로 `loss = s·s`, 곧 s²입니다. 계산 그래프는 계산 과정을 노드(입력과
+연산 결과 같은 값 하나하나)와 화살표(어떤 값이 어느 연산에 들어가는지)로 그린 그림입니다.
 
 **순전파**: 입력에서 손실까지 그래프를 따라 값을 계산합니다. x = 1, w = 1, y = 2이면
 ŷ = 1·1 = 1, s = 1 − 2 = −1, 손실 = (−1)² = 1입니다.
@@ -817,8 +822,9 @@ shrinks every epoch.
 
 For the lecture's data there are two such windows of learning rates. The first starts at 0.
 The second exists because at lr = 0.5 the x = 1 step's factor is 1 − 2·0.5·1² = 0: that step
-lands on w* exactly, whatever the other two steps did, so P = 0 there, and |P| stays below 1
-close by. (The x = 2 and x = 3 steps overshoot wildly there; the x = 1 step just undoes it.)
+lands on w* exactly, wherever w was, so P = 0 there, and |P| stays below 1 close by. (Near 0.5
+the x = 2 and x = 3 steps multiply the error by about −3 and −8, far past w*; the next x = 1
+step shrinks it back to almost nothing.)
 """, """
 ## 심화(선택) — 어떤 학습률에서 학습이 안정적인지 알아보기
 
@@ -832,9 +838,9 @@ P(lr) = (1 − 2·lr·1²)(1 − 2·lr·2²)(1 − 2·lr·3²)이 곱해집니�
 
 강의 데이터에서는 이런 학습률 구간이 두 개 있습니다. 첫 구간은 0에서 시작합니다. 두 번째
 구간이 생기는 까닭은 lr = 0.5에서 x = 1 스텝의 배율이 1 − 2·0.5·1² = 0이 되기 때문입니다. 이
-스텝은 앞의 두 스텝이 w를 어디로 보냈든 w*에 정확히 내려앉으므로, lr = 0.5에서 P = 0이고 그
-근처에서도 |P|가 1보다 작습니다. (이때 x = 2와 x = 3 스텝은 크게 지나쳐 가는데, x = 1 스텝이
-그것을 되돌려 놓는 것입니다.)
+스텝은 w가 어디에 있었든 w*에 정확히 내려앉으므로, lr = 0.5에서 P = 0이고 그 근처에서도
+|P|가 1보다 작습니다. (0.5 근처에서 x = 2와 x = 3 스텝은 오차에 각각 약 −3과 −8을 곱해 w*를
+멀리 지나치지만, 다음 x = 1 스텝이 오차를 거의 0으로 줄여 놓습니다.)
 """),
     code("""
 rates = lj.stable_learning_rates([1.0, 2.0, 3.0])
