@@ -466,8 +466,8 @@ That is all of lecture 4. The sections below are optional.
 *Why care:* the loop above hands JAX one tiny operation at a time; compiled, the whole step, or
 the whole run, becomes one program, which is how JAX runs real models fast.
 
-`lj.lecture.update = jax.jit(sgd_step)` compiles one step (the gradient and the update) with
-XLA, JAX's compiler, the first time it is called, and reuses it after. `lj.lecture.train_scanned`
+`lj.lecture.update`, which is `jax.jit(sgd_step)`, compiles one step (the gradient and the
+update) with XLA, JAX's compiler, the first time it is called, and reuses it after. `lj.lecture.train_scanned`
 goes further: `lax.scan` is a loop that JAX compiles as a whole, so all 60 steps run as one
 compiled program.
 """, """
@@ -480,8 +480,8 @@ compiled program.
 *왜 알아 두면 좋을까요:* 위의 루프는 JAX에 아주 작은 연산을 하나씩 건넵니다. 한 스텝이나 학습
 전체를 컴파일하면 하나의 프로그램으로 실행되고, JAX는 실제 모델을 이렇게 빠르게 돌립니다.
 
-`lj.lecture.update = jax.jit(sgd_step)`은 한 스텝(기울기 계산과 갱신)을 처음 부를 때 JAX의
-컴파일러인 XLA로 한 번 컴파일해 두고, 그 뒤로는 컴파일된 것을 다시 씁니다.
+`lj.lecture.update`, 곧 `jax.jit(sgd_step)`은 한 스텝(기울기 계산과 갱신)을 처음 부를 때
+JAX의 컴파일러인 XLA로 한 번 컴파일해 두고, 그 뒤로는 컴파일된 것을 다시 씁니다.
 `lj.lecture.train_scanned`는 한 걸음 더 나아갑니다. `lax.scan`은 JAX가 통째로 컴파일하는
 루프여서, 60 스텝 전체가 컴파일된 프로그램 하나로 실행됩니다.
 """),
