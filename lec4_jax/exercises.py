@@ -17,6 +17,7 @@ import jax
 import numpy as np
 
 from lec4_jax import chain_rule as cr
+from lec4_jax import language
 from lec4_jax import model as model_lib
 from lec4_jax.walkthrough import Example
 
@@ -106,14 +107,18 @@ def _text(lang: str, key: str, **kw) -> str:
     return " / ".join(_MESSAGES[code][key].format(**kw) for code in langs)
 
 
-def check(name: str, answer: float | Mapping[str, float] | None, lang: str = "both") -> str:
+def check(name: str, answer: float | Mapping[str, float] | None, lang: str | None = None) -> str:
     """Checks an answer: a number for a one-parameter model, else ``{param: value}``.
 
     Returns a one-line confirmation, or "not answered yet" for a blank answer (``None``);
     raises :class:`WrongAnswer` with a hint for the first wrong value (the local gradient of the
     node the parameter feeds), never the expected value. ``lang`` is ``"en"``, ``"ko"`` or
-    ``"both"`` (the notebooks' code is the same in both).
+    ``"both"``; ``None`` means the language set by :func:`lec4_jax.set_language`, and both
+    languages where none was set.
     """
+    lang = lang or language.chosen() or "both"
+    if lang != "both":
+        language.language(lang)  # checked: "en" or "ko"
     exercise = EXERCISES[name]
     want = exercise.solution()
     if answer is None or (isinstance(answer, Mapping) and

@@ -11,6 +11,7 @@ import warnings
 
 import numpy as np
 
+from lec4_jax import language
 from lec4_jax.tool.data import InputError
 from lec4_jax.tool.report import finite_steps
 
@@ -119,13 +120,77 @@ def training_figure(run, target: dict[str, float] | None, title: str):
     return fig
 
 
+# The sweep picture's words in each language (lec4_jax.language); lang=None is the language set
+# by lec4_jax.set_language, English where none was.
+SWEEP_WORDS = {
+    "en": {"diverged": "diverged", "lr": "learning rate", "one_param": "final |w - w*|",
+           "other": "final distance from the least-squares fit", "shaded": "shaded: ",
+           "shade_linear": "|prod(1 - 2 lr x_i^2)| < 1, the analytically stable rates",
+           "shade_other": "spectral radius of an epoch's map < 1 ({method})",
+           "no_target": "final mean loss (no least-squares fit to measure from)",
+           "shade_none": "nothing (stability not analysed: {why})",
+           "extra": "; extra points at its edges"},
+    "ko": {"diverged": "발산", "lr": "학습률", "one_param": "학습이 끝난 뒤의 |w - w*|",
+           "other": "학습이 끝난 뒤 최소제곱 해까지의 거리", "shaded": "색칠한 곳: ",
+           "shade_linear": "|prod(1 - 2 lr x_i^2)| < 1, 계산으로 구한 안정적인 학습률",
+           "shade_other": "한 에포크 사상의 스펙트럼 반지름 < 1 ({method})",
+           "no_target": "학습이 끝난 뒤의 평균 손실 (거리를 잴 최소제곱 해가 없음)",
+           "shade_none": "없음 (안정성을 분석하지 않음: {why})",
+           "extra": "; 경계 근처에 점을 더 찍음"},
+}
+
+# Fonts with Hangul, tried in this order for a Korean picture (Linux, macOS, Windows). Every
+# Noto Sans CJK face has the Hangul syllables; matplotlib names a .ttc file by its first face.
+KOREAN_FONTS = ("Noto Sans CJK KR", "Noto Sans KR", "NanumGothic", "Apple SD Gothic Neo",
+                "AppleGothic", "Malgun Gothic", "UnDotum", "Baekmuk Gulim", "Noto Sans CJK JP",
+                "Noto Sans CJK SC", "Noto Sans CJK TC", "Noto Sans CJK HK")
+_FONT_FILES = ("notosanscjk", "notosanskr", "nanum", "gothic", "malgun", "undotum", "baekmuk")
+
+
+@functools.cache
+def korean_font() -> str | None:
+    """The first font of :data:`KOREAN_FONTS` that matplotlib knows, or ``None``. matplotlib's
+    font list is cached on disk and may predate a font's installation, so the system's font
+    files that look Korean are added to it first, once."""
+    from matplotlib import font_manager
+
+    known = {f.fname for f in font_manager.fontManager.ttflist}
+    for file in font_manager.findSystemFonts():
+        name = file.replace("\\", "/").rsplit("/", 1)[-1].lower()
+        if file not in known and any(part in name for part in _FONT_FILES):
+            try:
+                font_manager.fontManager.addfont(file)
+            except (OSError, RuntimeError, ValueError):  # unreadable: not a font to use
+                continue
+    have = {f.name for f in font_manager.fontManager.ttflist}
+    return next((name for name in KOREAN_FONTS if name in have), None)
+
+
+def _lang_for_picture(lang: str | None) -> str:
+    """The language to draw in: Korean only where a font with Hangul is found (else the
+    letters would come out as empty boxes), so English otherwise."""
+    lang = language.language(lang)
+    return "ko" if lang == "ko" and korean_font() is not None else "en"
+
+
+def _font_context(lang: str):
+    """matplotlib settings that draw Hangul (Korean), else none; the minus stays ASCII."""
+    plt = _pyplot()
+    if lang != "ko":
+        return plt.rc_context({})
+    return plt.rc_context({"font.family": [korean_font(), "DejaVu Sans"],
+                           "axes.unicode_minus": False})
+
+
 @_quietly
-def sweep_png(result, target, stable, title: str, extra=None) -> bytes:
+def sweep_png(result, target, stable, title: str, extra=None, lang: str | None = None) -> bytes:
     """:func:`sweep_figure` as PNG bytes."""
-    return _png(sweep_figure(result, target, stable, title, extra))
+    lang = _lang_for_picture(lang)
+    with _font_context(lang):
+        return _png(sweep_figure(result, target, stable, title, extra, lang))
 
 
-def sweep_figure(result, target, stable, title: str, extra=None):
+def sweep_figure(result, target, stable, title: str, extra=None, lang: str | None = None):
     """How far each config ends from the least-squares parameters ``target`` (a dict, or w*
     for the lecture's model), against the learning rate (log-log), one line per initial point:
     ``|w - w*|`` for the lecture's model, the Euclidean distance for the others.
@@ -135,8 +200,10 @@ def sweep_figure(result, target, stable, title: str, extra=None):
     drawn as dotted lines. ``extra`` is a second sweep (the same initial points) drawn in with
     the first: extra points inside each window and near its edges
     (:func:`lec4_jax.tool.sweep.refined_rates`). A model without a least-squares fit (``target``
-    None) shows each config's final mean loss instead.
+    None) shows each config's final mean loss instead. Its words are in ``lang``
+    (:data:`SWEEP_WORDS`).
     """
+    words = SWEEP_WORDS[language.language(lang)]
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(8, 5))
     if target is not None and not isinstance(target, dict):
@@ -164,22 +231,20 @@ def sweep_figure(result, target, stable, title: str, extra=None):
         label = ", ".join(f"{p}_init={v:g}" for p, v in zip(init, point))
         ax.loglog(lr[keep], np.maximum(shown[keep], floor), ".-", lw=1, ms=3, label=label)
     if diverged.any():
-        ax.plot(lr[diverged], np.full(diverged.sum(), top), "rx", ms=4, label="diverged")
+        ax.plot(lr[diverged], np.full(diverged.sum(), top), "rx", ms=4, label=words["diverged"])
     lo_lr, hi_lr = lr.min(), lr.max()
     for lo, hi in stable.intervals:
         ax.axvspan(max(lo, lo_lr), min(hi, hi_lr), color="tab:green", alpha=0.08)
         for edge in (lo, hi):
             if lo_lr <= edge <= hi_lr and edge > 0:
                 ax.axvline(edge, color="tab:green", ls=":", lw=1)
-    ax.set_xlabel("learning rate")
-    ax.set_ylabel("final mean loss (no least-squares fit to measure from)" if target is None
-                  else "final |w - w*|" if list(target) == ["w"] else
-                  "final distance from the least-squares fit")
-    shade = ("|prod(1 - 2 lr x_i^2)| < 1, the analytically stable rates"
-             if stable.method == "analytic" else
-             f"spectral radius of an epoch's map < 1 ({stable.method})"
-             if stable.intervals else f"stability {stable.method}: {stable.why}")
-    ax.set_title(title + "\nshaded: " + shade + ("; extra points at its edges" if extra else ""))
+    ax.set_xlabel(words["lr"])
+    ax.set_ylabel(words["no_target"] if target is None else
+                  words["one_param"] if list(target) == ["w"] else words["other"])
+    shade = (words["shade_linear"] if stable.method == "analytic" else
+             words["shade_other"].format(method=stable.method) if stable.intervals else
+             words["shade_none"].format(why=stable.why))
+    ax.set_title(title + "\n" + words["shaded"] + shade + (words["extra"] if extra else ""))
     ax.legend(loc="best", fontsize=8)
     return fig
 
@@ -473,7 +538,7 @@ def animation_bytes(run, fmt: str, title: str) -> bytes:
 
 
 
-def graph_figure(walk, params, title: str = "", dtype="float32"):
+def graph_figure(walk, params, title: str = "", dtype="float32", lang: str | None = None):
     """The walked graph drawn by matplotlib, for machines without Graphviz: the same boxes,
     forward edges carrying the input's value (solid, black), and dashed red backward edges
     carrying the gradient passed back. Returns the Figure (its texts can be read back)."""
@@ -490,7 +555,7 @@ def graph_figure(walk, params, title: str = "", dtype="float32"):
     for n in walk.graph.nodes:
         fill = "#fff3c4" if n.name in params else "white"
         style = "round,pad=0.4" if n.is_leaf else "square,pad=0.4"
-        boxes[n.index] = ax.text(*xy[n.index], walkthrough.node_label(walk, n, dtype),
+        boxes[n.index] = ax.text(*xy[n.index], walkthrough.node_label(walk, n, dtype, lang),
                                  ha="center", va="center", fontsize=9, zorder=2,
                                  bbox={"boxstyle": style, "fc": fill, "ec": "black"})
     for n in walk.graph.nodes:
@@ -529,6 +594,8 @@ def _graph_edge(ax, source, target, label: str, backward: bool) -> None:
             bbox={"boxstyle": "round,pad=0.1", "fc": "white", "ec": "none", "alpha": 0.85})
 
 
-def graph_png(walk, params, title: str = "", dtype="float32") -> bytes:
-    """:func:`graph_figure` as PNG bytes."""
-    return _png(graph_figure(walk, params, title, dtype))
+def graph_png(walk, params, title: str = "", dtype="float32", lang: str | None = None) -> bytes:
+    """:func:`graph_figure` as PNG bytes, its words in ``lang`` where a font can draw them."""
+    lang = _lang_for_picture(lang)
+    with _font_context(lang):
+        return _png(graph_figure(walk, params, title, dtype, lang))
