@@ -397,9 +397,9 @@ answer = None  # dict로 답하기: {"w": ..., "b": ...}
 print(lj.exercises.check("bias", answer))
 """),
     md("""
-**Exercise 3.** {q:quadratic}
+**Exercise 3.** {q:polynomial}
 """, """
-**연습 3.** {q:quadratic}
+**연습 3.** {q:polynomial}
 """),
     code("""
 answer = None  # a dict: {"w2": ..., "w1": ..., "b": ...}
@@ -408,6 +408,24 @@ answer = None  # dict로 답하기: {"w2": ..., "w1": ..., "b": ...}
 """),
     code("""
 print(lj.exercises.check("polynomial", answer))
+"""),
+    md("""
+Every model of the package, and the graph `scripts/explain.py --model=NAME` walks for it. The
+last one, ŷ = x·w², is not linear in its parameter: on the way back the gradient passes through
+w², whose local gradient is 2w. Try it in a new cell:
+`ex = lj.Example.of("w_squared")`, then `print("\\n".join(lj.table(lj.explain(ex), ex.model.params)))`.
+""", """
+이 패키지에 있는 모델 전부입니다. `scripts/explain.py --model=이름`으로 각 모델의 그래프를 따라갈
+수 있습니다. 마지막 모델 ŷ = x·w²는 파라미터에 대해 선형이 아닙니다. 거꾸로 갈 때 기울기가
+w²를 지나는데, 그 국소 기울기는 2w입니다. 새 셀에서 직접 해 보세요:
+`ex = lj.Example.of("w_squared")`, 그다음 `print("\\n".join(lj.table(lj.explain(ex), ex.model.params)))`.
+"""),
+    code("""
+for m in lj.MODELS.values():
+    print(f"{m.name:10} {m.formula:28} parameters: {', '.join(m.params)}")
+""", """
+for m in lj.MODELS.values():
+    print(f"{m.name:10} {m.formula:28} 파라미터: {', '.join(m.params)}")
 """),
     md("""
 ## 4. The training run, step by step
@@ -918,6 +936,9 @@ def notebook(lang: str) -> nbformat.NotebookNode:
         text = text.replace("{jax_loop}", JAX_LOOP)
         for name, ex in EXERCISES.items():
             text = text.replace(f"{{q:{name}}}", ex.text[lang])
+        left = re.findall(r"\{q:\w+\}|\{torch_loop\}|\{jax_loop\}", text)
+        if left:  # a placeholder naming no exercise would reach the learner as it is
+            raise ValueError(f"no text for {', '.join(left)} in the {lang} notebook")
         nb.cells.append(nbformat.v4.new_markdown_cell(text))
     for i, cell in enumerate(nb.cells):  # stable ids: a rebuild changes nothing needlessly
         cell.id = f"cell-{i}"
