@@ -19,6 +19,25 @@ import sys
 import threading
 import warnings
 
+
+def lecture_arithmetic() -> None:
+    """Makes XLA's CPU code round as PyTorch and eager JAX do: one rounding per operation.
+
+    On an x86 CPU with AVX2, XLA fuses ``a*b + c`` into one instruction that rounds once (FMA),
+    so a compiled float32 run can end a digit away from the lecture's PyTorch loop
+    (docs/parity.md). Capping XLA's CPU instruction set at AVX (``--xla_cpu_max_isa=AVX``) takes
+    FMA away, and the compiled run then prints the lecture's lines byte for byte. It must be set
+    before JAX starts its CPU backend, so a script calls this before any computation. An
+    ``XLA_FLAGS`` that already names the instruction set is left as the user set it; other
+    machines (ARM) are left alone.
+    """
+    import platform
+
+    flags_now = os.environ.get("XLA_FLAGS", "")
+    if platform.machine() in ("x86_64", "AMD64") and "xla_cpu_max_isa" not in flags_now:
+        os.environ["XLA_FLAGS"] = f"{flags_now} --xla_cpu_max_isa=AVX".strip()
+
+
 EXIT_FAILED = 1  # the run itself failed (training diverged)
 EXIT_USAGE = 2  # a bad flag, file, number or environment
 EXIT_INTERNAL = 70  # a bug (BSD's EX_SOFTWARE)

@@ -8,9 +8,14 @@ step, a ``progress:`` line per epoch, and ``predict (AT)``. Exit status: 0 when 
 from absl import flags, logging
 
 import _cli
-from lec4_jax import model
-from lec4_jax.tool import platform, report, runs, stepthrough, training
-from lec4_jax.tool.settings import Settings
+
+# Per-sample training is scalar work on the host CPU, where a fused multiply-add buys nothing
+# measurable (docs/performance.md, row d): without it the run prints the lecture's digits.
+_cli.lecture_arithmetic()
+
+from lec4_jax import model  # noqa: E402 (after the arithmetic is set: it starts nothing)
+from lec4_jax.tool import platform, report, runs, stepthrough, training  # noqa: E402
+from lec4_jax.tool.settings import Settings  # noqa: E402
 
 _SHARED = _cli.define_flags("model", "epochs", "grad", "optimizer", "platform", "x64", "progress")
 _MODEL, _EPOCHS, _GRAD, _OPTIMIZER, _PLATFORM, _X64, _PROGRESS = _SHARED.values()

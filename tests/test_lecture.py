@@ -1,9 +1,11 @@
 """lec4_jax/lecture.py, the lecture's script in JAX, against the lecture's real PyTorch loop
 (tests/torch_lecture.py) and against train.py."""
 
+import os
 import platform
 import subprocess
 import sys
+from pathlib import Path
 
 import jax.numpy as jnp
 import numpy as np
@@ -76,13 +78,32 @@ def test_the_compiled_step_and_the_scanned_run_stay_within_the_fma_bound(torch_r
 
 
 @pytest.mark.skipif(platform.machine() not in ("x86_64", "AMD64"), reason="an x86 ISA flag")
-def test_without_fma_train_py_prints_the_lectures_lines_byte_for_byte():
-    """Bit-exact where XLA may not fuse a multiply-add (XLA_FLAGS=--xla_cpu_max_isa=AVX): the
-    tool's compiled run prints exactly what the lecture's eager loop prints. With FMA the two
-    may differ in a last digit (the README's parity section)."""
-    no_fma = {"XLA_FLAGS": "--xla_cpu_max_isa=AVX"}
-    train = run_script("train.py", env=no_fma)
+def test_train_py_prints_the_lectures_lines_byte_for_byte():
+    """The default train.py, no XLA_FLAGS given, prints exactly what the lecture's eager loop
+    prints, and that is PyTorch's arithmetic (the tests above): train.py takes away XLA's fused
+    multiply-add itself (_cli.lecture_arithmetic). Given XLA_FLAGS that name another
+    instruction set are kept: with FMA allowed, the run parts from the lecture in a last digit."""
     script = subprocess.run([sys.executable, "-m", "lec4_jax.lecture"], capture_output=True,
-                            text=True, env=dict(BASE_ENV, **no_fma), timeout=120)
-    assert train.returncode == script.returncode == 0
+                            text=True, env=BASE_ENV, timeout=120)
+    train = run_script("train.py")
+    assert "XLA_FLAGS" not in BASE_ENV and train.returncode == script.returncode == 0
     assert train.stdout == script.stdout
+    with_fma = run_script("train.py", env={"XLA_FLAGS": "--xla_cpu_max_isa=AVX512_CORE"})
+    if "avx2" in Path("/proc/cpuinfo").read_text():  # FMA3 comes with AVX2 on x86
+        assert with_fma.returncode == 0 and with_fma.stdout != script.stdout
+
+
+def test_lecture_arithmetic_keeps_an_instruction_set_the_user_named(monkeypatch):
+    import _cli
+
+    monkeypatch.setattr(platform, "machine", lambda: "x86_64")
+    monkeypatch.setenv("XLA_FLAGS", "--xla_dump_to=/tmp/x")
+    _cli.lecture_arithmetic()
+    assert os.environ["XLA_FLAGS"] == "--xla_dump_to=/tmp/x --xla_cpu_max_isa=AVX"
+    monkeypatch.setenv("XLA_FLAGS", "--xla_cpu_max_isa=AVX2")
+    _cli.lecture_arithmetic()
+    assert os.environ["XLA_FLAGS"] == "--xla_cpu_max_isa=AVX2"
+    monkeypatch.delenv("XLA_FLAGS")
+    monkeypatch.setattr(platform, "machine", lambda: "aarch64")
+    _cli.lecture_arithmetic()
+    assert "XLA_FLAGS" not in os.environ
