@@ -157,3 +157,35 @@ def python_sgd(name: str, params: dict, lr: float, epochs: int, xs=LECTURE_XY[0]
             steps.append((epoch, x, y, dict(params), s * s, grads))
             params = {p: v - lr * grads[p] for p, v in params.items()}
     return steps, params
+
+
+_AS_TRAIN_PY = """import base64, json, sys
+import _cli
+_cli.lecture_arithmetic()
+from lec4_jax.tool import plots, report, runs, stepthrough
+from lec4_jax.tool.settings import Settings
+from lec4_jax import model
+{code}
+"""
+
+
+def as_train_py_computes(code: str, timeout: int = 300) -> str:
+    """``code``'s standard output, run in a fresh Python whose XLA arithmetic is train.py's
+    (``_cli.lecture_arithmetic``: no fused multiply-add on x86), so that what the library gives
+    there is what train.py gives. The test process itself keeps XLA's defaults (FMA), which the
+    parity and sweep tests rely on."""
+    env = dict(BASE_ENV, PYTHONPATH=os.pathsep.join([str(SCRIPTS), *filter(None, [
+        os.environ.get("PYTHONPATH")])]))
+    proc = subprocess.run([sys.executable, "-c", _AS_TRAIN_PY.format(code=code)],
+                          capture_output=True, text=True, env=env, timeout=timeout)
+    assert proc.returncode == 0, proc.stderr
+    return proc.stdout
+
+
+def library_lines(settings_kwargs: dict, trace: bool = True,
+                  data=((1.0, 2.0, 3.0), (2.0, 4.0, 6.0))) -> list[str]:
+    """``report.trace_lines`` of ``runs.run(Settings(**settings_kwargs), *data)``, computed as
+    train.py computes (:func:`as_train_py_computes`)."""
+    code = (f"run = runs.run(Settings(**{settings_kwargs!r}), *{data!r})\n"
+            f"print('\\n'.join(report.trace_lines(run, {trace!r})))")
+    return as_train_py_computes(code).splitlines()

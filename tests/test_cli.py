@@ -1,5 +1,7 @@
 """scripts/train.py as a user runs it: real subprocesses, real output."""
 
+import base64
+import functools
 import json
 import os
 import platform
@@ -16,15 +18,16 @@ from cli_util import (
     PNG,
     SCRIPTS,
     Server,
+    as_train_py_computes,
     assert_usage_error,
     embedded,
     gradient_methods_run,
+    library_lines,
     python_sgd,
     run_script,
 )
 from lec4_jax import model
-from lec4_jax.tool import plots, report, runs, stepthrough, training
-from lec4_jax.tool.settings import Settings
+from lec4_jax.tool import report
 
 
 def train(*args, env=None):
@@ -46,17 +49,16 @@ def lecture_lines(w, loss, grad, final_w, xs=(1.0, 2.0, 3.0), ys=(2.0, 4.0, 6.0)
 def test_default_output_is_the_lectures_as_computed_by_jax():
     proc = train()
     assert proc.returncode == 0, proc.stderr
-    h = training.train({"w": 1.0}, np.float32([1, 2, 3]), np.float32([2, 4, 6]), 0.01, epochs=20)
-    want = lecture_lines(h.params["w"], h.loss, h.grads["w"], h.final_params["w"])
-    assert proc.stdout.splitlines() == want
+    assert proc.stdout.splitlines() == library_lines({})
     assert proc.stderr == ""
 
 
 @pytest.mark.skipif(platform.machine() not in ("x86_64", "AMD64"), reason="an x86 ISA flag")
-def test_output_is_pytorchs_to_the_last_digit_without_fma():
-    # Bit-exact parity of the whole printed output with the real PyTorch loop: without FMA
-    # (XLA_FLAGS=--xla_cpu_max_isa=AVX) the jitted run rounds exactly as torch does.
-    proc = train(env={"XLA_FLAGS": "--xla_cpu_max_isa=AVX", "JAX_PLATFORMS": "cpu"})
+def test_output_is_pytorchs_to_the_last_digit():
+    # Bit-exact parity of the whole printed output with the real PyTorch loop, with no XLA_FLAGS
+    # given: train.py takes XLA's fused multiply-add away itself (_cli.lecture_arithmetic), so
+    # the jitted run rounds exactly as torch does.
+    proc = train(env={"JAX_PLATFORMS": "cpu"})
     t = torch_lecture.train([1.0, 2.0, 3.0], [2.0, 4.0, 6.0])
     assert proc.stdout.splitlines() == lecture_lines(t["w"], t["loss"], t["grad"], t["final_w"])
 
@@ -190,9 +192,8 @@ def test_quadratic_model_trains_under_every_gradient(grad, optimizer):
     proc = train("--model=quadratic", "--learning_rate=0.001", "--trace=false", f"--grad={grad}",
                  f"--optimizer={optimizer}")
     assert proc.returncode == 0, proc.stderr
-    settings = Settings(model="quadratic", learning_rate=0.001, grad=grad, optimizer=optimizer,
-                        keep_history=False)
-    want = list(report.trace_lines(runs.run(settings, [1.0, 2.0, 3.0], [2.0, 4.0, 6.0]), False))
+    want = library_lines(dict(model="quadratic", learning_rate=0.001, grad=grad,
+                              optimizer=optimizer, keep_history=False), trace=False)
     assert proc.stdout.splitlines() == want  # every line, as the library computes it
 
 
@@ -238,9 +239,8 @@ def test_bad_data_and_plot_flags(args, message):
 def test_a_diverged_run_prints_every_finished_epoch_and_stops():
     proc = train("--learning_rate=1.0")
     assert proc.returncode == 1
-    run = runs.run(Settings(learning_rate=1.0), [1.0, 2.0, 3.0], [2.0, 4.0, 6.0])
     lines = proc.stdout.splitlines()
-    assert lines == list(report.trace_lines(run))
+    assert lines == library_lines({"learning_rate": 1.0})
     progress = [line for line in lines if line.startswith("progress:")]
     assert [p.split()[1] for p in progress] == [str(e) for e in range(9)]  # epoch 9 diverged
     assert lines[-1].startswith("\tgrad:  3.0 6.0 ") and len(lines) == 1 + 30 + 9
@@ -308,13 +308,30 @@ def check_output(path, params, steps):
 
 
 LECTURE = ([1.0, 2.0, 3.0], [2.0, 4.0, 6.0])
-# What each output is, rendered in-process from a run: (run, target, title) -> bytes.
-RENDERED = {
-    "run.png": plots.training_png,
-    "land.png": lambda run, target, title: plots.landscape_png(run, *LECTURE, target, title),
-    "run.gif": lambda run, target, title: plots.animation_bytes(run, ".gif", title),
-    "page.html": lambda run, target, title: stepthrough.page(run).encode(),
-}
+# What each output is, rendered from a run in train.py's arithmetic: (run, target, title) -> bytes
+# (the same functions test_plots and test_stepthrough check).
+_RENDER = """
+LECTURE = ([1.0, 2.0, 3.0], [2.0, 4.0, 6.0])
+name = {name!r}
+run = runs.run(Settings(model=name, learning_rate=0.001, epochs=2), *LECTURE)
+target = model.least_squares(name, *LECTURE)
+title = f"{{name}}, sgd, learning rate 0.001"
+out = {{"run.png": plots.training_png(run, target, title),
+        "run.gif": plots.animation_bytes(run, ".gif", title),
+        "page.html": stepthrough.page(run).encode()}}
+if len(model.get(name).params) <= 2:
+    out["land.png"] = plots.landscape_png(run, *LECTURE, target, title)
+print(json.dumps({{k: base64.b64encode(v).decode() for k, v in out.items()}}))
+"""
+
+
+@functools.cache
+def rendered(model_name: str) -> dict[str, bytes]:
+    """Every picture and page of the model's small run, as train.py computes and draws it."""
+    out = json.loads(as_train_py_computes(_RENDER.format(name=model_name)))
+    return {k: base64.b64decode(v) for k, v in out.items()}
+
+
 OUTPUTS = [("--output", "run.json"), ("--plot", "run.png"), ("--landscape", "land.png"),
            ("--animate", "run.gif"), ("--animate", "run.mp4"), ("--html", "page.html")]
 
@@ -339,11 +356,8 @@ def test_every_model_writes_every_output_alone(server, tmp_path, model_name, fla
     assert (code, err) == (0, "")
     assert os.listdir(work) == [name]
     check_output(work / name, params, steps=6)
-    if name in RENDERED:  # byte for byte what test_plots and test_stepthrough check
-        run = runs.run(Settings(model=model_name, learning_rate=0.001, epochs=2), *LECTURE)
-        target = model.least_squares(model_name, *LECTURE)
-        title = f"{model_name}, sgd, learning rate 0.001"
-        assert (work / name).read_bytes() == RENDERED[name](run, target, title)
+    if name in rendered(model_name):  # byte for byte what test_plots, test_stepthrough check
+        assert (work / name).read_bytes() == rendered(model_name)[name]
 
 
 @pytest.mark.parametrize("trace", ["--trace", "--notrace"])
