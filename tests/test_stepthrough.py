@@ -22,27 +22,70 @@ from lec4_jax.settings import Settings
 LECTURE = ([1.0, 2.0, 3.0], [2.0, 4.0, 6.0])
 
 
+def node_index(data):
+    return {n["name"]: k for k, n in enumerate(data["nodes"])}
+
+
 def test_the_page_holds_every_step_computed_by_the_run():
     run = runs.run(Settings(), *LECTURE)
     data = embedded(stepthrough.page(run))
+    at = node_index(data)
     assert len(data["steps"]) == 60 and [n["name"] for n in data["nodes"]] == [
         "x", "y", "w", "y_hat", "s", "loss"]
     s0 = data["steps"][0]  # the lecture's worked example: loss 1, then -2, -2, -2
     assert s0["values"] == ["1.0", "2.0", "1.0", "1.0", "-1.0", "1.0"]
     assert s0["grads"][2:] == ["-2.0", "-2.0", "-2.0", "1.0"]
-    assert all(s["agrees"] for s in data["steps"])  # the walk equals jax.grad at every step
+    assert data["disagree"] == []  # the walk equals jax.grad at every step
     for i in (0, 17, 59):
         s = data["steps"][i]
-        assert np.float32(s["params"]["w"]) == run.history.params["w"][i]
-        assert np.float32(s["param_grads"]["w"]) == run.history.grads["w"][i]
+        assert np.float32(s["values"][at["w"]]) == run.history.params["w"][i]
+        assert np.float32(s["grads"][at["w"]]) == run.history.grads["w"][i]
     assert np.float32(data["steps"][59]["next"]["w"]) == run.final_params["w"]
 
 
-def test_a_diverged_run_ends_at_its_first_non_finite_step():
-    run = runs.run(Settings(model="affine", learning_rate=1.0), *LECTURE)
-    data = embedded(stepthrough.page(run, "ko"))
-    assert len(data["steps"]) == run.diverged_at + 1 and data["diverged_at"] == run.diverged_at
-    assert data["labels"]["next"] == "다음 ▶" and data["params"] == ["w", "b"]
+@pytest.mark.parametrize("model", ["linear", "affine", "quadratic"])
+def test_one_number_per_quantity_the_compiled_runs(model):
+    # The loss and every dloss/dparameter the page holds are the compiled run's, the ones its
+    # update used; where the op-by-op walk rounded one differently, the step names the walk's
+    # number and how many float32 steps apart it is, once.
+    run = runs.run(Settings(model=model), *LECTURE)
+    data = embedded(stepthrough.page(run))
+    at, f = node_index(data), lambda v: str(np.float32(v))  # noqa: E731
+    for i, step in enumerate(data["steps"]):
+        assert step["values"][at["loss"]] == f(run.history.loss[i])
+        for p in data["params"]:
+            assert step["grads"][at[p]] == f(run.history.grads[p][i])
+        for k, kind, walk, ulps in step.get("walk", []):
+            shown = step[kind + "s"][k]
+            assert walk != shown and ulps >= 1
+            assert abs(np.float32(walk).view(np.int32) - np.float32(shown).view(np.int32)) == ulps
+        assert len({(k, kind) for k, kind, *_ in step.get("walk", [])}) == len(
+            step.get("walk", []))
+
+
+@pytest.mark.parametrize("model", ["linear", "affine", "quadratic"])
+def test_the_graph_is_laid_out_left_to_right(model):
+    data = embedded(stepthrough.page(runs.run(Settings(model=model, epochs=1), *LECTURE)))
+    nodes, at = data["nodes"], node_index(data)
+    places = [(n["col"], n["row"]) for n in nodes]
+    assert len(set(places)) == len(places)  # one node per place
+    for n in nodes:
+        for i in n["inputs"]:
+            assert nodes[at[i]]["col"] < n["col"]  # every edge points right
+    assert nodes[-1]["name"] == "loss" and nodes[-1]["col"] == max(c for c, _ in places)
+
+
+def test_every_label_is_translated():
+    en, ko = stepthrough.LABELS["en"], stepthrough.LABELS["ko"]
+    assert en.keys() == ko.keys()
+    same = {k for k in en if en[k] == ko[k]}
+    assert same <= {"hidden", "ask"}, same  # "?" and "dloss/d{node} = ?" are the same in both
+    hangul = re.compile("[\uac00-\ud7a3]")
+    assert all(hangul.search(v) for k, v in ko.items() if k not in same)
+    assert ko["title"] == "역전파 한 스텝씩 따라가기"
+    assert ko["agrees"].endswith("직접 구현한 역전파 결과가 jax.grad와 일치합니다")
+    for word in ("순전파", "역전파", "학습률", "에포크", "손실", "국소 기울기", "연쇄 법칙"):
+        assert any(word in v for v in ko.values()), word
 
 
 def test_a_language_without_labels_is_refused_naming_the_ones_there_are():
@@ -180,25 +223,32 @@ def test_every_step_of_a_diverged_run_is_the_lectures_arithmetic_in_float32():
     data = embedded(stepthrough.page(run))
     assert [n["name"] for n in data["nodes"]] == ["x", "y", "w", "y_hat", "s", "loss"]
     steps, f = data["steps"], lambda v: str(np.float32(v))  # noqa: E731
-    assert len(steps) == 30 and steps[0]["params"]["w"] == "1.0" and steps[-1]["loss"] == "inf"
+    assert len(steps) == 30 and steps[0]["values"][2] == "1.0" and steps[-1]["values"][5] == "inf"
+    assert data["disagree"] == []
     for i, step in enumerate(steps):
         x, y = np.float32(LECTURE[0][i % 3]), np.float32(LECTURE[1][i % 3])
-        w = np.float32(step["params"]["w"])
+        w = np.float32(step["values"][2])
         with np.errstate(over="ignore", invalid="ignore"):
             y_hat = x * w
             s = y_hat - y
             two_s = np.float32(2) * s
             values, grads = [x, y, w, y_hat, s, s * s], [two_s * w, -two_s, two_s * x, two_s,
                                                          two_s, np.float32(1)]
-            update = w - np.float32(1) * np.float32(step["param_grads"]["w"])
-        assert (step["epoch"], step["x"], step["y"]) == (i // 3, f(x), f(y))
-        assert step["values"] == [f(v) for v in values]
-        assert step["loss"] == f(run.history.loss[i])  # the compiled run's (it may fuse x*w - y)
-        assert step["grads"] == [f(g) for g in grads] and step["agrees"]
-        assert step["param_grads"]["w"] == f(two_s * x) or step["fused"]
+            update = w - np.float32(1) * np.float32(step["grads"][2])
+        walk = {(k, kind): number for k, kind, number, _ in step.get("walk", [])}
+        assert step["epoch"] == i // 3
+        # the walk's numbers, op by op, except the loss and dloss/dw: the compiled run's (it may
+        # fuse x*w - y), with the walk's own listed where they differ
+        assert [walk.get((k, "value"), v) for k, v in enumerate(step["values"])] == [
+            f(v) for v in values]
+        assert [walk.get((k, "grad"), g) for k, g in enumerate(step["grads"])] == [
+            f(g) for g in grads]
+        assert step["values"][5] == f(run.history.loss[i])
+        assert step["grads"][2] == f(run.history.grads["w"][i])
+        assert walk.keys() <= {(2, "grad"), (5, "value")}
         assert step["next"]["w"] == f(update)
         if i + 1 < len(steps):
-            assert step["next"] == steps[i + 1]["params"]
+            assert step["next"]["w"] == steps[i + 1]["values"][2]
 
 
 def test_a_run_diverged_at_its_first_step_has_a_page_of_that_step():
@@ -207,7 +257,6 @@ def test_a_run_diverged_at_its_first_step_has_a_page_of_that_step():
     # (to 1 ulp: XLA may fuse w - lr * g into one rounding).
     run = runs.run(Settings(init={"w": 1e30}), *LECTURE)
     (step,) = embedded(stepthrough.page(run))["steps"]
-    assert (step["loss"], step["values"][-1], step["grads"][:3]) == ("inf", "inf",
-                                                                      ["inf", "-2e+30", "2e+30"])
+    assert (step["values"][-1], step["grads"][:3]) == ("inf", ["inf", "-2e+30", "2e+30"])
     want = np.float32(1e30) - np.float32(0.01) * np.float32(2e30)
     np.testing.assert_array_max_ulp(np.float32(step["next"]["w"]), want, maxulp=1)
