@@ -26,7 +26,7 @@ from lec4_jax import model as model_lib
 from lec4_jax.data import InputError
 from lec4_jax.report import fmt, steps_shown
 
-MAX_STEPS = 20_000  # 0.25 kB a step (linear) to 0.5 kB (quadratic): a page of 5 to 10 MB
+MAX_STEPS = 20_000  # 0.24 kB a step (linear) to 0.42 kB (quadratic): a page of 5 to 8 MB
 TOLERANCE = 1e-3  # the quiz: an answer within 0.1 % (or 0.001 near zero) of JAX's is right
 EN = {
     "title": "Back-propagation, step by step",
@@ -37,7 +37,7 @@ EN = {
     "prev_aria": "previous step", "next_aria": "next step", "play_aria": "play the run",
     "pause_aria": "pause", "slider_aria": "step of the run",
     "quiz": "quiz ✎", "quiz_off": "end quiz ✕", "quiz_aria": "quiz: compute the gradients",
-    "graph": "computational graph",
+    "graph": "computational graph", "swipe": "⇆ swipe the graph sideways to see all of it",
     "legend_fwd": "forward pass: value of each node",
     "legend_bwd": "back-propagation: dloss/d(node)",
     "input": "input", "param": "parameter", "hidden": "?",
@@ -81,7 +81,7 @@ KO = {
     "prev_aria": "이전 스텝", "next_aria": "다음 스텝", "play_aria": "학습 과정 재생",
     "pause_aria": "멈춤", "slider_aria": "학습 스텝",
     "quiz": "퀴즈 ✎", "quiz_off": "퀴즈 끝내기 ✕", "quiz_aria": "퀴즈: 기울기를 직접 계산하기",
-    "graph": "계산 그래프",
+    "graph": "계산 그래프", "swipe": "⇆ 그래프를 옆으로 밀면 전체를 볼 수 있습니다",
     "legend_fwd": "순전파: 노드의 값",
     "legend_bwd": "역전파: 손실의 기울기 dloss/d(노드)",
     "input": "입력", "param": "파라미터", "hidden": "?",
@@ -122,7 +122,7 @@ LABELS = {"en": EN, "ko": KO}
 
 def check_size(steps: int) -> None:
     if steps > MAX_STEPS:
-        raise InputError(f"the page holds at most {MAX_STEPS:,} steps (0.25 to 0.5 kB each); this "
+        raise InputError(f"the page holds at most {MAX_STEPS:,} steps (0.24 to 0.42 kB each); this "
                          f"run has {steps:,}: train fewer epochs or samples", "html")
 
 
@@ -238,11 +238,11 @@ def _structure(model: str) -> list[dict]:
 def _nice_ticks(lo: float, hi: float, count: int = 4) -> list[str]:
     """Round numbers (1, 2 or 5 times a power of ten apart) from at or below ``lo`` to at or
     above ``hi``, for an axis."""
-    if not (math.isfinite(lo) and math.isfinite(hi)):
-        return []
     if hi <= lo:
         lo, hi = lo - 1, hi + 1
     raw = (hi - lo) / count
+    if not (math.isfinite(lo) and math.isfinite(hi) and math.isfinite(raw) and raw > 0):
+        return []  # a range wider than the largest float: the chart has no ticks
     power = 10.0 ** math.floor(math.log10(raw))
     step = next(k * power for k in (1, 2, 5, 10) if k * power >= raw * (1 - 1e-9))
     decimals = max(0, -math.floor(math.log10(step) + 1e-9))
