@@ -45,8 +45,8 @@ EN = {
     "parameter": "parameter", "before": "before", "after": "after", "loss": "loss",
     "agrees": "✓ the handwritten back-propagation matches jax.grad",
     "disagrees": "✗ the handwritten back-propagation does NOT match jax.grad",
-    "rounding": "Rounding: the compiled training run rounded the last digit differently from "
-                "the step-by-step walk, which gives {items}. The page shows the run's numbers.",
+    "rounding": "Rounding: the compiled training run rounded differently from the step-by-step "
+                "walk, which gives {items}. The page shows the training run's numbers.",
     "rounding_item": "{q} = {walk} (a difference of {n} in the last place)",
     "rounding_item_nf": "{q} = {walk}",
     "loss_chart": "loss before each step", "params_chart": "parameters before each step",
@@ -89,9 +89,8 @@ KO = {
     "parameter": "파라미터", "before": "갱신 전", "after": "갱신 후", "loss": "손실",
     "agrees": "✓ 직접 구현한 역전파 결과가 jax.grad와 일치합니다",
     "disagrees": "✗ 직접 구현한 역전파 결과가 jax.grad와 다릅니다",
-    "rounding": "반올림: 컴파일된 학습 실행은 한 단계씩 계산한 값과 마지막 자리를 다르게 "
-                "반올림했습니다. 한 단계씩 계산하면 {items}입니다. 이 페이지는 학습 실행의 값을 "
-                "보여 줍니다.",
+    "rounding": "반올림: 컴파일된 학습 실행은 한 단계씩 계산한 값과 다르게 반올림했습니다. 한 "
+                "단계씩 계산하면 {items}입니다. 이 페이지는 학습 실행의 값을 보여 줍니다.",
     "rounding_item": "{q} = {walk}(마지막 자리에서 {n}만큼 차이)",
     "rounding_item_nf": "{q} = {walk}",
     "loss_chart": "각 스텝 전의 손실", "params_chart": "각 스텝 전의 파라미터",

@@ -598,3 +598,44 @@ def test_play_in_the_link_plays_unless_motion_is_reduced(driver, lecture_page, r
     finally:
         driver.execute_cdp_cmd("Emulation.setEmulatedMedia", {"features": []})
     assert at == 3 if reduce else at > 3
+
+
+def _w_squared_model():
+    """A model the page has never seen, y_hat = (w·w)·x: a node that takes the same input
+    twice, so two edges run from w to one box and dloss/dw is the sum of what they carry."""
+    from lec4_jax import chain_rule as cr
+    from lec4_jax import model
+
+    def predict(p, x):
+        return cr.mul(cr.mul(p["w"], p["w"], name="w2"), x, name="y_hat")
+
+    def closed_form(p, x, y):
+        return {"w": 2 * (p["w"] * p["w"] * x - y) * 2 * p["w"] * x}
+
+    return model.Model("w_squared", ("w",), predict, closed_form, "y_hat = w^2*x", {"w": 1.0},
+                       lambda x: [x], (1.0, 2.0, {"w": 1.0}))
+
+
+def test_a_new_model_is_drawn_without_code_of_its_own(driver, monkeypatch, tmp_path):
+    from lec4_jax import model
+
+    monkeypatch.setitem(model.MODELS, "w_squared", _w_squared_model())
+    run = runs.run(Settings(model="w_squared", learning_rate=0.005), *LECTURE)
+    page = stepthrough.page(run)
+    data = embedded(page)
+    at = node_index(data)
+    assert data["nodes"][at["w2"]]["inputs"] == ["w", "w"] and data["passed_edges"] == [0, 1]
+    for i, step in enumerate(data["steps"]):  # the two edges carry what adds up to dloss/dw
+        assert step["passed"][0] == step["passed"][1]
+        assert step["grads"][at["w"]] == str(np.float32(run.history.grads["w"][i]))
+    (tmp_path / "page.html").write_text(page, encoding="utf-8")
+    with viewport(driver, 1280, 720):
+        open_page(driver, tmp_path / "page.html", "#step=1&quiz")
+        result = driver.execute_script(GEOMETRY, list(range(0, 60, 7)))
+        assert result["problems"] == [] and result["edges"] == 2 * 7
+        for _ in range(3):  # s, y_hat, w2: reveal each
+            for wrong in ("1e9", "2e9", "3e9"):
+                answer(driver, wrong)
+        assert driver.find_element("id", "ask").text == "dloss/dw = ?"
+        hint = answer(driver, "1e9")
+        assert "dloss/dw = dloss/dw2 · ∂w2/∂w + dloss/dw2 · ∂w2/∂w" in hint
