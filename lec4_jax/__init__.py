@@ -10,20 +10,24 @@ The few names a learner needs, as the notebooks use them::
     lj.grads.autodiff(1.0, 1.0, 2.0)                 # dL/dw three ways: autodiff,
     lj.grads.chain_rule(1.0, 1.0, 2.0)               #   the handwritten chain rule,
     lj.grads.closed_form(1.0, 1.0, 2.0)              #   and the formula 2x(xw - y)
+    lj.set_language("ko")                            # tables, pictures, verdicts in Korean
+    lj.exercises.check("lecture_x2", answer)         # an exercise's answer, checked
 
 Importing this package loads JAX but not matplotlib, Graphviz or anything a notebook needs:
 those load on use.
 """
 
-from lec4_jax import chain_rule, grads
-from lec4_jax.data import InputError
-from lec4_jax.data import lecture as lecture_data
+from lec4_jax import chain_rule, exercises, grads
+from lec4_jax.language import set_language
 from lec4_jax.model import MODELS, forward, loss
-from lec4_jax.report import trace_lines
-from lec4_jax.runs import Run, run
-from lec4_jax.settings import Settings
-from lec4_jax.stability import stable_learning_rates
-from lec4_jax.sweep import learning_rates, train_grid
+from lec4_jax.tool.data import InputError
+from lec4_jax.tool.data import lecture as lecture_data
+from lec4_jax.tool.pictures import graph_picture, sweep_picture
+from lec4_jax.tool.report import trace_lines
+from lec4_jax.tool.runs import Run, run
+from lec4_jax.tool.settings import Settings
+from lec4_jax.tool.stability import stable_learning_rates
+from lec4_jax.tool.sweep import learning_rates, train_grid
 from lec4_jax.walkthrough import Example, explain, modes_table, table
 
 __all__ = [
@@ -32,6 +36,7 @@ __all__ = [
     "Example", "explain", "table", "modes_table",
     "stable_learning_rates", "learning_rates", "train_grid",
     "InputError",
+    "set_language", "exercises", "graph_picture", "sweep_picture",
 ]
 
 

@@ -17,7 +17,9 @@ import jax
 import numpy as np
 
 from lec4_jax import chain_rule as cr
+from lec4_jax import language
 from lec4_jax import model as model_lib
+from lec4_jax.walkthrough import Example
 
 
 class WrongAnswer(AssertionError):
@@ -26,11 +28,16 @@ class WrongAnswer(AssertionError):
 
 @dataclasses.dataclass(frozen=True)
 class Exercise:
-    model: str
-    params: dict
-    x: float
-    y: float
+    """A question on the walk-through's record: the graph and the point (an
+    :class:`~lec4_jax.walkthrough.Example`), and the question's text."""
+
+    example: Example
     text: dict  # {"en": ..., "ko": ...}: the question, with its loss and the answer's form
+
+    model = property(lambda self: self.example.model)
+    params = property(lambda self: self.example.params)
+    x = property(lambda self: self.example.x)
+    y = property(lambda self: self.example.y)
 
     def solution(self) -> dict[str, float]:
         """dloss/d(each parameter) at the exercise's point, by ``jax.grad``."""
@@ -56,18 +63,18 @@ class Exercise:
 
 
 EXERCISES = {
-    "lecture_x2": Exercise("linear", {"w": 1.0}, 2.0, 4.0, {
+    "lecture_x2": Exercise(Example.of(model_lib.LECTURE, x=2.0, y=4.0), {
         "en": "The lecture's graph, y_hat = x*w and loss = (y_hat - y)^2, at x=2, y=4, w=1: what "
               "is dloss/dw? Answer with a number: `answer = ...`.",
         "ko": "강의 그래프 y_hat = x*w, loss = (y_hat - y)^2에서 x=2, y=4, w=1일 때 dloss/dw는 "
               "얼마일까요? 숫자 하나로 답하세요: `answer = ...`."}),
-    "bias": Exercise("affine", {"w": 1.0, "b": 2.0}, 1.0, 2.0, {
+    "bias": Exercise(Example.of(model_lib.AFFINE), {  # at x=1, y=2, w=1, b=2
         "en": "With a bias, y_hat = x*w + b and loss = (y_hat - y)^2, at x=1, y=2, w=1, b=2: what "
               'are dloss/dw and dloss/db? Answer with a dict: `answer = {"w": ..., "b": ...}`.',
         "ko": "편향이 있는 모델 y_hat = x*w + b, loss = (y_hat - y)^2에서 x=1, y=2, w=1, b=2일 때 "
               "dloss/dw와 dloss/db는 얼마일까요? dict로 답하세요: "
               '`answer = {"w": ..., "b": ...}`.'}),
-    "quadratic": Exercise("quadratic", {"w2": 0.5, "w1": 1.0, "b": 0.0}, 2.0, 3.0, {
+    "polynomial": Exercise(Example.of(model_lib.QUADRATIC), {  # x=2, y=3, w2=0.5, w1=1, b=0
         "en": "y_hat = x^2*w2 + x*w1 + b and loss = (y_hat - y)^2, at x=2, y=3, w2=0.5, w1=1, b=0: "
               'what are dloss/dw2, dloss/dw1 and dloss/db? Answer with a dict: '
               '`answer = {"w2": ..., "w1": ..., "b": ...}`.',
@@ -100,14 +107,18 @@ def _text(lang: str, key: str, **kw) -> str:
     return " / ".join(_MESSAGES[code][key].format(**kw) for code in langs)
 
 
-def check(name: str, answer: float | Mapping[str, float] | None, lang: str = "both") -> str:
+def check(name: str, answer: float | Mapping[str, float] | None, lang: str | None = None) -> str:
     """Checks an answer: a number for a one-parameter model, else ``{param: value}``.
 
     Returns a one-line confirmation, or "not answered yet" for a blank answer (``None``);
     raises :class:`WrongAnswer` with a hint for the first wrong value (the local gradient of the
     node the parameter feeds), never the expected value. ``lang`` is ``"en"``, ``"ko"`` or
-    ``"both"`` (the notebooks' code is the same in both).
+    ``"both"``; ``None`` means the language set by :func:`lec4_jax.set_language`, and both
+    languages where none was set.
     """
+    lang = lang or language.chosen() or "both"
+    if lang != "both":
+        language.language(lang)  # checked: "en" or "ko"
     exercise = EXERCISES[name]
     want = exercise.solution()
     if answer is None or (isinstance(answer, Mapping) and

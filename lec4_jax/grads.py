@@ -26,8 +26,10 @@ METHODS = ("autodiff", "chain_rule", "closed_form")
 
 
 @functools.cache
-def loss_and_grad(model: str = "linear", method: str = "autodiff") -> Callable:
-    """``(params, x, y) -> (loss, {name: dL/dparam})`` for a model by name and a method."""
+def loss_and_grad(model: model_lib.Model | str = model_lib.LECTURE,
+                  method: str = "autodiff") -> Callable:
+    """``(params, x, y) -> (loss, {name: dL/dparam})`` for a model (or its name) and a method;
+    one function per pair (cached), so it can travel as a static argument of a jitted step."""
     m = model_lib.get(model)
     if method == "autodiff":
         return jax.value_and_grad(m.loss)
@@ -40,14 +42,14 @@ def loss_and_grad(model: str = "linear", method: str = "autodiff") -> Callable:
 
 def autodiff(w, x, y):
     """``jax.grad`` of :func:`lec4_jax.model.loss` with respect to ``w``."""
-    return loss_and_grad("linear", "autodiff")({"w": w}, x, y)[1]["w"]
+    return loss_and_grad(model_lib.LECTURE, "autodiff")({"w": w}, x, y)[1]["w"]
 
 
 def chain_rule(w, x, y):
     """The handwritten VJP rules, walked back from the loss (see :mod:`lec4_jax.chain_rule`)."""
-    return loss_and_grad("linear", "chain_rule")({"w": w}, x, y)[1]["w"]
+    return loss_and_grad(model_lib.LECTURE, "chain_rule")({"w": w}, x, y)[1]["w"]
 
 
 def closed_form(w, x, y):
     """The oracle :math:`2 x (x w - y)`."""
-    return loss_and_grad("linear", "closed_form")({"w": w}, x, y)[1]["w"]
+    return loss_and_grad(model_lib.LECTURE, "closed_form")({"w": w}, x, y)[1]["w"]

@@ -47,15 +47,21 @@ def loss_fan_out(w, x, y):
     return cr.mul(y_pred - y, y_pred - y, name="loss")
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True, eq=False)  # one object per model: equal when the same
 class Model:
     """A model: its parameters, its prediction over the engine's ops, and a gradient oracle.
 
-    ``closed_form(params, x, y)`` returns dL/d(each parameter) from a formula worked by hand,
-    written so that it rounds exactly as the chain rule does. ``defaults`` are the initial
-    parameters; ``features(x)`` the columns of its least-squares fit; ``example`` the sample
-    ``(x, y)`` and parameters at which ``scripts/explain.py`` walks the graph by default, chosen
-    so that every parameter's gradient is nonzero.
+    Built with keywords. ``closed_form(params, x, y)`` returns dL/d(each parameter) from a
+    formula worked by hand, written so that it rounds exactly as the chain rule does.
+    ``defaults`` are the initial parameters; ``example`` the sample ``(x, y)`` and parameters at
+    which ``scripts/explain.py`` walks the graph by default, chosen so that every parameter's
+    gradient is nonzero.
+
+    ``features(x)``, for a model linear in its parameters (``y_hat = sum_i params[i] *
+    features(x)[i]``), gives the columns of its least-squares fit: the target line, the
+    stability windows and the loss landscape from the data's moments use it. A model that is
+    not linear in its parameters has none (``None``), and the tool says so where it would need
+    it. The code around branches on these (the parameters, the features), never on a name.
     """
 
     name: str
@@ -64,11 +70,23 @@ class Model:
     closed_form: Callable[[Params, Any, Any], dict[str, Any]]
     formula: str
     defaults: dict[str, float]
-    features: Callable[[np.ndarray], list[np.ndarray]]
     example: tuple[float, float, dict[str, float]]
+    features: Callable[[np.ndarray], list[np.ndarray]] | None = None
 
     def loss(self, params: Params, x, y):
         return squared_error(self.predict(params, x), y)
+
+    @property
+    def has_least_squares(self) -> bool:
+        """Linear in its parameters: a least-squares fit (and what needs one) exists."""
+        return self.features is not None
+
+    @property
+    def why_no_least_squares(self) -> str:
+        return f"{self.name} ({self.formula}) is not linear in its parameters: no least-squares fit"
+
+    def __str__(self) -> str:
+        return self.name
 
 
 def _linear(p, x):
@@ -101,17 +119,34 @@ def _quadratic_grads(p, x, y):
     return {"w2": 2 * s * x2, "w1": 2 * s * x, "b": 2 * s}  # dL/dw2 = 2 s x^2 ...
 
 
+def _w_squared(p, x):
+    return cr.mul(x, cr.square(p["w"], name="w2"), name="y_hat")
+
+
+def _w_squared_grads(p, x, y):
+    s = x * (p["w"] * p["w"]) - y
+    return {"w": 2 * s * x * (2 * p["w"])}  # dL/dw = 2 s x 2w: the chain rule through w^2
+
+
 # The registry: adding a model is one entry here (its tests find it through MODELS).
-LINEAR = Model("linear", ("w",), _linear, _linear_grads, "y_hat = x*w", {"w": 1.0},
-               lambda x: [x], (1.0, 2.0, {"w": 1.0}))  # the lecture's worked example
-AFFINE = Model("affine", ("w", "b"), _affine, _affine_grads, "y_hat = x*w + b",
-               {"w": 1.0, "b": 0.0}, lambda x: [x, np.ones_like(x)],
-               (1.0, 2.0, {"w": 1.0, "b": 2.0}))  # the lecture's bias exercise
-QUADRATIC = Model("quadratic", ("w2", "w1", "b"), _quadratic, _quadratic_grads,
-                  "y_hat = x^2*w2 + x*w1 + b", {"w2": 1.0, "w1": 1.0, "b": 0.0},
-                  lambda x: [x * x, x, np.ones_like(x)],
-                  (2.0, 3.0, {"w2": 0.5, "w1": 1.0, "b": 0.0}))  # s = 2 + 2 - 3 = 1
-MODELS = {m.name: m for m in (LINEAR, AFFINE, QUADRATIC)}
+LINEAR = Model(name="linear", params=("w",), predict=_linear, closed_form=_linear_grads,
+               formula="y_hat = x*w", defaults={"w": 1.0},
+               example=(1.0, 2.0, {"w": 1.0}),  # the lecture's worked example
+               features=lambda x: [x])
+AFFINE = Model(name="affine", params=("w", "b"), predict=_affine, closed_form=_affine_grads,
+               formula="y_hat = x*w + b", defaults={"w": 1.0, "b": 0.0},
+               example=(1.0, 2.0, {"w": 1.0, "b": 2.0}),  # the lecture's bias exercise
+               features=lambda x: [x, np.ones_like(x)])
+QUADRATIC = Model(name="quadratic", params=("w2", "w1", "b"), predict=_quadratic,
+                  closed_form=_quadratic_grads, formula="y_hat = x^2*w2 + x*w1 + b",
+                  defaults={"w2": 1.0, "w1": 1.0, "b": 0.0},
+                  example=(2.0, 3.0, {"w2": 0.5, "w1": 1.0, "b": 0.0}),  # s = 2 + 2 - 3 = 1
+                  features=lambda x: [x * x, x, np.ones_like(x)])
+W_SQUARED = Model(name="w_squared", params=("w",), predict=_w_squared,
+                  closed_form=_w_squared_grads, formula="y_hat = x*w^2", defaults={"w": 1.0},
+                  example=(1.0, 2.0, {"w": 1.0}))  # s = -1: dL/dw = 2(-1)(1)(2) = -4
+MODELS = {m.name: m for m in (LINEAR, AFFINE, QUADRATIC, W_SQUARED)}
+LECTURE = LINEAR  # the lecture's model: the default everywhere
 
 
 def init_field(param: str) -> str:
@@ -119,33 +154,41 @@ def init_field(param: str) -> str:
     return f"{param}_init"
 
 
-def check_params(name: str, given, field: Callable[[str], str] = init_field) -> None:
-    """Every name in ``given`` is a parameter of model ``name``; else a one-line
-    :class:`~lec4_jax.data.InputError` naming the setting, ``field(param)`` (``b`` ->
+def check_params(model: Model | str, given, field: Callable[[str], str] = init_field) -> None:
+    """Every name in ``given`` is a parameter of ``model``; else a one-line
+    :class:`~lec4_jax.tool.data.InputError` naming the setting, ``field(param)`` (``b`` ->
     ``b_init``)."""
-    from lec4_jax.data import InputError
+    from lec4_jax.tool.data import InputError
 
-    m = get(name)
+    m = get(model)
     for p in given:
         if p not in m.params:
-            raise InputError(f"does not apply to model {name} (its parameters: "
+            raise InputError(f"does not apply to model {m.name} (its parameters: "
                              f"{', '.join(m.params)})", field(p))
 
 
-def get(name: str) -> Model:
+def get(model: Model | str) -> Model:
+    """The model itself, or the registry's model of that name: names resolve here, once, at
+    the library's entry points."""
+    if isinstance(model, Model):
+        return model
     try:
-        return MODELS[name]
-    except KeyError:
-        raise ValueError(f"unknown model {name!r}; choose from {sorted(MODELS)}") from None
+        return MODELS[model]
+    except (KeyError, TypeError):
+        raise ValueError(f"unknown model {model!r}; choose from {sorted(MODELS)}") from None
 
 
-def least_squares(name: str, x, y) -> dict[str, float]:
+def least_squares(model: Model | str, x, y) -> dict[str, float] | None:
     """The parameters that minimise the mean loss over the data (float64), e.g. for the
-    lecture's model :math:`w^* = \\sum x y / \\sum x^2`."""
+    lecture's model :math:`w^* = \\sum x y / \\sum x^2`; None for a model not linear in its
+    parameters (:attr:`Model.has_least_squares`)."""
+    m = get(model)
+    if not m.has_least_squares:
+        return None
     x, y = np.asarray(x, np.float64), np.asarray(y, np.float64)
     with np.errstate(over="ignore", invalid="ignore"):
-        phi = np.stack(get(name).features(x), axis=1)
+        phi = np.stack(m.features(x), axis=1)
     if not np.isfinite(phi).all():  # x^2 of an x near float64's max overflows: no fit then
-        return {p: float("nan") for p in get(name).params}
+        return {p: float("nan") for p in m.params}
     solution, *_ = np.linalg.lstsq(phi, y, rcond=None)
-    return dict(zip(get(name).params, map(float, solution)))
+    return dict(zip(m.params, map(float, solution)))

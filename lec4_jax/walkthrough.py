@@ -15,9 +15,48 @@ import jax
 import numpy as np
 
 from lec4_jax import chain_rule as cr
+from lec4_jax import language
 from lec4_jax import model as model_lib
-from lec4_jax.data import InputError, check_value
-from lec4_jax.report import fmt
+from lec4_jax.tool.data import InputError, check_value
+
+
+def fmt(value, dtype) -> str:
+    """The shortest decimal that round-trips ``value`` in ``dtype``, as PyTorch prints it."""
+    return str(np.dtype(dtype).type(value))
+
+
+# What the tables and the graph's labels say, in each language (lec4_jax.language); ``lang=None``
+# is the language set by lec4_jax.set_language, English where none was.
+WORDS = {
+    "en": {"at": "at {at}", "forward": "forward pass", "node": "node", "op": "op",
+           "inputs": "inputs", "value": "value", "param": "param", "input": "input",
+           "backward": "backward pass (upstream = dloss/dnode; passed = upstream * local)",
+           "upstream": "upstream", "local": "local d(node)/d(input)",
+           "passed": "passed to inputs",
+           "modes": "forward mode: {n} jax.jvp pass(es), one per parameter (a change of 1 on "
+                    "it, 0 on the others), carried forward; reverse mode: one jax.vjp pass from "
+                    "the gradient 1 at the loss, carried back",
+           "jvp": "d(node)/d{p} (jvp)", "vjp": "dloss/d(node) (vjp walk)",
+           "agree": "forward and reverse mode agree", "disagree": "forward and reverse mode "
+                                                                  "DISAGREE"},
+    "ko": {"at": "{at}에서", "forward": "순전파", "node": "노드", "op": "연산",
+           "inputs": "입력", "value": "값", "param": "파라미터", "input": "입력",
+           "backward": "역전파 (받은 기울기 = dloss/d(노드); 전하는 기울기 = 받은 기울기 × 국소 "
+                       "기울기)",
+           "upstream": "받은 기울기", "local": "국소 기울기 d(노드)/d(입력)",
+           "passed": "입력에 전하는 기울기",
+           "modes": "순방향 모드: 파라미터마다 jax.jvp를 한 번씩, 모두 {n}번 실행 (그 파라미터의 "
+                    "변화량을 1, 나머지를 0으로 두고 앞으로 전함); 역방향 모드: jax.vjp를 한 번 "
+                    "실행 (손실에 기울기 1을 두고 거꾸로 전함)",
+           "jvp": "d(노드)/d{p} (jvp)", "vjp": "dloss/d(노드) (vjp)",
+           "agree": "순방향 모드와 역방향 모드가 같음", "disagree": "순방향 모드와 역방향 모드가 "
+                                                            "다름"},
+}
+
+
+def _words(lang: str | None) -> dict[str, str]:
+    return WORDS[language.language(lang)]
+
 
 INSTALL_GRAPHVIZ = "install Graphviz (Debian/Ubuntu: apt-get install graphviz; macOS: brew " \
                    "install graphviz)"
@@ -25,28 +64,29 @@ INSTALL_GRAPHVIZ = "install Graphviz (Debian/Ubuntu: apt-get install graphviz; m
 
 @dataclasses.dataclass(frozen=True)
 class Example:
-    """One sample and the parameters at which to walk a model's graph, checked in float32."""
+    """One sample and the parameters at which to walk a model's graph, checked in float32: the
+    one record the walk-through and the exercises (:mod:`lec4_jax.exercises`) share."""
 
-    model: str
+    model: model_lib.Model
     params: dict
     x: float
     y: float
 
     @classmethod
-    def of(cls, model: str, params: dict | None = None, x: float | None = None,
+    def of(cls, model: model_lib.Model | str, params: dict | None = None, x: float | None = None,
            y: float | None = None) -> Example:
         """The model's example (:attr:`lec4_jax.model.Model.example`) with any of its numbers
         replaced; a parameter the model does not have is an error."""
         m = model_lib.get(model)
         ex_x, ex_y, ex_params = m.example
         params = dict(params or {})
-        model_lib.check_params(model, params)
+        model_lib.check_params(m, params)
         merged = {k: params.get(k, ex_params[k]) for k in m.params}
         x, y = ex_x if x is None else x, ex_y if y is None else y
         named = [(model_lib.init_field(k), v) for k, v in merged.items()]
         for field, value in (("x", x), ("y", y), *named):
             check_value(value, np.float32, field)
-        return cls(model, merged, x, y)
+        return cls(m, merged, x, y)
 
 
 def explain(example: Example, dtype="float32"):
@@ -57,11 +97,11 @@ def explain(example: Example, dtype="float32"):
                    cast(example.y))
 
 
-def title(example: Example, dtype="float32") -> str:
+def title(example: Example, dtype="float32", lang: str | None = None) -> str:
     m = model_lib.get(example.model)
     at = ", ".join(f"{k}={fmt(v, dtype)}" for k, v in
                    [("x", example.x), ("y", example.y), *example.params.items()])
-    return f"{m.name}: {m.formula}, loss = (y_hat - y)^2, at {at}"
+    return f"{m.name}: {m.formula}, loss = (y_hat - y)^2, " + _words(lang)["at"].format(at=at)
 
 
 def node_values(model: str, x, y):
@@ -78,7 +118,7 @@ def node_values(model: str, x, y):
     return values
 
 
-def modes_table(example: Example, dtype="float32") -> list[str]:
+def modes_table(example: Example, dtype="float32", lang: str | None = None) -> list[str]:
     """Forward mode next to reverse mode on the example's numbers.
 
     Forward mode (``jax.jvp``) pushes a tangent from one parameter (d param = 1, the others 0)
@@ -99,23 +139,22 @@ def modes_table(example: Example, dtype="float32") -> list[str]:
     _, pullback = jax.vjp(loss_of, params)
     (reverse,) = pullback(cast(1.0))
     walk = explain(example, dtype)
-    header = ["node", "value", *(f"d(node)/d{p} (jvp)" for p in m.params),
-              "dloss/d(node) (vjp walk)"]
+    words = _words(lang)
+    header = [words["node"], words["value"], *(words["jvp"].format(p=p) for p in m.params),
+              words["vjp"]]
     rows = [[name, fmt(v, dtype), *(fmt(tangents[p][name], dtype) for p in m.params),
              fmt(walk.grad(name), dtype)] for name, v in primal.items()]
     agree = all(np.array_equal(tangents[p]["loss"], reverse[p], equal_nan=True)
                 for p in m.params)
     result = ", ".join(f"dloss/d{p} = {fmt(reverse[p], dtype)}" for p in m.params)
-    return [f"forward mode: {len(m.params)} jax.jvp pass(es), one per parameter (tangent 1 on "
-            "it, 0 elsewhere), carried forward; reverse mode: one jax.vjp pass from "
-            "cotangent 1 at the loss, carried back",
+    return [words["modes"].format(n=len(m.params)),
             *_table(header, rows),
-            f"{result}  (forward and reverse mode {'agree' if agree else 'DISAGREE'})"]
+            f"{result}  ({words['agree' if agree else 'disagree']})"]
 
 
-def _op(node: cr.Node, params: Sequence[str]) -> str:
+def _op(node: cr.Node, params: Sequence[str], words: dict[str, str] = WORDS["en"]) -> str:
     if node.is_leaf:
-        return "param" if node.name in params else "input"
+        return words["param"] if node.name in params else words["input"]
     if node.primitive is cr.POW:
         return f"pow {node.params['exponent']}"
     return node.primitive.name
@@ -125,28 +164,38 @@ def _pairs(names: Sequence[str], values, dtype) -> str:
     return ", ".join(f"{n}: {fmt(v, dtype)}" for n, v in zip(names, values))
 
 
+def _width(text: str) -> int:
+    """Columns a monospaced font gives ``text``: two for each Hangul syllable or jamo."""
+    return sum(2 if "\u1100" <= ch <= "\u11ff" or "\u3130" <= ch <= "\u318f" or
+               "\uac00" <= ch <= "\ud7a3" else 1 for ch in text)
+
+
 def _table(header: Sequence[str], rows: list[Sequence[str]]) -> list[str]:
-    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
-    line = lambda r: "  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip()  # noqa: E731
+    widths = [max(_width(r[i]) for r in [header, *rows]) for i in range(len(header))]
+    pad = lambda c, w: c + " " * (w - _width(c))  # noqa: E731
+    line = lambda r: "  ".join(pad(c, w) for c, w in zip(r, widths)).rstrip()  # noqa: E731
     return [line(header), line(["-" * w for w in widths]), *map(line, rows)]
 
 
-def table(walk: cr.Walk, params: Sequence[str], dtype="float32") -> list[str]:
-    """The forward pass, then the backward pass, as aligned text tables."""
+def table(walk: cr.Walk, params: Sequence[str], dtype="float32",
+          lang: str | None = None) -> list[str]:
+    """The forward pass, then the backward pass, as aligned text tables, in ``lang``
+    (:mod:`lec4_jax.language`)."""
+    words = _words(lang)
     nodes = walk.graph.nodes
-    forward = [[n.name, _op(n, params), ", ".join(i.name for i in n.inputs), fmt(n.value, dtype)]
-               for n in nodes]
+    forward = [[n.name, _op(n, params, words), ", ".join(i.name for i in n.inputs),
+                fmt(n.value, dtype)] for n in nodes]
     backward = []
     for n in reversed(nodes):
         names = [i.name for i in n.inputs]
-        backward.append([n.name, _op(n, params), fmt(walk.grad(n.name), dtype),
+        backward.append([n.name, _op(n, params, words), fmt(walk.grad(n.name), dtype),
                          _pairs(names, cr.local_grads(n), dtype),
                          _pairs(names, walk.passed[n.index], dtype)])
-    return ["forward pass",
-            *_table(["node", "op", "inputs", "value"], forward),
+    return [words["forward"],
+            *_table([words[k] for k in ("node", "op", "inputs", "value")], forward),
             "",
-            "backward pass (upstream = dloss/dnode; passed = upstream * local)",
-            *_table(["node", "op", "upstream", "local d(node)/d(input)", "passed to inputs"],
+            words["backward"],
+            *_table([words[k] for k in ("node", "op", "upstream", "local", "passed")],
                     backward)]
 
 
@@ -173,10 +222,10 @@ def _expr(node: cr.Node) -> str:
     return f"{names[0]}^{exponent}"
 
 
-def node_label(walk: cr.Walk, node: cr.Node, dtype="float32") -> str:
+def node_label(walk: cr.Walk, node: cr.Node, dtype="float32", lang: str | None = None) -> str:
     """A node's three lines: its formula, its value, and dloss/d(node)."""
     what = node.name if node.is_leaf else f"{node.name} = {_expr(node)}"
-    return (f"{what}\nvalue {fmt(node.value, dtype)}\n"
+    return (f"{what}\n{_words(lang)['value']} {fmt(node.value, dtype)}\n"
             f"dloss/d{node.name} {fmt(walk.grad(node.name), dtype)}")
 
 
@@ -212,7 +261,8 @@ def _quote(text: str) -> str:
     return f'"{escaped}"'
 
 
-def dot(walk: cr.Walk, params: Sequence[str], dtype="float32", title: str = "") -> str:
+def dot(walk: cr.Walk, params: Sequence[str], dtype="float32", title: str = "",
+        lang: str | None = None) -> str:
     """Graphviz DOT of the annotated graph.
 
     Forward edges (solid, black) carry the input's value; backward edges (dashed, red) carry the
@@ -224,7 +274,7 @@ def dot(walk: cr.Walk, params: Sequence[str], dtype="float32", title: str = "") 
     if title:
         out.append(f"  labelloc=t; label={_quote(title)};")
     for n in walk.graph.nodes:
-        label = node_label(walk, n, dtype)
+        label = node_label(walk, n, dtype, lang)
         shape = "ellipse" if n.is_leaf else "box"
         style = ', style=filled, fillcolor="#fff3c4"' if n.name in params else ""
         out.append(f"  {_dot_id(n)} [label={_quote(label)}, shape={shape}{style}];")

@@ -73,7 +73,7 @@ def _on_signal(signum, _frame) -> None:
         except OSError:
             pass
         return
-    outputs = sys.modules.get("lec4_jax.outputs")
+    outputs = sys.modules.get("lec4_jax.tool.outputs")
     if outputs is not None:
         outputs.remove_temporaries(final=True)
     name = _signal_name(signum)
@@ -125,8 +125,8 @@ warnings.showwarning = _log_warning  # before JAX is imported: its import warns 
 
 from absl import app, flags  # noqa: E402
 
-from lec4_jax import data, outputs  # noqa: E402
-from lec4_jax.data import InputError  # noqa: E402
+from lec4_jax.tool import data, outputs  # noqa: E402
+from lec4_jax.tool.data import InputError  # noqa: E402
 
 _CACHE = flags.DEFINE_string(
     "compilation_cache", os.path.join(os.environ.get("XDG_CACHE_HOME") or
@@ -310,6 +310,43 @@ def flag_values(holders) -> dict:
     return {h.name: h.value for h in holders}
 
 
+# The flags more than one script takes, each defined here once: a script asks for the ones it
+# takes (define_flags), so a name, default, choice and help text is written in one place.
+def _shared_flag(name: str) -> flags.FlagHolder:
+    from lec4_jax import grads, model
+    from lec4_jax.tool import platform, training
+
+    if name == "model":
+        return flags.DEFINE_enum("model", model.LECTURE.name, list(model.MODELS), "; ".join(
+            f"{m.name}: {m.formula}" for m in model.MODELS.values()))
+    if name == "epochs":
+        return flags.DEFINE_integer("epochs", 20, "Passes over the data.", lower_bound=1)
+    if name == "grad":
+        return flags.DEFINE_enum("grad", "autodiff", grads.METHODS,
+                                 "How dL/d(each parameter) is computed.")
+    if name == "optimizer":
+        return flags.DEFINE_enum("optimizer", "sgd", sorted(training.OPTIMIZERS),
+                                 "optax optimizer.")
+    if name == "platform":
+        return flags.DEFINE_enum("platform", "auto", platform.PLATFORMS, "Where JAX computes "
+                                 "(per-sample training itself runs on the host CPU; see "
+                                 "docs/performance.md).")
+    if name == "x64":
+        return flags.DEFINE_bool("x64", False, "Compute in float64 instead of float32.")
+    if name == "progress":
+        return flags.DEFINE_bool("progress", True, "Report progress on stderr during a long run "
+                                 "(more than about 2 s).")
+    raise ValueError(f"no shared flag {name!r}")
+
+
+SHARED_FLAGS = ("model", "epochs", "grad", "optimizer", "platform", "x64", "progress")
+
+
+def define_flags(*names: str) -> dict[str, flags.FlagHolder]:
+    """The shared flags ``names`` (from :data:`SHARED_FLAGS`), defined for this script."""
+    return {name: _shared_flag(name) for name in names}
+
+
 def _registry_params() -> dict[str, str]:
     """Every parameter of every model in the registry, in order, with the models that have it."""
     from lec4_jax import model
@@ -344,7 +381,7 @@ def given_params(holders: dict[str, flags.FlagHolder]) -> dict[str, float]:
 
 
 def outputs_from(holders: dict[str, tuple[flags.FlagHolder, object]], enabled: bool = True):
-    """An :class:`~lec4_jax.outputs.Outputs` with one target per output flag given, checked
+    """An :class:`~lec4_jax.tool.outputs.Outputs` with one target per output flag given, checked
     together before any work. ``holders`` maps a flag to ``(holder, renderer check or None)``."""
     out = outputs.Outputs()
     if enabled:
@@ -377,7 +414,7 @@ def define_data_flags() -> dict[str, flags.FlagHolder]:
 def load_data(holders: dict[str, flags.FlagHolder], dtype) -> data.Dataset:
     """The dataset the flags name, every value checked in the compute ``dtype``; conflicting
     data flags are an error."""
-    from lec4_jax import limits
+    from lec4_jax.tool import limits
 
     given = {name for name in holders if present(holders[name])}
     if holders["dataset"].value == "synthetic":

@@ -3,7 +3,7 @@
 Rows: (a) PyTorch's eager loop; (b) a jitted step in a Python loop; (c) the whole run compiled;
 (d) sequential SGD over many samples; (e) learning-rate sweeps against their peers (vectorized
 eager PyTorch on every core, NumPy), against the limit probe (the same arithmetic and nothing
-else, see benchmarks.limit_probe) and, at 1e4 models, against the floor (an empty jitted call's
+else, see _bench.limit_probe) and, at 1e4 models, against the floor (an empty jitted call's
 round trip); (f) the whole ``scripts/train.py`` process against the lecture's script; (g) peak
 memory; (h) loading a CSV; (i) end to end: train.py over 1e7 synthetic samples against the
 scan alone; (j) what progress reporting costs. Medians over repeats. The goals are ratios,
@@ -17,12 +17,12 @@ import platform as host
 import sys
 import tempfile
 
+import _bench as b
 import jax
 from absl import flags
 
 import _cli
-from lec4_jax import benchmarks as b
-from lec4_jax import limits
+from lec4_jax.tool import limits
 
 _REPEATS = flags.DEFINE_integer("repeats", 21, "Repeats per in-process row.", lower_bound=1)
 _PROCESS_REPEATS = flags.DEFINE_integer("process_repeats", 7, "Repeats per process row (f).",

@@ -11,8 +11,7 @@ from absl import flags
 import _cli
 from lec4_jax import model, walkthrough
 
-_MODEL = flags.DEFINE_enum("model", "linear", list(model.MODELS),
-                           "; ".join(f"{m.name}: {m.formula}" for m in model.MODELS.values()))
+_MODEL = _cli.define_flags("model")["model"]
 _PARAM_FLAGS = _cli.define_param_flags(" at which to walk the graph (default: the model's "
                                        "example)")
 _X = flags.DEFINE_float("x", None, "The sample's input (default: the model's example).")

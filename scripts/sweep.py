@@ -11,25 +11,21 @@ a bad flag, file, number or environment (docs/contract.md).
 import math
 import time
 
-import numpy as np
 from absl import flags
 
 import _cli
-from lec4_jax import data, grads, limits, model, platform, report, stability, sweep, training
+from lec4_jax import model
+from lec4_jax.tool import data, limits, platform, report, stability, sweep
+from lec4_jax.tool.settings import Settings
 
 _LR_MIN = flags.DEFINE_float("lr_min", 1e-3, "Smallest learning rate, > 0.")
 _LR_MAX = flags.DEFINE_float("lr_max", 1.0, "Largest learning rate, >= --lr_min.")
 _NUM_LR = flags.DEFINE_integer("num_lr", 64, "How many learning rates.", lower_bound=1)
 _SPACING = flags.DEFINE_enum("lr_spacing", "log", ["log", "linear"], "Learning-rate spacing.")
-_MODEL = flags.DEFINE_enum("model", "linear", list(model.MODELS),
-                           "; ".join(f"{m.name}: {m.formula}" for m in model.MODELS.values()))
+_SHARED = _cli.define_flags("model", "epochs", "grad", "optimizer", "platform", "x64", "progress")
+_MODEL, _EPOCHS, _GRAD, _OPTIMIZER, _PLATFORM, _X64, _PROGRESS = _SHARED.values()
 _INIT_FLAGS = _cli.define_param_list_flags()
-_EPOCHS = flags.DEFINE_integer("epochs", 20, "Passes over the data.", lower_bound=1)
 _DATA_FLAGS = _cli.define_data_flags()
-_GRAD = flags.DEFINE_enum("grad", "autodiff", grads.METHODS, "How dL/dw is computed.")
-_OPTIMIZER = flags.DEFINE_enum("optimizer", "sgd", sorted(training.OPTIMIZERS), "optax optimizer.")
-_PLATFORM = flags.DEFINE_enum("platform", "auto", platform.PLATFORMS, "Where JAX computes.")
-_X64 = flags.DEFINE_bool("x64", False, "Compute in float64 instead of float32.")
 _CHUNK = flags.DEFINE_integer(
     "chunk_size", None, "Models per chunk and device (default: "
     f"{sweep.DEFAULT_CHUNK['cpu']} on a CPU, {sweep.DEFAULT_CHUNK['accelerator']} on a GPU).",
@@ -45,8 +41,6 @@ _PROCESS_ID = flags.DEFINE_integer("process_id", None, "This process's id, 0 to 
                                    "--num_processes - 1 (with --distributed).", lower_bound=0)
 _TIMEOUT = flags.DEFINE_integer("distributed_timeout", 60, "Seconds to wait for every process "
                                 "to join the cluster.", lower_bound=1)
-_PROGRESS = flags.DEFINE_bool("progress", True, "Report progress on stderr, chunk by chunk, "
-                              "during a long sweep (more than about 2 s).")
 _OUTPUT = flags.DEFINE_string("output", None, "Write one CSV row per config here.")
 _PLOT = flags.DEFINE_string("plot", None, "Draw final |w - w*| against the learning rate (PNG).")
 flags.register_multi_flags_validator(
@@ -58,14 +52,14 @@ _SHOWN = 24  # print every config's row up to this many configs
 _PROGRESS_MODEL_STEPS = 20_000_000_000  # about 2 s of sweep on a 2-core CPU
 
 
-def main(_):
-    from lec4_jax import plots
-
-    dtype = np.dtype("float64" if _X64.value else "float32")
+def _grid_axes(settings: Settings) -> tuple[dict[str, list[float]], int]:
+    """The grid's initial values given (``{param: values}``) and its size, each checked in the
+    compute dtype, the grid's memory refused up front."""
+    dtype, m = settings.dtype, settings.model
     for holder in (_LR_MIN, _LR_MAX):
         data.check_value(holder.value, dtype, holder.name, positive=True)
     given = {p: h for p, h in _INIT_FLAGS.items() if h.value is not None}
-    model.check_params(_MODEL.value, given, lambda p: f"{model.init_field(p)}_values")
+    model.check_params(m, given, lambda p: f"{model.init_field(p)}_values")
     inits = {}
     for p, holder in given.items():
         inits[p] = data.parse_floats(holder.value, holder.name)
@@ -74,9 +68,20 @@ def main(_):
     if n_models > _MAX_MODELS:
         raise data.InputError(f"--num_lr x the initial values: {n_models:,} models is more than "
                               f"{_MAX_MODELS:,} (memory for the results)")
-    n_params = len(model.get(_MODEL.value).params)
-    limits.check_memory(limits.sweep_bytes(n_models, n_params, dtype.itemsize, bool(_PLOT.value)),
-                        f"{n_models:,} models", "num_lr")
+    limits.check_memory(limits.sweep_bytes(n_models, len(m.params), dtype.itemsize,
+                                           bool(_PLOT.value)), f"{n_models:,} models", "num_lr")
+    return inits, n_models
+
+
+def main(_):
+    from lec4_jax.tool import plots
+
+    # One record of what every model of the grid is (the learning rates and the initial points
+    # are the grid's axes), checked as train.py's is: the model, its rule, the compute dtype.
+    settings = Settings(model=_MODEL.value, epochs=_EPOCHS.value, grad=_GRAD.value,
+                        optimizer=_OPTIMIZER.value, x64=_X64.value, keep_history=False)
+    dtype, m = settings.dtype, settings.model
+    inits, n_models = _grid_axes(settings)
     dataset = _cli.load_data(_DATA_FLAGS, dtype)
     limits.check_steps(_EPOCHS.value, len(dataset.x))
     if _DISTRIBUTED.value:
@@ -95,28 +100,29 @@ def main(_):
     lrs = sweep.learning_rates(_LR_MIN.value, _LR_MAX.value, _NUM_LR.value, _SPACING.value)
     start = time.perf_counter()
     long = n_models * _EPOCHS.value * len(dataset.x) > _PROGRESS_MODEL_STEPS
-    options = dict(epochs=_EPOCHS.value, model=_MODEL.value, grad=_GRAD.value,
-                   optimizer=_OPTIMIZER.value, dtype=dtype, chunk=_CHUNK.value)
+    options = dict(epochs=settings.epochs, model=m, grad=settings.grad,
+                   optimizer=settings.optimizer, dtype=dtype, chunk=_CHUNK.value)
     result = sweep.train_grid(lrs, inits, dataset.x, dataset.y, **options,
                               progress=_cli.progress_line("model")
                               if _PROGRESS.value and long and lead else None)
     seconds = time.perf_counter() - start
-    rates = stability.for_model(_MODEL.value, dataset.x, float(lrs.max()))
+    rates = stability.for_model(m, dataset.x, float(lrs.max()))
     extra = None  # for the plot: extra rates that trace each stable window and its edges
     extra_lrs = sweep.refined_rates(rates.intervals, lrs.min(), lrs.max()) if _PLOT.value else []
     if len(extra_lrs):  # every process takes part, as in the main grid
         extra = sweep.train_grid(extra_lrs, inits, dataset.x, dataset.y, **options)
     if not lead:
         return 0
-    target = model.least_squares(_MODEL.value, dataset.x, dataset.y)
-    out.print_lines(report.sweep_lines(result, rates, target, _EPOCHS.value, seconds,
+    target = model.least_squares(m, dataset.x, dataset.y)
+    out.print_lines(report.sweep_lines(result, rates, target, settings.epochs, seconds,
                                        f"{platform.device_count()} {device}", _SHOWN))
     if "--output" in out:
         out.commit("--output", sweep.csv_chunks(result))
     if "--plot" in out:
-        best = ", ".join(f"{p}* = {v:.6g}" for p, v in target.items())
-        title = (f"{_MODEL.value}, {len(dataset.x)} samples, {_EPOCHS.value} epochs, "
-                 f"{_OPTIMIZER.value}, {best}")
+        best = ("no least-squares fit" if target is None else
+                ", ".join(f"{p}* = {v:.6g}" for p, v in target.items()))
+        title = (f"{m.name}, {len(dataset.x)} samples, {settings.epochs} epochs, "
+                 f"{settings.optimizer}, {best}")
         out.commit("--plot", lambda: plots.sweep_png(result, target, rates, title, extra))
     return 0
 

@@ -8,42 +8,35 @@ step, a ``progress:`` line per epoch, and ``predict (AT)``. Exit status: 0 when 
 from absl import flags, logging
 
 import _cli
-from lec4_jax import grads, model, platform, report, runs, stepthrough, training
-from lec4_jax.settings import Settings
+from lec4_jax import model
+from lec4_jax.tool import platform, report, runs, stepthrough, training
+from lec4_jax.tool.settings import Settings
 
-_MODEL = flags.DEFINE_enum("model", "linear", list(model.MODELS),
-                           "; ".join(f"{m.name}: {m.formula}" for m in model.MODELS.values()))
+_SHARED = _cli.define_flags("model", "epochs", "grad", "optimizer", "platform", "x64", "progress")
+_MODEL, _EPOCHS, _GRAD, _OPTIMIZER, _PLATFORM, _X64, _PROGRESS = _SHARED.values()
 _LEARNING_RATE = flags.DEFINE_float("learning_rate", 0.01, "SGD step size: > 0, finite.")
-_EPOCHS = flags.DEFINE_integer("epochs", 20, "Passes over the data.", lower_bound=1)
 _PARAM_FLAGS = _cli.define_param_flags(", initial value (default: the model's)")
 _DATA_FLAGS = _cli.define_data_flags()
 _PREDICT_X = flags.DEFINE_float("predict_x", 4.0, "Input for the before/after prediction.")
-_GRAD = flags.DEFINE_enum("grad", "autodiff", grads.METHODS, "How dL/dw is computed.")
-_OPTIMIZER = flags.DEFINE_enum("optimizer", "sgd", sorted(training.OPTIMIZERS), "optax optimizer.")
 _LOOP = flags.DEFINE_enum("loop", "scan", training.LOOPS, "One compiled lax.scan, or a Python "
                           "loop over the jitted step.")
-_PLATFORM = flags.DEFINE_enum("platform", "auto", platform.PLATFORMS, "Where JAX computes "
-                              "(per-sample training itself runs on the host CPU; see README).")
-_X64 = flags.DEFINE_bool("x64", False, "Compute in float64 instead of float32.")
 _TRACE = flags.DEFINE_bool("trace", True, "Print the per-step grad: lines.")
 _OUTPUT = flags.DEFINE_string("output", None, "Write the whole history here as JSON.")
 _PLOT = flags.DEFINE_string("plot", None, "Draw the loss and the parameters per step (PNG).")
 _LANDSCAPE = flags.DEFINE_string("landscape", None, "Draw the loss landscape with the run's path "
-                                 "on it (PNG; linear: curves and tangents, affine: contours).")
+                                 "on it (PNG; one parameter: curves and tangents, two: contours).")
 _ANIMATE = flags.DEFINE_string("animate", None, "Animate the run, one frame per step (thinned "
                                "to 200): .gif (Pillow) or .mp4 (needs ffmpeg).")
 _HTML = flags.DEFINE_string("html", None, "Write a step-through page of the whole run here: one "
                             "self-contained HTML file; open it from disk.")
 _LANG = flags.DEFINE_enum("lang", "en", ["en", "ko"], "The step-through page's labels.")
-_PROGRESS = flags.DEFINE_bool("progress", True, "Report progress on stderr during a long run "
-                              "(more than about 2 s).")
 _FLAGS = (_MODEL, _LEARNING_RATE, _EPOCHS, *_PARAM_FLAGS.values(), *_DATA_FLAGS.values(),
           _PREDICT_X, _GRAD, _OPTIMIZER, _LOOP, _PLATFORM, _X64, _TRACE, _OUTPUT, _PLOT,
           _LANDSCAPE, _ANIMATE, _HTML, _LANG)
 
 
 def main(_):
-    from lec4_jax import plots
+    from lec4_jax.tool import plots
 
     out = _cli.outputs_from([
         (_OUTPUT, None), (_PLOT, plots.require_matplotlib),

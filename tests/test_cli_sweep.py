@@ -16,8 +16,9 @@ from cli_util import (
     python_sgd,
     run_script,
 )
-from lec4_jax import limits, model, plots, stability
-from lec4_jax import sweep as sweep_lib
+from lec4_jax import model
+from lec4_jax.tool import limits, plots, stability
+from lec4_jax.tool import sweep as sweep_lib
 
 
 def sweep(*args):
@@ -109,7 +110,8 @@ def sweep_png(model_name, lrs, epochs, x=(1.0, 2.0, 3.0), y=(2.0, 4.0, 6.0)):
     extra = (sweep_lib.train_grid(extra_lrs, {}, x, y, epochs=epochs, model=model_name)
              if len(extra_lrs) else None)
     target = model.least_squares(model_name, x, y)
-    best = ", ".join(f"{p}* = {v:.6g}" for p, v in target.items())
+    best = ("no least-squares fit" if target is None else
+            ", ".join(f"{p}* = {v:.6g}" for p, v in target.items()))
     title = f"{model_name}, {len(x)} samples, {epochs} epochs, sgd, {best}"
     return plots.sweep_png(grid, target, rates, title, extra)
 

@@ -364,7 +364,7 @@ def test_two_processes_gather_the_same_csv_as_one(tmp_path):
 
 
 RAISES = """import _cli
-from lec4_jax.data import InputError
+from lec4_jax.tool.data import InputError
 
 
 def main(_):

@@ -1,11 +1,11 @@
-"""lec4_jax.data: parsing and validating user data. Each bad input is one clear line."""
+"""lec4_jax.tool.data: parsing and validating user data. Each bad input is one clear line."""
 
 import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from lec4_jax import data
+from lec4_jax.tool import data
 
 
 def test_lecture_data():

@@ -10,7 +10,7 @@ from lec4_jax import exercises
 @pytest.mark.parametrize("name, right", [
     ("lecture_x2", -8.0),  # 2 x (x w - y) = 2*2*(2 - 4)
     ("bias", {"w": 2.0, "b": 2.0}),  # s = 1*1 + 2 - 2 = 1
-    ("quadratic", {"w2": 8.0, "w1": 4.0, "b": 2.0}),  # s = 4*0.5 + 2 - 3 = 1
+    ("polynomial", {"w2": 8.0, "w1": 4.0, "b": 2.0}),  # s = 4*0.5 + 2 - 3 = 1
 ])
 def test_the_right_answer_passes(name, right):
     assert exercises.check(name, right, "en").startswith("correct: ")
@@ -23,8 +23,8 @@ def _value(answer, param):
 @pytest.mark.parametrize("name, wrong, param, node, local", [
     ("lecture_x2", -2.0, "w", "y_hat", "2"),  # dy_hat/dw = x = 2
     ("bias", {"w": 2.0, "b": 1.0}, "b", "y_hat", "1"),  # dy_hat/db = 1
-    ("quadratic", {"w2": 2.0, "w1": 4.0, "b": 2.0}, "w2", "x2w2", "4"),  # d(x2*w2)/dw2 = x^2
-    ("quadratic", {"w2": 8.0, "w1": 4.0, "b": -2.0}, "b", "y_hat", "1"),
+    ("polynomial", {"w2": 2.0, "w1": 4.0, "b": 2.0}, "w2", "x2w2", "4"),  # d(x2*w2)/dw2 = x^2
+    ("polynomial", {"w2": 8.0, "w1": 4.0, "b": -2.0}, "b", "y_hat", "1"),
 ])
 def test_a_wrong_answer_gets_a_hint_and_never_the_value(name, wrong, param, node, local):
     """The hint is the last factor of the chain, the local gradient of the node the parameter
@@ -67,7 +67,7 @@ def test_both_languages_by_default():
     assert exercises.check("lecture_x2", -8) == "correct: dloss/dw = -8 / 정답입니다: dloss/dw = -8"
 
 
-@pytest.mark.parametrize("name, number, first", [("bias", 2.0, "w"), ("quadratic", 8.0, "w2")])
+@pytest.mark.parametrize("name, number, first", [("bias", 2.0, "w"), ("polynomial", 8.0, "w2")])
 def test_a_single_number_for_several_parameters_is_refused(name, number, first):
     # bias: dloss/dw = dloss/db = 2, so 2 is right for every parameter, and 8 is the
     # quadratic's dloss/dw2: a lone number still answers none of them. It is refused as no

@@ -9,8 +9,9 @@ from hypothesis import strategies as st
 from jax.test_util import check_grads
 
 from cli_util import spy_on_gradient_methods
-from lec4_jax import chain_rule, grads, model, runs, sweep, training
-from lec4_jax.settings import Settings
+from lec4_jax import chain_rule, grads, model
+from lec4_jax.tool import runs, sweep, training
+from lec4_jax.tool.settings import Settings
 
 finite = st.floats(-1e3, 1e3, allow_nan=False, allow_infinity=False, width=32)
 

@@ -1,4 +1,4 @@
-"""lec4_jax.limits: the memory a run may use, from every source the machine offers, and what is
+"""lec4_jax.tool.limits: the memory a run may use, from every source the machine offers, and what is
 left when a source is missing or unreadable."""
 
 import builtins
@@ -6,7 +6,7 @@ import os
 
 import pytest
 
-from lec4_jax import limits
+from lec4_jax.tool import limits
 
 
 @pytest.fixture

@@ -10,10 +10,11 @@ from __future__ import annotations
 import os
 import sys
 
+import _bench as benchmarks
 import pytest
 
 from cli_util import SCRIPTS, assert_usage_error, run_script
-from lec4_jax import benchmarks, limits
+from lec4_jax.tool import limits
 
 MIB = 2**20
 

@@ -18,7 +18,7 @@ import pytest
 import torch
 
 import torch_lecture
-from lec4_jax import training
+from lec4_jax.tool import training
 
 X, Y = [1.0, 2.0, 3.0], [2.0, 4.0, 6.0]
 LR, EPOCHS = 0.01, 20

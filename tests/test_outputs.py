@@ -1,4 +1,4 @@
-"""lec4_jax.outputs: checked together, whole or absent, through links, never over devices."""
+"""lec4_jax.tool.outputs: checked together, whole or absent, through links, never over devices."""
 
 import os
 import stat
@@ -8,8 +8,8 @@ import time
 
 import pytest
 
-from lec4_jax import outputs
-from lec4_jax.data import InputError
+from lec4_jax.tool import outputs
+from lec4_jax.tool.data import InputError
 
 
 def make(*targets):

@@ -1,4 +1,4 @@
-"""PyTorch parity for the exercises' models (affine, quadratic), as for the lecture's.
+"""PyTorch parity for every model of the registry, as for the lecture's.
 
 The same model runs in torch for real (tests/torch_lecture.py:train_model). Guarantees:
 eager JAX is bit-exact; jitted JAX without FMA (XLA_FLAGS=--xla_cpu_max_isa=AVX, a subprocess)
@@ -19,9 +19,13 @@ import pytest
 import torch
 
 import torch_lecture
-from lec4_jax import grads, training
+from lec4_jax import grads, model
+from lec4_jax.tool import training
 
-CONFIGS = {
+# Every model: the lecture's data from its example's parameters; some models more.
+CONFIGS = {name: [dict(x=[1.0, 2.0, 3.0], y=[2.0, 4.0, 6.0], params=dict(m.example[2]),
+                       lr=0.002, epochs=20)] for name, m in model.MODELS.items()}
+MORE = {
     "affine": [dict(x=[1.0, 2.0, 3.0], y=[2.0, 4.0, 6.0], params={"w": 1.0, "b": 2.0}, lr=0.01,
                     epochs=20),
                dict(x=[0.3, -1.7, 2.2], y=[1.5, -2.5, 5.1], params={"w": -0.5, "b": 0.7},
@@ -31,6 +35,8 @@ CONFIGS = {
                   dict(x=[0.3, -1.1, 1.7], y=[0.2, 1.4, 3.3],
                        params={"w2": 0.4, "w1": -0.2, "b": 0.1}, lr=0.02, epochs=15)],
 }
+for _name, _more in MORE.items():
+    CONFIGS[_name] += _more
 CASES = [(name, i) for name, configs in CONFIGS.items() for i in range(len(configs))]
 
 
@@ -61,7 +67,7 @@ def test_eager_jax_is_bit_exact(name, i, grad):
 _SCRIPT = """
 import json, sys
 import jax.numpy as jnp
-from lec4_jax import training
+from lec4_jax.tool import training
 out = []
 for name, c in json.loads(sys.argv[1]):
     h = training.train(c["params"], jnp.asarray(c["x"], jnp.float32),

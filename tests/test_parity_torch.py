@@ -23,7 +23,8 @@ from hypothesis import example, given
 from hypothesis import strategies as st
 
 import torch_lecture
-from lec4_jax import grads, training
+from lec4_jax import grads
+from lec4_jax.tool import training
 
 LECTURE = dict(x=[1.0, 2.0, 3.0], y=[2.0, 4.0, 6.0], lr=0.01, w_init=1.0, epochs=20)
 CONFIGS = [
@@ -71,7 +72,7 @@ def test_eager_jax_x64_is_bit_exact_with_torch_float64(config):
 _JITTED_SCRIPT = """
 import json, sys
 import jax, jax.numpy as jnp
-from lec4_jax import training
+from lec4_jax.tool import training
 out = []
 for c in json.loads(sys.argv[1]):
     with jax.enable_x64(c["x64"]):

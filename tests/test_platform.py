@@ -1,9 +1,9 @@
-"""lec4_jax.platform: joining a cluster checks the process id before it tries."""
+"""lec4_jax.tool.platform: joining a cluster checks the process id before it tries."""
 
 import pytest
 
-from lec4_jax import platform
-from lec4_jax.data import InputError
+from lec4_jax.tool import platform
+from lec4_jax.tool.data import InputError
 
 
 def test_the_last_process_id_joins_and_the_next_is_refused(monkeypatch):

@@ -1,11 +1,12 @@
-"""lec4_jax.plots: the pictures judged by what they draw (the figures' own data), not by their
+"""lec4_jax.tool.plots: the pictures judged by what they draw (the figures' own data), not by their
 file header."""
 
 import numpy as np
 import pytest
 
-from lec4_jax import model, plots, runs, stability, sweep
-from lec4_jax.settings import Settings
+from lec4_jax import model
+from lec4_jax.tool import plots, runs, stability, sweep
+from lec4_jax.tool.settings import Settings
 
 LECTURE = ([1.0, 2.0, 3.0], [2.0, 4.0, 6.0])
 

@@ -93,8 +93,8 @@ def test_sigkill_leaves_only_a_documented_scratch_name(tmp_path):
 
 
 def _page_bytes(model: str, epochs: int) -> int:
-    from lec4_jax import data, runs, stepthrough
-    from lec4_jax.settings import Settings
+    from lec4_jax.tool import data, runs, stepthrough
+    from lec4_jax.tool.settings import Settings
 
     run = runs.run(Settings(model=model, epochs=epochs), *data.lecture())
     return len(stepthrough.page(run).encode())
@@ -102,7 +102,7 @@ def _page_bytes(model: str, epochs: int) -> int:
 
 @pytest.mark.parametrize("model", ["linear", "affine", "quadratic"])
 def test_the_step_through_page_is_the_size_the_readme_says(model):
-    from lec4_jax import stepthrough
+    from lec4_jax.tool import stepthrough
 
     small, big = _page_bytes(model, 20), _page_bytes(model, 200)
     per_step = (big - small) / 540

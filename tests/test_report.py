@@ -1,13 +1,14 @@
-"""lec4_jax.report: number formatting, trace lines, the streamed JSON record."""
+"""lec4_jax.tool.report: number formatting, trace lines, the streamed JSON record."""
 
 import json
 import sys
 
+import _bench as benchmarks
 import numpy as np
 import pytest
 
-from lec4_jax import benchmarks, report, runs
-from lec4_jax.settings import Settings
+from lec4_jax.tool import report, runs
+from lec4_jax.tool.settings import Settings
 
 LECTURE = ([1.0, 2.0, 3.0], [2.0, 4.0, 6.0])
 
@@ -123,7 +124,7 @@ def test_the_divergence_message_names_the_parameter_when_the_loss_is_finite():
 
 
 def test_stable_spans_say_when_no_search_was_made():
-    from lec4_jax import stability
+    from lec4_jax.tool import stability
 
     too_many = np.ones(stability.NUMERICAL_MAX_SAMPLES + 1)
     rates = stability.for_model("affine", too_many, 1.0)

@@ -1,13 +1,15 @@
-"""lec4_jax.runs: a whole run from its settings; lec4_jax.settings: the record, checked."""
+"""lec4_jax.tool.runs: a whole run from its settings; lec4_jax.tool.settings: the record,
+checked."""
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from lec4_jax import limits, model, runs
-from lec4_jax.data import InputError
-from lec4_jax.settings import Settings
+from lec4_jax import model
+from lec4_jax.tool import limits, runs
+from lec4_jax.tool.data import InputError
+from lec4_jax.tool.settings import Settings
 
 LECTURE = ([1.0, 2.0, 3.0], [2.0, 4.0, 6.0])
 
@@ -31,7 +33,7 @@ def test_run_of_the_affine_model():
 def test_the_run_carries_its_settings():
     s = Settings(learning_rate=0.02, epochs=3)
     r = runs.run(s, *LECTURE)
-    assert r.settings is s and r.model == "linear" and len(r.history.loss) == 9
+    assert r.settings is s and r.model is model.LINEAR and len(r.history.loss) == 9
 
 
 def test_settings_fill_in_the_models_defaults_and_echo_them():

@@ -1,10 +1,11 @@
-"""lec4_jax.stability: the stable learning rates, against brute force and real training."""
+"""lec4_jax.tool.stability: the stable learning rates, against brute force and real training."""
 
 import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from lec4_jax import model, stability, training
+from lec4_jax import model
+from lec4_jax.tool import stability, training
 
 
 def test_lecture_intervals_are_where_the_epoch_factor_is_below_one():

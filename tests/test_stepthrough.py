@@ -16,9 +16,9 @@ import numpy as np
 import pytest
 
 from cli_util import BASE_ENV, SCRIPTS, assert_usage_error, embedded, run_script
-from lec4_jax import runs, stepthrough
-from lec4_jax.data import InputError
-from lec4_jax.settings import Settings
+from lec4_jax.tool import runs, stepthrough
+from lec4_jax.tool.data import InputError
+from lec4_jax.tool.settings import Settings
 
 LECTURE = ([1.0, 2.0, 3.0], [2.0, 4.0, 6.0])
 

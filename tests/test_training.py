@@ -1,25 +1,29 @@
-"""lec4_jax.training: the jitted step, the whole run as one scan, and the history."""
+"""lec4_jax.tool.training: the jitted step, the whole run as one scan, and the history."""
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from lec4_jax import data, grads, model, training
+from lec4_jax import grads, model
+from lec4_jax.tool import data, training
 
 X = jnp.array([1.0, 2.0, 3.0])
 Y = jnp.array([2.0, 4.0, 6.0])
 W1 = {"w": 1.0}
 INIT = {"linear": {"w": 0.5}, "affine": {"w": 0.5, "b": 0.25}, "quadratic": {"w2": 0.1, "w1": 0.5,
                                                                              "b": 0.25}}
+INIT = {name: INIT.get(name, {p: 0.5 for p in m.params}) for name, m in model.MODELS.items()}
 
 
 def test_one_step_is_the_lectures_update():
     # Eager, so exact: w - 0.01 * grad with grad = -2 at the worked example.
     w0, lr = {"w": jnp.float32(1.0)}, jnp.float32(0.01)
+    rule = training.Rule.of()
     with jax.disable_jit():
-        state = training.init_state(w0, lr)
-        w, _, loss, g = training.update(w0, state, jnp.float32(1.0), jnp.float32(2.0), lr)
+        state = training.init_state(w0, lr, rule)
+        w, _, loss, g = training.step(w0, state, jnp.float32(1.0), jnp.float32(2.0), lr,
+                                      rule=rule)
     assert (loss, g) == (1.0, {"w": -2.0})
     assert w["w"] == jnp.float32(1.0) - lr * jnp.float32(-2.0)
 

@@ -7,7 +7,7 @@ import pydot
 import pytest
 
 from lec4_jax import walkthrough as wt
-from lec4_jax.data import InputError
+from lec4_jax.tool.data import InputError
 
 
 def rows(lines, section):
@@ -91,7 +91,7 @@ def test_the_graph_without_graphviz_draws_every_node_and_edge(name):
     """The matplotlib picture (the notebook's when Graphviz is missing), read back from the
     figure: each node's three lines, and each edge's arrow and label (black forward value, red
     dashed backward gradient), the same as the DOT source's."""
-    plots = pytest.importorskip("lec4_jax.plots")
+    plots = pytest.importorskip("lec4_jax.tool.plots")
     pytest.importorskip("matplotlib")
     ex = wt.Example.of(name)
     walk = wt.explain(ex)

@@ -1,53 +1,23 @@
 """The lecture's PyTorch loop, run for real: the reference every parity test compares with.
 
-It is the seed's code, with the data, learning rate, w_init, epochs and dtype as arguments and
-the printing replaced by a record of every step.
+:func:`train` is the seed's script itself (scripts/_lecture_torch.py, written once for the tests
+and the benchmark); :func:`train_model` and :func:`train_with` are its loop for any model of the
+registry and for ``torch.optim`` optimizers.
 """
 
 from __future__ import annotations
 
 import numpy as np
 import torch
+from _lecture_torch import train  # noqa: F401 (the tests' reference)
 
-
-def train(x_data, y_data, learning_rate=0.01, epochs=20, w_init=1.0, dtype=torch.float32):
-    """Returns per-step arrays ``w`` (before the step), ``loss`` and ``grad``, and the final w."""
-    w = torch.tensor([w_init], dtype=dtype)
-    w.requires_grad_(True)
-
-    def forward(x):
-        return x * w
-
-    def loss(x, y):
-        y_pred = forward(x)
-        return (y_pred - y) * (y_pred - y)
-
-    ws, losses, grads = [], [], []
-    for _ in range(epochs):
-        for x_val, y_val in zip(x_data, y_data):
-            l = loss(x_val, y_val)  # noqa: E741 (the lecture's name)
-            l.backward()
-            ws.append(w.item())
-            losses.append(l.item())
-            grads.append(w.grad.item())
-            w.data = w.data - learning_rate * w.grad.data
-            w.grad.data.zero_()
-    np_dtype = np.float32 if dtype == torch.float32 else np.float64
-    as_np = lambda v: np.array(v, dtype=np_dtype)  # noqa: E731
-    return {"w": as_np(ws), "loss": as_np(losses), "grad": as_np(grads),
-            "final_w": np_dtype(w.item())}
-
-
-PREDICT = {
-    "linear": lambda p, x: x * p["w"],
-    "affine": lambda p, x: x * p["w"] + p["b"],
-    "quadratic": lambda p, x: x * x * p["w2"] + x * p["w1"] + p["b"],
-}
+from lec4_jax import model
 
 
 def train_model(name, x_data, y_data, params, learning_rate=0.01, epochs=20,
                 dtype=torch.float32):
-    """The lecture's loop for any of lec4_jax's models, written the same way in torch.
+    """The lecture's loop for any of lec4_jax's models, written the same way in torch: the
+    registry's own ``predict``, whose chain-rule ops on tensors are torch's ``+ - * **2``.
 
     x and y are tensors of ``dtype`` (so x*x rounds in that dtype, as in JAX). Returns per-step
     ``params`` and ``grads`` dicts of arrays, ``loss``, and ``final_params``.
@@ -57,7 +27,7 @@ def train_model(name, x_data, y_data, params, learning_rate=0.01, epochs=20,
     for _ in range(epochs):
         for x_val, y_val in zip(x_data, y_data):
             x, y = torch.tensor(x_val, dtype=dtype), torch.tensor(y_val, dtype=dtype)
-            y_pred = PREDICT[name](p, x)
+            y_pred = model.get(name).predict(p, x)
             l = (y_pred - y) * (y_pred - y)  # noqa: E741
             l.backward()
             rows["loss"].append(l.item())

@@ -2,7 +2,7 @@
 refactor. Not run in CI (an hour or more); run it by hand after changing the code or the tests:
 
     pip install -r requirements-mutation.txt
-    python tools/mutate.py                      # every module of lec4_jax/ and scripts/
+    python tools/mutate.py                      # every module of lec4_jax/ (and tool/) and scripts/
     python tools/mutate.py chain_rule grads     # only these modules (names as in TESTS below)
     python tools/mutate.py --report             # the scores so far, without running anything
 
@@ -55,24 +55,25 @@ TREE = WORK / "tree"
 
 # module -> the tests that should catch its mutants (paths under tests/)
 TESTS = {
-    "lec4_jax/benchmarks.py": ["test_cli_bench.py"],
     "lec4_jax/chain_rule.py": ["test_chain_rule.py"],
-    "lec4_jax/data.py": ["test_data.py", "test_cli.py"],
+    "lec4_jax/tool/data.py": ["test_data.py", "test_cli.py"],
     "lec4_jax/exercises.py": ["test_exercises.py", "test_cli_explain.py"],
     "lec4_jax/grads.py": ["test_grads.py"],
-    "lec4_jax/limits.py": ["test_cli.py", "test_cli_sweep.py"],
+    "lec4_jax/tool/limits.py": ["test_cli.py", "test_cli_sweep.py"],
+    "lec4_jax/lecture.py": ["test_lecture.py"],
     "lec4_jax/model.py": ["test_model.py", "test_parity_models.py", "test_grads.py"],
-    "lec4_jax/outputs.py": ["test_outputs.py", "test_cli.py"],
-    "lec4_jax/platform.py": ["test_cli.py"],
-    "lec4_jax/plots.py": ["test_cli.py"],
-    "lec4_jax/report.py": ["test_report.py", "test_cli.py"],
-    "lec4_jax/runs.py": ["test_runs.py", "test_report.py"],
-    "lec4_jax/settings.py": ["test_cli.py", "test_contract.py"],
-    "lec4_jax/stability.py": ["test_stability.py"],
-    "lec4_jax/stepthrough.py": ["test_stepthrough.py"],
-    "lec4_jax/sweep.py": ["test_sweep.py", "test_cli_sweep.py"],
-    "lec4_jax/training.py": ["test_training.py", "test_optimizers.py", "test_runs.py"],
+    "lec4_jax/tool/outputs.py": ["test_outputs.py", "test_cli.py"],
+    "lec4_jax/tool/platform.py": ["test_cli.py"],
+    "lec4_jax/tool/plots.py": ["test_cli.py"],
+    "lec4_jax/tool/report.py": ["test_report.py", "test_cli.py"],
+    "lec4_jax/tool/runs.py": ["test_runs.py", "test_report.py"],
+    "lec4_jax/tool/settings.py": ["test_cli.py", "test_contract.py"],
+    "lec4_jax/tool/stability.py": ["test_stability.py"],
+    "lec4_jax/tool/stepthrough.py": ["test_stepthrough.py"],
+    "lec4_jax/tool/sweep.py": ["test_sweep.py", "test_cli_sweep.py"],
+    "lec4_jax/tool/training.py": ["test_training.py", "test_optimizers.py", "test_runs.py"],
     "lec4_jax/walkthrough.py": ["test_walkthrough.py"],
+    "scripts/_bench.py": ["test_cli_bench.py", "test_report.py"],
     "scripts/_cli.py": ["test_cli.py", "test_contract.py"],
     "scripts/bench.py": ["test_cli_bench.py"],
     "scripts/explain.py": ["test_cli_explain.py"],
@@ -97,7 +98,8 @@ EQUIVALENT = "equivalent by construction"  # the result of a mutant skipped by s
 
 
 def name_of(module: str) -> str:
-    """``lec4_jax/chain_rule.py`` -> ``chain_rule``; ``scripts/_cli.py`` -> ``scripts._cli``."""
+    """``lec4_jax/chain_rule.py`` -> ``chain_rule``; ``lec4_jax/tool/runs.py`` -> ``runs``;
+    ``scripts/_cli.py`` -> ``scripts._cli``."""
     stem = Path(module).stem
     return stem if module.startswith("lec4_jax/") else f"scripts.{stem}"
 

@@ -1,8 +1,8 @@
 """The settings of a run: one frozen record, checked in the dtype it will compute in.
 
-``scripts/train.py`` builds a :class:`Settings` from its flags, :func:`lec4_jax.runs.run` takes
-it, the :class:`~lec4_jax.runs.Run` carries it, and the JSON record echoes it. A notebook builds
-one directly::
+``scripts/train.py`` builds a :class:`Settings` from its flags,
+:func:`lec4_jax.tool.runs.run` takes it, the :class:`~lec4_jax.tool.runs.Run` carries it, and the
+JSON record echoes it. A notebook builds one directly::
 
     Settings()                                   # the lecture: w=1, lr=0.01, 20 epochs
     Settings(learning_rate=1.0)                  # a run that diverges
@@ -17,8 +17,9 @@ from typing import Any
 
 import numpy as np
 
-from lec4_jax import grads, limits, model, training
-from lec4_jax.data import InputError, check_value
+from lec4_jax import grads, model
+from lec4_jax.tool import limits, training
+from lec4_jax.tool.data import InputError, check_value
 
 init_field = model.init_field  # w -> w_init: the one naming rule
 
@@ -27,12 +28,14 @@ init_field = model.init_field  # w -> w_init: the one naming rule
 class Settings:
     """What a run is: the model and its initial parameters, the optimizer, and how it runs.
 
-    ``init`` holds only the model's parameters (``None``: the model's defaults).
+    ``model`` is a :class:`~lec4_jax.model.Model` or its name, resolved here once: the record
+    holds the model itself. ``init`` holds only the model's parameters (``None``: the model's
+    defaults).
     ``keep_history`` keeps every step's values; without it a run of any length needs no
     memory per step.
     """
 
-    model: str = "linear"
+    model: model.Model | str = model.LECTURE
     init: Mapping[str, float] | None = None
     learning_rate: float = 0.01
     epochs: int = 20
@@ -44,11 +47,12 @@ class Settings:
     keep_history: bool = True
 
     def __post_init__(self):
-        if self.model not in model.MODELS:
+        if not isinstance(self.model, model.Model) and self.model not in model.MODELS:
             raise InputError(f"{self.model!r} is not one of {', '.join(model.MODELS)}", "model")
         m = model.get(self.model)
+        object.__setattr__(self, "model", m)
         init = dict(m.defaults if self.init is None else self.init)
-        model.check_params(self.model, init)
+        model.check_params(m, init)
         init = {k: float(init.get(k, m.defaults[k])) for k in m.params}
         object.__setattr__(self, "init", init)
         for name, choices in (("optimizer", tuple(training.OPTIMIZERS)),
@@ -78,7 +82,8 @@ class Settings:
 
     def record(self) -> dict[str, Any]:
         """The settings as a JSON-ready dict."""
-        out = dataclasses.asdict(self)
+        out = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+        out["model"] = self.model.name
         out["init"] = dict(self.init)
         out["dtype"] = self.dtype.name
         return out

@@ -11,6 +11,7 @@ batch it.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 from collections.abc import Callable
 from typing import Any, NamedTuple
@@ -61,14 +62,34 @@ class History(NamedTuple):
 
 def make_optimizer(name: str, learning_rate) -> optax.GradientTransformation:
     """An optax optimizer by name. ``sgd`` applies the lecture's ``w - lr * grad``."""
-    try:
-        return OPTIMIZERS[name](learning_rate)
-    except KeyError:
-        raise ValueError(f"unknown optimizer {name!r}; choose from {sorted(OPTIMIZERS)}") from None
+    return Rule.of(optimizer=name).optimizer(learning_rate)
 
 
-def step(params, opt_state, x, y, learning_rate, *, model: str = "linear",
-         grad: str = "autodiff", optimizer: str = "sgd", fence: bool = True):
+@dataclasses.dataclass(frozen=True)
+class Rule:
+    """How a step learns, resolved once from names at the library's entry points: the model,
+    its ``(params, x, y) -> (loss, grads)`` function, and the optax optimizer's factory (a
+    learning rate in, a transformation out; the rate stays an argument, so it can be vmapped).
+
+    A rule is hashable and :meth:`of` gives the same object for the same names, so it travels
+    as one static argument of the jitted loops: no name lookups inside traced code.
+    """
+
+    model: model_lib.Model
+    loss_and_grad: Callable
+    optimizer: Callable[[Any], optax.GradientTransformation]
+
+    @staticmethod
+    @functools.cache
+    def of(model: model_lib.Model | str = model_lib.LECTURE, grad: str = "autodiff",
+           optimizer: str = "sgd") -> Rule:
+        if optimizer not in OPTIMIZERS:
+            raise ValueError(f"unknown optimizer {optimizer!r}; choose from {sorted(OPTIMIZERS)}")
+        m = model_lib.get(model)
+        return Rule(m, grads_lib.loss_and_grad(m, grad), OPTIMIZERS[optimizer])
+
+
+def step(params, opt_state, x, y, learning_rate, *, rule: Rule = None, fence: bool = True):
     """One per-sample update.
 
     Returns ``(new_params, new_opt_state, loss, grads)``, where ``loss`` and ``grads`` are taken
@@ -84,17 +105,15 @@ def step(params, opt_state, x, y, learning_rate, *, model: str = "linear",
     if fence:
         params, opt_state, x, y, learning_rate = jax.lax.optimization_barrier(
             (params, opt_state, x, y, learning_rate))
-    loss, g = grads_lib.loss_and_grad(model, grad)(params, x, y)
-    updates, opt_state = make_optimizer(optimizer, learning_rate).update(g, opt_state, params)
+    rule = rule or Rule.of()
+    loss, g = rule.loss_and_grad(params, x, y)
+    updates, opt_state = rule.optimizer(learning_rate).update(g, opt_state, params)
     out = (optax.apply_updates(params, updates), opt_state, loss, g)
     return jax.lax.optimization_barrier(out) if fence else out
 
 
-update = jax.jit(step, static_argnames=("model", "grad", "optimizer", "fence"))
-
-
-def init_state(params, learning_rate, optimizer: str = "sgd"):
-    return make_optimizer(optimizer, learning_rate).init(params)
+def init_state(params, learning_rate, rule: Rule):
+    return rule.optimizer(learning_rate).init(params)
 
 
 def _finite(params, loss=0.0):
@@ -112,18 +131,17 @@ class Carry(NamedTuple):
     loss: Any  # the last step's loss (the epoch's, once the epoch is done)
 
 
-def _sample(carry: Carry, xy, learning_rate, *, model, grad, optimizer, fence, keep_history):
+def _sample(carry: Carry, xy, learning_rate, *, rule, fence, keep_history):
     """One step of the loop: the body that both loops (compiled and Python) run."""
     new_params, opt_state, loss, g = step(carry.params, carry.opt_state, *xy, learning_rate,
-                                          model=model, grad=grad, optimizer=optimizer,
-                                          fence=fence)
+                                          rule=rule, fence=fence)
     first_bad = jnp.where((carry.first_bad < 0) & ~_finite(carry.params, loss), carry.t,
                           carry.first_bad)
     out = Carry(new_params, opt_state, carry.t + 1, first_bad, loss)
     return out, ((carry.params, loss, g) if keep_history else None)
 
 
-_LOOP_STATIC = ("model", "grad", "optimizer", "fence", "keep_history")
+_LOOP_STATIC = ("rule", "fence", "keep_history")
 _sample_jit = jax.jit(_sample, static_argnames=_LOOP_STATIC)
 
 
@@ -149,9 +167,9 @@ def _python_loop(step_fn, carry, x, y, epochs: int, keep_history: bool, progress
     return carry, epoch_loss, buffers
 
 
-def scan_samples(params, x, y, learning_rate, *, epochs: int, model: str = "linear",
-                 grad: str = "autodiff", optimizer: str = "sgd", keep_history: bool = False,
-                 fence: bool = True, unroll: int = 1, progress=None, python: bool = False):
+def scan_samples(params, x, y, learning_rate, *, epochs: int, rule: Rule,
+                 keep_history: bool = False, fence: bool = True, unroll: int = 1, progress=None,
+                 python: bool = False):
     """The per-sample loop, written once: epoch after epoch, the samples in order.
 
     ``train`` runs it fenced (the step compiles alike in the loop and alone); the sweep runs it
@@ -166,10 +184,9 @@ def scan_samples(params, x, y, learning_rate, *, epochs: int, model: str = "line
     """
     n = x.shape[0]
     body = functools.partial(_sample_jit if python else _sample, learning_rate=learning_rate,
-                             model=model, grad=grad, optimizer=optimizer, fence=fence,
-                             keep_history=keep_history)
+                             rule=rule, fence=fence, keep_history=keep_history)
     every = max(1, epochs // 20)  # progress: a report every 1/20 of the run (docs/contract.md)
-    carry = Carry(params, init_state(params, learning_rate, optimizer), jnp.int32(0),
+    carry = Carry(params, init_state(params, learning_rate, rule), jnp.int32(0),
                   jnp.int32(-1), jnp.zeros((), x.dtype))
     if python:
         carry, epoch_loss, per_step = _python_loop(body, carry, x, y, epochs, keep_history,
@@ -222,9 +239,10 @@ def sequential_device():
         return jax.devices()[0]
 
 
-def train(params, x, y, learning_rate, *, epochs: int, model: str = "linear",
-          grad: str = "autodiff", optimizer: str = "sgd", loop: str = "scan",
-          keep_history: bool = True, device=None) -> History:
+def train(params, x, y, learning_rate, *, epochs: int,
+          model: model_lib.Model | str = model_lib.LECTURE, grad: str = "autodiff",
+          optimizer: str = "sgd", loop: str = "scan", keep_history: bool = True,
+          device=None) -> History:
     """Trains per sample, in order, for ``epochs`` epochs.
 
     Args:
@@ -233,11 +251,11 @@ def train(params, x, y, learning_rate, *, epochs: int, model: str = "linear",
       x, y: 1-D arrays of samples, in the compute dtype.
       learning_rate: a scalar, traced (not baked in), so it can be vmapped.
       epochs: how many passes over the data.
-      model: a name in :data:`lec4_jax.model.MODELS`.
+      model: a :class:`~lec4_jax.model.Model`, or its name in :data:`lec4_jax.model.MODELS`.
       grad: one of :data:`lec4_jax.grads.METHODS`.
       optimizer: one of :data:`OPTIMIZERS`.
       loop: ``"scan"`` compiles the whole run as one ``lax.scan``; ``"python"`` calls the jitted
-        :func:`update` once per step.
+        step once per step.
       keep_history: with ``False`` the per-step fields are None (a long run then needs no
         memory for them).
       device: where to run (default: JAX's default device); see :func:`sequential_device`.
@@ -252,22 +270,22 @@ def train(params, x, y, learning_rate, *, epochs: int, model: str = "linear",
         params, x, y, learning_rate = jax.device_put((params, x, y, learning_rate), device)
     if loop not in LOOPS:
         raise ValueError(f"unknown loop {loop!r}; choose from {LOOPS}")
-    options = dict(epochs=epochs, model=model, grad=grad, optimizer=optimizer,
+    options = dict(epochs=epochs, rule=Rule.of(model, grad, optimizer),
                    keep_history=keep_history)
     if loop == "python":
         return history(params, x, y, learning_rate, python=True, **options)
     return _train_compiled(params, x, y, learning_rate, **options)
 
 
-STATIC = ("epochs", "model", "grad", "optimizer", "keep_history", "progress")  # of history()
+STATIC = ("epochs", "rule", "keep_history", "progress")  # of history()
 
 
-def history(params, x, y, learning_rate, *, epochs, model, grad, optimizer, keep_history,
-            progress=None, python=False) -> History:
+def history(params, x, y, learning_rate, *, epochs, rule, keep_history, progress=None,
+            python=False) -> History:
     """:func:`scan_samples` (fenced), its result as a :class:`History` (one row per step)."""
     final, epoch_loss, first_bad, per_step = scan_samples(
-        params, x, y, learning_rate, epochs=epochs, model=model, grad=grad, optimizer=optimizer,
-        keep_history=keep_history, progress=progress, python=python)
+        params, x, y, learning_rate, epochs=epochs, rule=rule, keep_history=keep_history,
+        progress=progress, python=python)
     if not keep_history:
         return History(None, None, None, None, None, None, epoch_loss, first_bad, final)
     flat = jax.tree.map(lambda a: a.reshape((-1,) + a.shape[2:]), per_step)
@@ -288,8 +306,8 @@ def diverged_at(history: History) -> int | None:
     return None if first_bad < 0 else first_bad
 
 
-def mean_loss(params, x, y, model: str = "linear", *, in_order: bool = False,
-              unrolled_up_to: int = 32):
+def mean_loss(params, x, y, model: model_lib.Model = model_lib.LECTURE, *,
+              in_order: bool = False, unrolled_up_to: int = 32):
     """The mean loss of ``model`` over the data at ``params``, written once: for a run's summary
     and, vmapped over models, for each model of a sweep.
 

@@ -1,6 +1,6 @@
 """Sizes refused up front: step counters that would overflow, and memory the machine lacks.
 
-Every check raises a one-line :class:`~lec4_jax.data.InputError` with an estimate, before any
+Every check raises a one-line :class:`~lec4_jax.tool.data.InputError` with an estimate, before any
 work is done, rather than overflowing a counter or being killed for memory halfway through.
 """
 
@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 
-from lec4_jax.data import InputError
+from lec4_jax.tool.data import InputError
 
 MAX_STEPS = 2**31 - 1  # training counts steps in int32 (JAX's default integer)
 GIB = 2**30

@@ -1,4 +1,4 @@
-"""A whole run from its :class:`~lec4_jax.settings.Settings`: training, summary, and the replay
+"""A whole run from its :class:`~lec4_jax.tool.settings.Settings`: training, summary, and the replay
 that recovers a divergence's history.
 
 :func:`run` is what ``scripts/train.py`` and the notebooks call::
@@ -18,8 +18,8 @@ import jax.numpy as jnp
 import numpy as np
 
 from lec4_jax import model as model_lib
-from lec4_jax import training
-from lec4_jax.settings import Settings
+from lec4_jax.tool import training
+from lec4_jax.tool.settings import Settings
 
 
 class Run(NamedTuple):
@@ -41,7 +41,7 @@ class Run(NamedTuple):
     loss_after: float
 
     @property
-    def model(self) -> str:
+    def model(self) -> model_lib.Model:
         return self.settings.model
 
 
@@ -49,18 +49,17 @@ PROGRESS_STEPS = 200_000_000  # about 2 s of per-sample SGD on a CPU core: repor
 
 
 @functools.partial(jax.jit, static_argnames=training.STATIC)
-def _run_compiled(p0, x, y, learning_rate, predict_x, *, epochs, model, grad, optimizer,
-                  keep_history, progress=None):
+def _run_compiled(p0, x, y, learning_rate, predict_x, *, epochs, rule, keep_history,
+                  progress=None):
     """The whole run and its summary in one compiled program: one compile per process."""
-    h = training.history(p0, x, y, learning_rate, epochs=epochs, model=model, grad=grad,
-                         optimizer=optimizer, keep_history=keep_history, progress=progress)
-    return h, *_summary(h, p0, x, y, predict_x, model)
+    h = training.history(p0, x, y, learning_rate, epochs=epochs, rule=rule,
+                         keep_history=keep_history, progress=progress)
+    return h, *_summary(h, p0, x, y, predict_x, rule.model)
 
 
-def _summary(h, p0, x, y, predict_x, model):
+def _summary(h, p0, x, y, predict_x, m):
     """The final parameters (those before the first non-finite step, when there is one and the
     history holds it), the predictions before and after, and the mean losses."""
-    m = model_lib.get(model)
     final = h.final_params
     if h.params is not None:
         n_steps = h.loss.shape[0]
@@ -68,7 +67,7 @@ def _summary(h, p0, x, y, predict_x, model):
         at_bad = jax.tree.map(lambda leaf: leaf[jnp.clip(h.first_bad, 0, n_steps - 1)], h.params)
         final = jax.tree.map(lambda a, b: jnp.where(use, a, b), at_bad, final)
     return (final, m.predict(p0, predict_x), m.predict(final, predict_x),
-            training.mean_loss(p0, x, y, model), training.mean_loss(final, x, y, model))
+            training.mean_loss(p0, x, y, m), training.mean_loss(final, x, y, m))
 
 
 def run(settings: Settings, x, y, progress=None) -> Run:
@@ -87,17 +86,17 @@ def run(settings: Settings, x, y, progress=None) -> Run:
             dtype.type(s.predict_x), {k: dtype.type(v) for k, v in s.init.items()})
     x, y, lr, px, p0 = jax.device_put(host, training.sequential_device())
     n = x.shape[0]
-    options = dict(model=s.model, grad=s.grad, optimizer=s.optimizer)
+    rule = training.Rule.of(s.model, s.grad, s.optimizer)
 
     report = progress if progress is not None and s.epochs * n > PROGRESS_STEPS else None
 
     def go(epochs, keep_history):
         if s.loop == "scan":
-            return _run_compiled(p0, x, y, lr, px, epochs=epochs, keep_history=keep_history,
-                                 progress=report, **options)
-        h = training.train(p0, x, y, lr, epochs=epochs, loop=s.loop,
-                           keep_history=keep_history, **options)
-        return h, *jax.jit(_summary, static_argnames="model")(h, p0, x, y, px, s.model)
+            return _run_compiled(p0, x, y, lr, px, epochs=epochs, rule=rule,
+                                 keep_history=keep_history, progress=report)
+        h = training.history(p0, x, y, lr, epochs=epochs, rule=rule, keep_history=keep_history,
+                             python=True)
+        return h, *jax.jit(_summary, static_argnames="m")(h, p0, x, y, px, s.model)
 
     h, final, before, after, loss_before, loss_after = jax.device_get(go(s.epochs,
                                                                          s.keep_history))

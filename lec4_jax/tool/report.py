@@ -4,7 +4,7 @@ Numbers print as the shortest decimal that round-trips the value in the compute 
 (``str(numpy.float32(v))`` for float32), so nothing is lost and output compares exactly with
 PyTorch's. JSON floats are the exact computed values (a float32 widens to float64 exactly);
 the non-finite ones are the strings ``"NaN"``, ``"Infinity"`` and ``"-Infinity"``, as strict JSON
-has no literal for them. Nothing here prints or writes files (see :mod:`lec4_jax.outputs`).
+has no literal for them. Nothing here prints or writes files (see :mod:`lec4_jax.tool.outputs`).
 """
 
 from __future__ import annotations
@@ -16,26 +16,28 @@ from typing import Any
 
 import numpy as np
 
-from lec4_jax import model as model_lib
+from lec4_jax.walkthrough import fmt  # noqa: F401 (written once, in the lesson)
 
 
-def fmt(value, dtype) -> str:
-    """The shortest decimal that round-trips ``value`` in ``dtype``."""
-    return str(np.dtype(dtype).type(value))
+def finite_steps(run) -> int:
+    """Steps of the history before the first non-finite one: every one when there is none
+    (what a picture draws)."""
+    n = len(run.history.loss)
+    return n if run.diverged_at is None else min(run.diverged_at, n)
 
 
 def steps_shown(run) -> int:
     """Steps a report shows: all, or up to and including the first non-finite one."""
-    n = len(run.history.loss)
-    return n if run.diverged_at is None else min(run.diverged_at + 1, n)
+    return min(finite_steps(run) + (run.diverged_at is not None), len(run.history.loss))
 
 
 def _grad_text(run, i: int, dtype) -> str:
-    """The lecture's one gradient, or ``name=value`` for each parameter of a larger model."""
-    grads = run.history.grads
-    if run.model == "linear":
-        return fmt(grads["w"][i], dtype)
-    return " ".join(f"{k}={fmt(grads[k][i], dtype)}" for k in model_lib.get(run.model).params)
+    """A one-parameter model's gradient alone, as the lecture prints it, or ``name=value`` for
+    each parameter of a larger model."""
+    grads, names = run.history.grads, run.model.params
+    if len(names) == 1:
+        return fmt(grads[names[0]][i], dtype)
+    return " ".join(f"{k}={fmt(grads[k][i], dtype)}" for k in names)
 
 
 def trace_lines(run, trace: bool = True) -> Iterator[str]:
@@ -88,13 +90,14 @@ def history_json(run, config: dict[str, Any], platform: str,
     """The ``--output`` JSON object of a run, as text chunks (streamed: a long history is
     written without ever being held as one string or as Python objects).
 
-    ``config`` is what the user asked for (the flags); ``settings`` the run's record. The
-    lecture's model records ``w`` and ``grad`` per step and ``final_w``; the others record
-    ``params`` and ``grads`` dicts per step and ``final_params``.
+    ``config`` is what the user asked for (the flags); ``settings`` the run's record. A
+    one-parameter model (the lecture's) records its parameter (``w``) and ``grad`` per step and
+    ``final_w``; the others record ``params`` and ``grads`` dicts per step and
+    ``final_params``.
     """
     h, steps, s = run.history, steps_shown(run), run.settings
-    names = model_lib.get(run.model).params  # in the model's order, not the pytree's
-    linear = run.model == "linear"
+    names = run.model.params  # in the model's order, not the pytree's
+    single = names[0] if len(names) == 1 else None
     final = {k: json_float(run.final_params[k]) for k in names}
     head = {
         "config": config,
@@ -102,7 +105,7 @@ def history_json(run, config: dict[str, Any], platform: str,
         "platform": platform,
         "dtype": s.dtype.name,
         "steps": "@STEPS@",
-        **({"final_w": final["w"]} if linear else {"final_params": final}),
+        **({f"final_{single}": final[single]} if single else {"final_params": final}),
         "predict_x": json_float(s.predict_x),
         "predict_before": json_float(run.predict_before),
         "predict_after": json_float(run.predict_after),
@@ -118,8 +121,8 @@ def history_json(run, config: dict[str, Any], platform: str,
         g = {k: _json_numbers(h.grads[k][part]) for k in names}
         rows = []
         for i in range(len(epoch)):
-            if linear:
-                tail = f'"w": {p["w"][i]}, "loss": {loss[i]}, "grad": {g["w"][i]}'
+            if single:
+                tail = f'"{single}": {p[single][i]}, "loss": {loss[i]}, "grad": {g[single][i]}'
             else:
                 pi = ", ".join(f'"{k}": {p[k][i]}' for k in names)
                 gi = ", ".join(f'"{k}": {g[k][i]}' for k in names)
@@ -140,7 +143,7 @@ def stable_spans(rates) -> str:
 
 def stability_note(x, settings) -> str:
     """Which learning rates plain SGD is stable for on inputs ``x`` (see :mod:`stability`)."""
-    from lec4_jax import stability
+    from lec4_jax.tool import stability
 
     rates = stability.for_model(settings.model, x, 4 * settings.learning_rate)
     note = (f"with this data, plain SGD's stable learning rates are {stable_spans(rates)}"
@@ -170,9 +173,10 @@ def sweep_lines(result, rates, target: dict, epochs: int, seconds: float, device
                 shown: int = 24) -> list[str]:
     """What ``scripts/sweep.py`` prints: the grid, the stable rates (analytic for the lecture's
     model, numerical for the others), the measured stability, and (for small grids) every
-    config. ``target``: the least-squares parameters."""
+    config. ``target``: the least-squares parameters, or None for a model that has none."""
     n = len(result)
-    best = (f"w* = {target['w']:.6g}" if list(target) == ["w"] else
+    best = (result.model.why_no_least_squares if target is None else
+            f"w* = {target['w']:.6g}" if list(target) == ["w"] else
             "least squares: " + ", ".join(f"{p} = {v:.6g}" for p, v in target.items()))
     lines = [f"{n} models x {epochs} epochs on {devices} device(s) in {seconds:.3g} s "
              f"(compiling included); {best}",

@@ -23,8 +23,8 @@ import numpy as np
 
 from lec4_jax import chain_rule as cr
 from lec4_jax import model as model_lib
-from lec4_jax.data import InputError
-from lec4_jax.report import fmt, steps_shown
+from lec4_jax.tool.data import InputError
+from lec4_jax.tool.report import fmt, steps_shown
 
 MAX_STEPS = 20_000  # 0.24 kB a step (linear) to 0.42 kB (quadratic): a page of 5 to 8 MB
 TOLERANCE = 1e-3  # the quiz: an answer within 0.1 % (or 0.001 near zero) of JAX's is right
@@ -308,7 +308,7 @@ def page(run, lang: str = "en") -> str:
     """The whole page: the template with the run's numbers embedded as JSON."""
     if lang not in LABELS:
         raise InputError(f"{lang!r} is not one of {', '.join(LABELS)}", "lang")
-    template = resources.files("lec4_jax").joinpath("stepthrough.html").read_text("utf-8")
+    template = resources.files("lec4_jax.tool").joinpath("stepthrough.html").read_text("utf-8")
     data = json.dumps(page_data(run, lang), ensure_ascii=False, separators=(",", ":"))
     data = data.replace("</", "<\\/")  # nothing in the JSON can close the script element
     return template.replace("__LANG__", lang).replace("__DATA__", data)

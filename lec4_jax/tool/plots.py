@@ -11,7 +11,9 @@ import warnings
 
 import numpy as np
 
-from lec4_jax.data import InputError
+from lec4_jax import language
+from lec4_jax.tool.data import InputError
+from lec4_jax.tool.report import finite_steps
 
 
 def require_matplotlib() -> None:
@@ -91,9 +93,10 @@ def training_png(run, target: dict[str, float], title: str) -> bytes:
     return _png(training_figure(run, target, title))
 
 
-def training_figure(run, target: dict[str, float], title: str):
-    """The loss per step (log scale), and each parameter per step with its target marked (a
-    long run as each line's :func:`envelope`)."""
+def training_figure(run, target: dict[str, float] | None, title: str):
+    """The loss per step (log scale), and each parameter per step with its least-squares
+    target marked (a long run as each line's :func:`envelope`). A model without a least-squares
+    fit (``target`` None) is drawn without targets, and the legend says why."""
     plt = _pyplot()
     h = run.history
     fig, (ax_loss, ax_params) = plt.subplots(2, 1, figsize=(8, 6), sharex=True)
@@ -103,8 +106,11 @@ def training_figure(run, target: dict[str, float], title: str):
     for name, values in h.params.items():
         steps, drawn = envelope(values)
         line, = ax_params.plot(steps, _drawable(drawn), lw=1, label=name)
-        ax_params.axhline(_drawable(target[name]), ls="--", color=line.get_color(),
-                          label=f"{name}* = {target[name]:.6g}")
+        if target is not None:
+            ax_params.axhline(_drawable(target[name]), ls="--", color=line.get_color(),
+                              label=f"{name}* = {target[name]:.6g}")
+    if target is None:
+        ax_params.plot([], [], " ", label=f"no target drawn: {run.model.why_no_least_squares}")
     if run.diverged_at is not None:
         for ax in (ax_loss, ax_params):
             ax.axvline(run.diverged_at, color="red", lw=1, label="diverged")
@@ -114,13 +120,77 @@ def training_figure(run, target: dict[str, float], title: str):
     return fig
 
 
+# The sweep picture's words in each language (lec4_jax.language); lang=None is the language set
+# by lec4_jax.set_language, English where none was.
+SWEEP_WORDS = {
+    "en": {"diverged": "diverged", "lr": "learning rate", "one_param": "final |w - w*|",
+           "other": "final distance from the least-squares fit", "shaded": "shaded: ",
+           "shade_linear": "|prod(1 - 2 lr x_i^2)| < 1, the analytically stable rates",
+           "shade_other": "spectral radius of an epoch's map < 1 ({method})",
+           "no_target": "final mean loss (no least-squares fit to measure from)",
+           "shade_none": "nothing (stability not analysed: {why})",
+           "extra": "; extra points at its edges"},
+    "ko": {"diverged": "발산", "lr": "학습률", "one_param": "학습이 끝난 뒤의 |w - w*|",
+           "other": "학습이 끝난 뒤 최소제곱 해까지의 거리", "shaded": "색칠한 곳: ",
+           "shade_linear": "|prod(1 - 2 lr x_i^2)| < 1, 계산으로 구한 안정적인 학습률",
+           "shade_other": "한 에포크 사상의 스펙트럼 반지름 < 1 ({method})",
+           "no_target": "학습이 끝난 뒤의 평균 손실 (거리를 잴 최소제곱 해가 없음)",
+           "shade_none": "없음 (안정성을 분석하지 않음: {why})",
+           "extra": "; 경계 근처에 점을 더 찍음"},
+}
+
+# Fonts with Hangul, tried in this order for a Korean picture (Linux, macOS, Windows). Every
+# Noto Sans CJK face has the Hangul syllables; matplotlib names a .ttc file by its first face.
+KOREAN_FONTS = ("Noto Sans CJK KR", "Noto Sans KR", "NanumGothic", "Apple SD Gothic Neo",
+                "AppleGothic", "Malgun Gothic", "UnDotum", "Baekmuk Gulim", "Noto Sans CJK JP",
+                "Noto Sans CJK SC", "Noto Sans CJK TC", "Noto Sans CJK HK")
+_FONT_FILES = ("notosanscjk", "notosanskr", "nanum", "gothic", "malgun", "undotum", "baekmuk")
+
+
+@functools.cache
+def korean_font() -> str | None:
+    """The first font of :data:`KOREAN_FONTS` that matplotlib knows, or ``None``. matplotlib's
+    font list is cached on disk and may predate a font's installation, so the system's font
+    files that look Korean are added to it first, once."""
+    from matplotlib import font_manager
+
+    known = {f.fname for f in font_manager.fontManager.ttflist}
+    for file in font_manager.findSystemFonts():
+        name = file.replace("\\", "/").rsplit("/", 1)[-1].lower()
+        if file not in known and any(part in name for part in _FONT_FILES):
+            try:
+                font_manager.fontManager.addfont(file)
+            except (OSError, RuntimeError, ValueError):  # unreadable: not a font to use
+                continue
+    have = {f.name for f in font_manager.fontManager.ttflist}
+    return next((name for name in KOREAN_FONTS if name in have), None)
+
+
+def _lang_for_picture(lang: str | None) -> str:
+    """The language to draw in: Korean only where a font with Hangul is found (else the
+    letters would come out as empty boxes), so English otherwise."""
+    lang = language.language(lang)
+    return "ko" if lang == "ko" and korean_font() is not None else "en"
+
+
+def _font_context(lang: str):
+    """matplotlib settings that draw Hangul (Korean), else none; the minus stays ASCII."""
+    plt = _pyplot()
+    if lang != "ko":
+        return plt.rc_context({})
+    return plt.rc_context({"font.family": [korean_font(), "DejaVu Sans"],
+                           "axes.unicode_minus": False})
+
+
 @_quietly
-def sweep_png(result, target, stable, title: str, extra=None) -> bytes:
+def sweep_png(result, target, stable, title: str, extra=None, lang: str | None = None) -> bytes:
     """:func:`sweep_figure` as PNG bytes."""
-    return _png(sweep_figure(result, target, stable, title, extra))
+    lang = _lang_for_picture(lang)
+    with _font_context(lang):
+        return _png(sweep_figure(result, target, stable, title, extra, lang))
 
 
-def sweep_figure(result, target, stable, title: str, extra=None):
+def sweep_figure(result, target, stable, title: str, extra=None, lang: str | None = None):
     """How far each config ends from the least-squares parameters ``target`` (a dict, or w*
     for the lecture's model), against the learning rate (log-log), one line per initial point:
     ``|w - w*|`` for the lecture's model, the Euclidean distance for the others.
@@ -129,11 +199,15 @@ def sweep_figure(result, target, stable, title: str, extra=None):
     exactly on the target sit at the bottom. The stable learning rates are shaded, their edges
     drawn as dotted lines. ``extra`` is a second sweep (the same initial points) drawn in with
     the first: extra points inside each window and near its edges
-    (:func:`lec4_jax.sweep.refined_rates`).
+    (:func:`lec4_jax.tool.sweep.refined_rates`). A model without a least-squares fit (``target``
+    None) shows each config's final mean loss instead. Its words are in ``lang``
+    (:data:`SWEEP_WORDS`).
     """
+    words = SWEEP_WORDS[language.language(lang)]
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(8, 5))
-    target = target if isinstance(target, dict) else {"w": target}
+    if target is not None and not isinstance(target, dict):
+        target = {"w": target}
     parts = [result] + ([extra] if extra is not None else [])
 
     def joined(get, kind=np.float64):
@@ -143,9 +217,10 @@ def sweep_figure(result, target, stable, title: str, extra=None):
     order = np.argsort(lr, kind="stable")
     lr = lr[order]
     diverged = joined(lambda r: r.diverged, bool)[order]
-    init = {p: joined(lambda r, p=p: r.init[p])[order] for p in target}
-    error = np.sqrt(sum((joined(lambda r, p=p: r.final[p])[order] - v) ** 2
-                        for p, v in target.items()))
+    init = {p: joined(lambda r, p=p: r.init[p])[order] for p in result.init}
+    error = (joined(lambda r: r.final_loss)[order] if target is None else
+             np.sqrt(sum((joined(lambda r, p=p: r.final[p])[order] - v) ** 2
+                         for p, v in target.items())))
     shown = np.where(diverged | ~np.isfinite(error), np.nan, error)  # gaps: diverged
     positive = shown[shown > 0]
     floor = positive.min() / 10 if positive.size else 1e-8  # where exact hits (error 0) sit
@@ -156,19 +231,20 @@ def sweep_figure(result, target, stable, title: str, extra=None):
         label = ", ".join(f"{p}_init={v:g}" for p, v in zip(init, point))
         ax.loglog(lr[keep], np.maximum(shown[keep], floor), ".-", lw=1, ms=3, label=label)
     if diverged.any():
-        ax.plot(lr[diverged], np.full(diverged.sum(), top), "rx", ms=4, label="diverged")
+        ax.plot(lr[diverged], np.full(diverged.sum(), top), "rx", ms=4, label=words["diverged"])
     lo_lr, hi_lr = lr.min(), lr.max()
     for lo, hi in stable.intervals:
         ax.axvspan(max(lo, lo_lr), min(hi, hi_lr), color="tab:green", alpha=0.08)
         for edge in (lo, hi):
             if lo_lr <= edge <= hi_lr and edge > 0:
                 ax.axvline(edge, color="tab:green", ls=":", lw=1)
-    linear = list(target) == ["w"]
-    ax.set_xlabel("learning rate")
-    ax.set_ylabel("final |w - w*|" if linear else "final distance from the least-squares fit")
-    shade = ("|prod(1 - 2 lr x_i^2)| < 1, the analytically stable rates" if linear else
-             f"spectral radius of an epoch's map < 1 ({stable.method})")
-    ax.set_title(title + "\nshaded: " + shade + ("; extra points at its edges" if extra else ""))
+    ax.set_xlabel(words["lr"])
+    ax.set_ylabel(words["no_target"] if target is None else
+                  words["one_param"] if list(target) == ["w"] else words["other"])
+    shade = (words["shade_linear"] if stable.method == "analytic" else
+             words["shade_other"].format(method=stable.method) if stable.intervals else
+             words["shade_none"].format(why=stable.why))
+    ax.set_title(title + "\n" + words["shaded"] + shade + (words["extra"] if extra else ""))
     ax.legend(loc="best", fontsize=8)
     return fig
 
@@ -182,10 +258,14 @@ def require_landscape(model: str) -> None:
     """A one-line refusal, before any work, for a model whose loss has no 1-D or 2-D picture."""
     from lec4_jax import model as model_lib
 
-    n = len(model_lib.get(model).params)
+    m = model_lib.get(model)
+    n = len(m.params)
     if n > 2:
-        raise InputError(f"the landscape is drawn for models of 1 or 2 parameters (linear: a "
-                         f"curve, affine: contours); {model} has {n}")
+        raise InputError(f"the landscape is drawn for models of 1 or 2 parameters (one: a "
+                         f"curve, two: contours); {m.name} has {n}")
+    if n == 2 and not m.has_least_squares:
+        raise InputError(f"the landscape's contours need a least-squares fit; "
+                         f"{m.why_no_least_squares}")
 
 
 def require_animation(path: str) -> None:
@@ -202,12 +282,6 @@ def require_animation(path: str) -> None:
     del plt
 
 
-def _finite_steps(run) -> int:
-    """Steps of the history to draw: every one, or those up to the first non-finite."""
-    n = len(run.history.loss)
-    return n if run.diverged_at is None else min(run.diverged_at, n)
-
-
 def _thin(n: int, most: int) -> np.ndarray:
     return np.unique(np.linspace(0, n - 1, min(n, most)).round().astype(int)) if n else \
         np.zeros(0, int)
@@ -222,19 +296,21 @@ def landscape_png(run, x, y, target: dict[str, float], title: str) -> bytes:
 def landscape_figure(run, x, y, target: dict[str, float], title: str):
     """The loss landscape and the run's path on it (docs/training.md, "Watch it learn").
 
-    linear: the mean loss L(w) and each sample's parabola (x_i w - y_i)^2; each step's w is
-    marked on the parabola of the sample it used, with the tangent whose slope is that step's
-    gradient; w* is marked. affine: contours of the mean loss L(w, b) and the path of (w, b).
-    A run that diverged is drawn up to its last finite step.
+    One parameter: the mean loss L(w) and each sample's loss curve (for the lecture's model
+    the parabola (x_i w - y_i)^2); each step's w is marked on the curve of the sample it used,
+    with the tangent whose slope is that step's gradient; w* is marked where a least-squares
+    fit exists (``target``; None: not marked, and the legend says why). Two parameters (w, b):
+    contours of the mean loss L(w, b) and the path of (w, b). A run that diverged is drawn up
+    to its last finite step.
     """
     plt = _pyplot()
-    h, n = run.history, _finite_steps(run)
+    h, n = run.history, finite_steps(run)
     x, y = np.asarray(x, np.float64), np.asarray(y, np.float64)
     fig, ax = plt.subplots(figsize=(8, 5))
-    if run.model == "linear":
-        _linear_landscape(ax, h, n, x, y, target)
+    if len(run.model.params) == 1:
+        _curve_landscape(ax, run.model, h, n, x, y, target)
     else:
-        _affine_landscape(ax, h, n, x, y, target)
+        _contour_landscape(ax, run.model, h, n, x, y, target)
     ax.set_title(title + ("" if run.diverged_at is None else
                           f"\n(diverged at step {run.diverged_at}: drawn up to it)"))
     return fig
@@ -270,17 +346,25 @@ def _top(*arrays) -> float:
     return max(_finite(*arrays).max(initial=0.0), 1e-12)
 
 
-def mean_loss(model: str, x, y, target: dict[str, float], grids: dict[str, np.ndarray]):
+def mean_loss(model, x, y, target: dict[str, float] | None, grids: dict[str, np.ndarray]):
     """The mean loss over the data at every point of ``grids`` (one array per parameter, all of
     one shape), from the data's moments, in memory for the grid alone (not grid x samples).
 
     Every model is linear in its parameters θ (features φ(x)): with d = θ − θ* around the
     least-squares ``target`` θ* and r* its residuals,
     L(θ) = L(θ*) + 2 dᵀ mean(φ r*) + dᵀ mean(φ φᵀ) d, exactly (the middle term is 0 at the
-    exact θ*; kept for its rounding)."""
-    from lec4_jax import model as model_lib
-
-    m = model_lib.get(model)
+    exact θ*; kept for its rounding). A model not linear in its parameters (no ``target``):
+    its loss summed over the samples in blocks, so memory stays a few grids' worth."""
+    m = model
+    if target is None:
+        total = np.zeros(np.shape(next(iter(grids.values()))))
+        block = max(1, 2**20 // max(1, total.size))
+        for i in range(0, len(x), block):
+            xs, ys = x[i:i + block], y[i:i + block]
+            expand = (slice(None),) + (None,) * total.ndim
+            total += np.sum(_loss64(m, {k: g[None] for k, g in grids.items()}, xs[expand],
+                                    ys[expand]), axis=0)
+        return total / len(x)
     phi = np.stack([np.broadcast_to(f, x.shape) for f in m.features(x)])
     theta = np.array([target[k] for k in m.params])
     r = theta @ phi - y
@@ -295,13 +379,22 @@ def mean_loss(model: str, x, y, target: dict[str, float], grids: dict[str, np.nd
 MAX_CURVES = 8  # samples' parabolas drawn on a linear landscape; the first distinct ones
 
 
-def _sample_curves(ax, x, y, grid) -> dict:
+def _loss64(m, params, x, y) -> np.ndarray:
+    """The model's own loss in float64 (NumPy values in and out); what overflows is inf."""
+    import jax
+
+    with jax.enable_x64(True), np.errstate(all="ignore"):
+        return np.asarray(m.loss(params, np.float64(x), np.float64(y)), np.float64)
+
+
+def _sample_curves(ax, m, x, y, grid) -> dict:
     """Each distinct sample's parabola (x_i w − y_i)², the first :data:`MAX_CURVES` of them in
     the data's order; their colours by sample."""
     pairs, first = np.unique(np.stack([x, y], axis=1), axis=0, return_index=True)
     colors = {}
     for xi, yi in pairs[np.argsort(first)][:MAX_CURVES]:
-        line, = ax.plot(grid, (xi * grid - yi) ** 2, lw=1, alpha=0.7,
+        curve = _loss64(m, {m.params[0]: grid}, xi, yi)
+        line, = ax.plot(grid, _drawable(curve), lw=1, alpha=0.7,
                         label=f"sample x={xi:g}, y={yi:g}")
         colors[(xi, yi)] = line.get_color()
     if len(pairs) > MAX_CURVES:
@@ -309,42 +402,48 @@ def _sample_curves(ax, x, y, grid) -> dict:
     return colors
 
 
-def _linear_landscape(ax, h, n, x, y, target):
-    w_star = target["w"]
-    w = np.asarray(h.params["w"][:n], np.float64)
-    lo, hi = _span(w, [w_star])
+def _curve_landscape(ax, m, h, n, x, y, target):
+    (p,) = m.params
+    w_star = None if target is None else target[p]
+    w = np.asarray(h.params[p][:n], np.float64)
+    lo, hi = _span(w, [] if w_star is None else [w_star])
     grid = np.linspace(lo, hi, 400)
-    colors = _sample_curves(ax, x, y, grid)
-    mean = mean_loss("linear", x, y, target, {"w": grid})
-    ax.plot(grid, mean, "k", lw=2, label="mean loss L(w)")
+    colors = _sample_curves(ax, m, x, y, grid)
+    mean = mean_loss(m, x, y, target, {p: grid})
+    ax.plot(grid, _drawable(mean), "k", lw=2, label=f"mean loss L({p})")
     marks = _thin(n, MAX_MARKS)
     half = 0.06 * (hi - lo)
     for i in marks:
         xi, yi = float(h.x[i]), float(h.y[i])
-        wi, li, gi = w[i], float(h.loss[i]), float(h.grads["w"][i])
+        wi, li, gi = w[i], float(h.loss[i]), float(h.grads[p][i])
         color = colors.get((xi, yi), "gray")
         ax.plot([wi - half, wi + half], [li - gi * half, li + gi * half], color="k", lw=0.7,
                 alpha=0.8)
         ax.plot(wi, li, "o", color=color, ms=4, mec="k", mew=0.4)
-    ax.axvline(w_star, color="tab:green", ls="--", lw=1, label=f"w* = {w_star:.6g}")
+    if w_star is None:
+        ax.plot([], [], " ", label=f"no {p}* marked: {m.why_no_least_squares}")
+    else:
+        ax.axvline(w_star, color="tab:green", ls="--", lw=1, label=f"{p}* = {w_star:.6g}")
     if n:
         ax.plot(w[0], float(h.loss[0]), "s", color="k", ms=6, label="start")
     ax.set_xlim(lo, hi)
     top = _top(mean, np.asarray(h.loss, np.float64)[marks] if n else [])
     ax.set_ylim(-0.03 * top, 1.05 * top)
-    ax.set_xlabel("w")
+    ax.set_xlabel(p)
     ax.set_ylabel("loss")
     ax.legend(loc="upper center", fontsize=8)
     ax.text(0.01, 0.01, "each dot: w before a step, on its sample's parabola;\nits tick: the "
             "tangent, slope = that step's gradient", transform=ax.transAxes, fontsize=8)
 
 
-def _affine_landscape(ax, h, n, x, y, target):
+def _contour_landscape(ax, m, h, n, x, y, target):
+    if target is None:  # refused up front (require_landscape): a fit marks the minimum here
+        raise InputError(m.why_no_least_squares)
     w, b = (np.asarray(h.params[k][:n], np.float64) for k in ("w", "b"))
     w_lo, w_hi = _span(w, [target["w"]])
     b_lo, b_hi = _span(b, [target["b"]])
     W, B = np.meshgrid(np.linspace(w_lo, w_hi, 200), np.linspace(b_lo, b_hi, 200))
-    L = mean_loss("affine", x, y, target, {"w": W, "b": B})
+    L = mean_loss(m, x, y, target, {"w": W, "b": B})
     finite = _finite(L)
     if finite.size:  # far out, the loss may overflow float64 everywhere
         levels = np.unique(np.quantile(finite, np.linspace(0.002, 0.98, 18)))
@@ -370,11 +469,9 @@ def animation_frames(run, title: str):
     the tangent (the gradient), the arrow of the update to the next value, and the step's
     numbers."""
     plt = _pyplot()
-    from lec4_jax import model as model_lib
-
-    m = model_lib.get(run.model)
+    m = run.model
     p = m.params[0]
-    h, n = run.history, _finite_steps(run)
+    h, n = run.history, finite_steps(run)
     frames = _thin(max(n, 1), MAX_FRAMES)  # a run that diverged at once: its starting point
     values = np.asarray(h.params[p][:n], np.float64)
     lo, hi = _span(np.concatenate([values, np.asarray(run.final_params[p], np.float64).ravel()]),
@@ -382,17 +479,13 @@ def animation_frames(run, title: str):
     grid = np.linspace(lo, hi, 300)
     fig, ax = plt.subplots(figsize=(6, 4), dpi=80)
 
-    index = m.params.index(p)
-
     def draw(i):
         ax.clear()
         xi, yi = float(h.x[i]), float(h.y[i])
         here = {k: float(h.params[k][i]) for k in m.params}
-        # every model is linear in its parameters: along p the loss is (a (v - v_i) + s_i)^2,
-        # computed in float64 so that a far-out run still draws
-        features = [float(f[0]) for f in m.features(np.array([xi]))]
-        s_i = sum(f * here[k] for f, k in zip(features, m.params)) - yi
-        curve = (features[index] * (grid - here[p]) + s_i) ** 2
+        # the sample's loss along p, the model's own loss computed in float64 (so that a
+        # far-out run still draws; what overflows even there is left out)
+        curve = _drawable(_loss64(m, dict(here, **{p: grid}), xi, yi))
         ax.plot(grid, curve, color="tab:blue", lw=1.5)
         v, loss, g = here[p], float(h.loss[i]), float(h.grads[p][i])
         nxt = float(h.params[p][i + 1]) if i + 1 < len(h.loss) else float(run.final_params[p])
@@ -423,7 +516,7 @@ def animation_bytes(run, fmt: str, title: str) -> bytes:
     plt = _pyplot()
     from matplotlib import animation
 
-    from lec4_jax import outputs
+    from lec4_jax.tool import outputs
 
     fig, frames, draw = animation_frames(run, title)
     anim = animation.FuncAnimation(fig, draw, frames=list(frames), interval=150)
@@ -445,7 +538,7 @@ def animation_bytes(run, fmt: str, title: str) -> bytes:
 
 
 
-def graph_figure(walk, params, title: str = "", dtype="float32"):
+def graph_figure(walk, params, title: str = "", dtype="float32", lang: str | None = None):
     """The walked graph drawn by matplotlib, for machines without Graphviz: the same boxes,
     forward edges carrying the input's value (solid, black), and dashed red backward edges
     carrying the gradient passed back. Returns the Figure (its texts can be read back)."""
@@ -462,7 +555,7 @@ def graph_figure(walk, params, title: str = "", dtype="float32"):
     for n in walk.graph.nodes:
         fill = "#fff3c4" if n.name in params else "white"
         style = "round,pad=0.4" if n.is_leaf else "square,pad=0.4"
-        boxes[n.index] = ax.text(*xy[n.index], walkthrough.node_label(walk, n, dtype),
+        boxes[n.index] = ax.text(*xy[n.index], walkthrough.node_label(walk, n, dtype, lang),
                                  ha="center", va="center", fontsize=9, zorder=2,
                                  bbox={"boxstyle": style, "fc": fill, "ec": "black"})
     for n in walk.graph.nodes:
@@ -501,6 +594,8 @@ def _graph_edge(ax, source, target, label: str, backward: bool) -> None:
             bbox={"boxstyle": "round,pad=0.1", "fc": "white", "ec": "none", "alpha": 0.85})
 
 
-def graph_png(walk, params, title: str = "", dtype="float32") -> bytes:
-    """:func:`graph_figure` as PNG bytes."""
-    return _png(graph_figure(walk, params, title, dtype))
+def graph_png(walk, params, title: str = "", dtype="float32", lang: str | None = None) -> bytes:
+    """:func:`graph_figure` as PNG bytes, its words in ``lang`` where a font can draw them."""
+    lang = _lang_for_picture(lang)
+    with _font_context(lang):
+        return _png(graph_figure(walk, params, title, dtype, lang))

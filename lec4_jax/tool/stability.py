@@ -205,25 +205,31 @@ def numerical_learning_rates(phi, lr_max: float) -> StableRates:
 SQUARES = (1e-300, 1e300)  # the analysis is made when every nonzero |phi_i|^2 lies in here
 
 
-def for_model(model_name: str, x, lr_max: float) -> StableRates:
-    """The stable learning rates of plain per-sample SGD on ``model_name`` with inputs ``x``:
-    exact for the lecture's model (:func:`stable_learning_rates`), else numerical up to
-    ``lr_max`` (:func:`numerical_learning_rates`, at most as far as ``lr |phi_i|^2`` stays
-    within float64), and not at all (``method="not analysed"``, no intervals, ``why`` says
-    why) beyond :data:`NUMERICAL_MAX_SAMPLES` samples, or when a squared input or feature
-    norm lies outside :data:`SQUARES` (its square, or the step it causes, overflows float64)."""
-    from lec4_jax import model
+def for_model(model, x, lr_max: float) -> StableRates:
+    """The stable learning rates of plain per-sample SGD on ``model`` (a
+    :class:`~lec4_jax.model.Model` or its name) with inputs ``x``: exact for a model of one
+    feature, the lecture's (:func:`stable_learning_rates`), else numerical up to ``lr_max``
+    (:func:`numerical_learning_rates`, at most as far as ``lr |phi_i|^2`` stays within
+    float64), and not at all (``method="not analysed"``, no intervals, ``why`` says why) for a
+    model not linear in its parameters (the analysis is of SGD's linear map), beyond
+    :data:`NUMERICAL_MAX_SAMPLES` samples, or when a squared input or feature norm lies
+    outside :data:`SQUARES` (its square, or the step it causes, overflows float64)."""
+    from lec4_jax import model as model_lib
 
-    if model_name != "linear" and np.size(x) > NUMERICAL_MAX_SAMPLES:
+    m = model_lib.get(model)
+    if not m.has_least_squares:
+        return StableRates([], False, "not analysed", m.why_no_least_squares)
+    with np.errstate(all="ignore"):
+        phi = np.stack(m.features(np.asarray(x, np.float64).ravel()), axis=1)
+    if phi.shape[1] > 1 and phi.shape[0] > NUMERICAL_MAX_SAMPLES:
         return StableRates([], False, "not analysed", "more samples than a numerical search takes")
     with np.errstate(all="ignore"):
-        phi = np.stack(model.get(model_name).features(np.asarray(x, np.float64).ravel()), axis=1)
         squares = np.sum(phi * phi, axis=1)
         squares = squares[squares != 0]
         if not np.all((squares >= SQUARES[0]) & (squares <= SQUARES[1])):
             return StableRates([], False, "not analysed",
                                "the inputs' squares are beyond float64's range")
-        if model_name == "linear":
-            return stable_learning_rates(x)
+        if phi.shape[1] == 1:
+            return stable_learning_rates(phi[:, 0])
         most = SQUARES[1] / squares.max(initial=1.0)
         return numerical_learning_rates(phi, min(lr_max, most))

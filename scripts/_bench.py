@@ -6,6 +6,7 @@ mean much on a shared, noisy machine.
 
 from __future__ import annotations
 
+import functools
 import os
 import statistics
 import subprocess
@@ -19,39 +20,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from lec4_jax import data, sweep, training
-
-LECTURE_SCRIPT = '''import torch
-
-device = torch.device('cpu')
-x_data = [1.0, 2.0, 3.0]
-y_data = [2.0, 4.0, 6.0]
-
-
-w = torch.Tensor([1.0], device = device)
-w.requires_grad_(True)
-
-def forward(x):
-    return x * w
-
-def loss(x, y):
-    y_pred = forward(x)
-    return (y_pred - y) * (y_pred - y)
-
-print('predict (BT)', 4, forward(4).data[0])
-
-for epoch in range(20):
-    for x_val, y_val in zip(x_data, y_data):
-        l = loss(x_val, y_val)
-        l.backward()
-        print('\\tgrad: ', x_val, y_val, w.grad.data[0])
-        w.data = w.data - 0.01 * w.grad.data
-        w.grad.data.zero_()
-
-    print('progress:', epoch, l.data[0])
-print('predict (AT)', 4, forward(4).data[0])
-'''
-"""The lecture's PyTorch script, as the seed notes give it (the reference for row f)."""
+from lec4_jax.tool import data, sweep, training
 
 
 def paired_seconds(first: Callable[[], object], second: Callable[[], object],
@@ -97,22 +66,13 @@ def median_seconds(fn: Callable[[], object], repeats: int, warmup: int = 1) -> f
 def torch_lecture_loop(repeats: int) -> float | None:
     """(a) The lecture's eager PyTorch loop, 60 steps, without printing; None without torch."""
     try:
-        import torch
+        import torch  # noqa: F401 (None without it)
     except ImportError:
         return None
 
-    def loop():
-        w = torch.tensor([1.0], requires_grad=True)
-        for _ in range(20):
-            for x_val, y_val in zip(data.LECTURE_X, data.LECTURE_Y):
-                y_pred = x_val * w
-                loss = (y_pred - y_val) * (y_pred - y_val)
-                loss.backward()
-                w.data = w.data - 0.01 * w.grad.data
-                w.grad.data.zero_()
-        return w
+    import _lecture_torch
 
-    return median_seconds(loop, repeats)
+    return median_seconds(lambda: _lecture_torch.train(record=False), repeats)
 
 
 def _lecture_arrays():
@@ -122,15 +82,17 @@ def _lecture_arrays():
 
 
 def jitted_step_loop(repeats: int) -> float:
-    """(b) The jitted :func:`training.update` called from a Python loop, 60 steps."""
+    """(b) The jitted :func:`training.step` called from a Python loop, 60 steps."""
     params, x, y, lr = _lecture_arrays()
     xs, ys = list(x), list(y)
+    rule = training.Rule.of()
+    update = jax.jit(functools.partial(training.step, rule=rule))
 
     def loop():
-        p, state = params, training.init_state(params, lr)
+        p, state = params, training.init_state(params, lr, rule)
         for _ in range(20):
             for xi, yi in zip(xs, ys):
-                p, state, _, _ = training.update(p, state, xi, yi, lr)
+                p, state, _, _ = update(p, state, xi, yi, lr)
         return jax.block_until_ready(p)
 
     return median_seconds(loop, repeats)
@@ -184,7 +146,7 @@ def torch_sweep(num_models: int, repeats: int) -> float | None:
     """(e) The vectorized eager PyTorch sweep a user would write, every core in use
     (``torch.set_num_threads``); None without torch."""
     try:
-        import torch
+        import torch  # noqa: F401 (None without it)
     except ImportError:
         return None
     torch.set_num_threads(os.cpu_count() or 1)
@@ -207,7 +169,7 @@ def torch_sweep(num_models: int, repeats: int) -> float | None:
 
 def torch_threads() -> int | None:
     try:
-        import torch
+        import torch  # noqa: F401 (None without it)
     except ImportError:
         return None
     return torch.get_num_threads()
@@ -247,7 +209,7 @@ def _fused_kernel(lr):
 
 
 def _cached_kernel(lr, passes):
-    """The same steps on a chunk that stays in cache, :data:`lec4_jax.sweep.DEFAULT_UNROLL`
+    """The same steps on a chunk that stays in cache, :data:`lec4_jax.tool.sweep.DEFAULT_UNROLL`
     steps per pass over it, ``passes`` passes in one call (call overhead amortized)."""
     unroll = sweep.DEFAULT_UNROLL
     return jax.lax.fori_loop(0, passes, lambda _, w: _steps(w, lr, unroll), jnp.ones_like(lr))
@@ -298,11 +260,11 @@ def _quiet(epoch, epochs):
 
 
 def progress_seconds(epochs: int, repeats: int) -> tuple[float, float, float]:
-    """(j) A lecture run of ``epochs`` epochs through :func:`lec4_jax.runs.run`, as train.py
+    """(j) A lecture run of ``epochs`` epochs through :func:`lec4_jax.tool.runs.run`, as train.py
     makes it, without and with progress reports, alternately (see :func:`paired_seconds`).
-    Above :data:`lec4_jax.runs.PROGRESS_STEPS` steps the second compiles the callbacks in."""
-    from lec4_jax import runs
-    from lec4_jax.settings import Settings
+    Above :data:`lec4_jax.tool.runs.PROGRESS_STEPS` steps the second compiles the callbacks in."""
+    from lec4_jax.tool import runs
+    from lec4_jax.tool.settings import Settings
 
     settings = Settings(epochs=epochs, keep_history=False)
     x, y = data.LECTURE_X, data.LECTURE_Y
@@ -329,7 +291,7 @@ def paired_process_seconds(first: list[str], second: list[str],
 
 def csv_load_seconds(rows: int, repeats: int) -> tuple[float, float]:
     """(h) Loading a ``rows``-row CSV of x,y floats: (the careful parser, ``load_csv``)."""
-    from lec4_jax import data
+    from lec4_jax.tool import data
 
     rng = np.random.default_rng(0)
     x = rng.uniform(-1, 1, rows)
@@ -370,12 +332,8 @@ def lecture_script_seconds(repeats: int) -> float | None:
         import torch  # noqa: F401
     except ImportError:
         return None
-    with tempfile.NamedTemporaryFile("w", suffix=".py", delete=False) as f:
-        f.write(LECTURE_SCRIPT)
-    try:
-        return process_seconds([sys.executable, f.name], repeats)
-    finally:
-        os.remove(f.name)
+    script = os.path.join(os.path.dirname(os.path.abspath(__file__)), "_lecture_torch.py")
+    return process_seconds([sys.executable, script], repeats)
 
 
 BASE_BYTES = 2**29  # the benchmark process itself: JAX, PyTorch, the compiled programs
@@ -387,7 +345,7 @@ def memory_needs(sweep_models: int, samples: int, history_samples: int, csv_rows
     measured per unit at small sizes (row e 81 bytes a model, d 10 a sample, h 594 a CSV row,
     i 23 a sample in process and 48 in train.py, j 4 an epoch), with room to spare, plus
     :data:`BASE_BYTES`; ``field`` names the size. Checked before the first row."""
-    from lec4_jax import limits
+    from lec4_jax.tool import limits
 
     history = limits.history_bytes(20 * history_samples, 1, 4) + \
         limits.data_bytes(history_samples)

@@ -6,7 +6,7 @@ import os
 
 import jax
 
-from lec4_jax.data import InputError
+from lec4_jax.tool.data import InputError
 
 PLATFORMS = ("auto", "cpu", "gpu")
 GPU_HINT = 'pip install -U "jax[cuda13]" (or "jax[cuda12]") on a machine with an NVIDIA GPU'

@@ -24,8 +24,9 @@
   batches; when the reader leaves (a broken pipe) or stdout is closed, the lines are dropped
   and the files are still committed.
 
-Errors are :class:`~lec4_jax.data.InputError` with one line that starts with the output's label,
-including a renderer's failure to write its own scratch file (a full disk, a file-size limit).
+Errors are :class:`~lec4_jax.tool.data.InputError` with one line that starts with the
+output's label, including a renderer's failure to write its own scratch file (a full disk, a
+file-size limit).
 """
 
 from __future__ import annotations
@@ -40,7 +41,7 @@ import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-from lec4_jax.data import InputError
+from lec4_jax.tool.data import InputError
 
 Content = str | bytes | Iterable[str] | Iterable[bytes]
 _TEMPORARIES: set[str] = set()  # temporary files alive right now, in this process

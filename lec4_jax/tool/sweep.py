@@ -1,7 +1,7 @@
 """Learning-rate sweeps: a grid of (learning rate, initial parameters) models trained at once.
 
 Any model of :data:`lec4_jax.model.MODELS`. Every model of the grid is trained exactly as
-``scripts/train.py`` trains it, by the same loop (:func:`lec4_jax.training.scan_samples`) and
+``scripts/train.py`` trains it, by the same loop (:func:`lec4_jax.tool.training.scan_samples`) and
 step, so each result equals a lone run bit for bit on the CPU. The
 models are ``jax.vmap``-ed and trained in chunks that stay in cache, one jitted call per chunk,
 sharded across every visible device along the models axis with ``jax.sharding``: a 1-D
@@ -26,8 +26,8 @@ from jax.experimental import multihost_utils
 from jax.sharding import Mesh, NamedSharding
 from jax.sharding import PartitionSpec as P
 
-from lec4_jax import data, training
 from lec4_jax import model as model_lib
+from lec4_jax.tool import data, training
 
 # Models per chunk and device. On the CPU a chunk's parameters, learning rates and optimizer
 # state stay in cache; an accelerator takes far bigger chunks, so each kernel launch does more.
@@ -47,8 +47,8 @@ class SweepResult:
     ``w_init`` and ``final_w`` name its one parameter's columns, and iterating gives the five.
     """
 
-    def __init__(self, lrs, inits, final, final_loss, diverged, model="linear"):
-        self.lrs, self.inits, self.model = lrs, inits, model
+    def __init__(self, lrs, inits, final, final_loss, diverged, model=model_lib.LECTURE):
+        self.lrs, self.inits, self.model = lrs, inits, model_lib.get(model)
         self.final = final
         self.final_loss = final_loss  # the mean loss over the data at the final parameters
         self.diverged = diverged  # final_loss not finite, or above the mean loss at the start
@@ -132,30 +132,29 @@ def grid(lrs, inits):
     return np.repeat(lrs, n), tiled if isinstance(inits, dict) else tiled[None]
 
 
-def init_points(model_name: str, inits) -> dict[str, np.ndarray]:
+def init_points(model, inits) -> dict[str, np.ndarray]:
     """The grid's initial points: every combination of the values given for each parameter
     (the first parameter's values vary slowest), the model's default for a parameter not
     given. ``inits`` is a dict of value lists, or one list: the first parameter's values (for
     the lecture's model, ``w``)."""
-    m = model_lib.get(model_name)
+    m = model_lib.get(model)
     if not isinstance(inits, dict):
         inits = {m.params[0]: inits}
-    model_lib.check_params(model_name, inits)
+    model_lib.check_params(m, inits)
     axes = [np.asarray(inits.get(p, [m.defaults[p]]), np.float64).ravel() for p in m.params]
     mesh = np.meshgrid(*axes, indexing="ij")
     return {p: a.ravel() for p, a in zip(m.params, mesh)}
 
 
-def _train_one(params, lr, x, y, *, model_name, epochs, grad, optimizer, unroll):
-    """One model: :func:`lec4_jax.training.scan_samples`, the loop train.py runs, unfenced
+def _train_one(params, lr, x, y, *, rule, epochs, unroll):
+    """One model: :func:`lec4_jax.tool.training.scan_samples`, the loop train.py runs, unfenced
     and unrolled (one pass over a chunk's models does several steps per load and store)."""
-    final, *_ = training.scan_samples(params, x, y, lr, epochs=epochs, model=model_name,
-                                      grad=grad, optimizer=optimizer, fence=False,
+    final, *_ = training.scan_samples(params, x, y, lr, epochs=epochs, rule=rule, fence=False,
                                       unroll=unroll)
-    return final, training.mean_loss(final, x, y, model_name, in_order=True)
+    return final, training.mean_loss(final, x, y, rule.model, in_order=True)
 
 
-def _chunk(lrs, inits, x, y, *, sharding, model_name, epochs, grad, optimizer, unroll):
+def _chunk(lrs, inits, x, y, *, sharding, rule, epochs, unroll):
     """Trains learning rates ``lrs``, each from every initial point, vmapped and sharded by
     ``sharding``.
 
@@ -167,18 +166,17 @@ def _chunk(lrs, inits, x, y, *, sharding, model_name, epochs, grad, optimizer, u
     lr = jax.lax.with_sharding_constraint(jnp.broadcast_to(lrs[:, None], shape).reshape(-1),
                                           sharding)
     p0 = {p: jnp.broadcast_to(v, shape).reshape(-1) for p, v in inits.items()}
-    one = functools.partial(_train_one, model_name=model_name, epochs=epochs, grad=grad,
-                            optimizer=optimizer, unroll=unroll)
+    one = functools.partial(_train_one, rule=rule, epochs=epochs, unroll=unroll)
     final, loss = jax.vmap(one, in_axes=(0, 0, None, None))(p0, lr, x, y)
-    start = jax.vmap(functools.partial(training.mean_loss, model=model_name, in_order=True),
+    start = jax.vmap(functools.partial(training.mean_loss, model=rule.model, in_order=True),
                      in_axes=(0, None, None))(inits, x, y)
     loss0 = jnp.broadcast_to(start, shape).reshape(-1)  # one per initial point
     diverged = ~jnp.isfinite(loss) | (loss > loss0)
     # In the model's order of parameters (a dict crossing jit comes back with sorted keys).
-    return (*(final[p] for p in model_lib.get(model_name).params), loss, diverged)
+    return (*(final[p] for p in rule.model.params), loss, diverged)
 
 
-_STATIC = ("sharding", "model_name", "epochs", "grad", "optimizer", "unroll")
+_STATIC = ("sharding", "rule", "epochs", "unroll")
 # 512-bit vectors where the CPU has them (AVX-512): half the instructions per model and step.
 CPU_COMPILER_OPTIONS = {"xla_cpu_prefer_vector_width": 512}
 _train_chunk = {"cpu": jax.jit(_chunk, static_argnames=_STATIC,
@@ -198,8 +196,9 @@ def _sharding(devices: tuple) -> NamedSharding:
     return NamedSharding(Mesh(np.array(devices), ("models",)), P("models"))
 
 
-def train_grid(lrs, inits, x, y, *, epochs: int, model: str = "linear",
-               grad: str = "autodiff", optimizer: str = "sgd", dtype=jnp.float32,
+def train_grid(lrs, inits, x, y, *, epochs: int,
+               model: model_lib.Model | str = model_lib.LECTURE, grad: str = "autodiff",
+               optimizer: str = "sgd", dtype=jnp.float32,
                chunk: int | None = None, unroll: int = DEFAULT_UNROLL, devices=None,
                to_host: bool = True, progress=None) -> SweepResult:
     """Trains every (learning rate, initial point) pair on ``x``, ``y``, sharded over
@@ -215,7 +214,8 @@ def train_grid(lrs, inits, x, y, *, epochs: int, model: str = "linear",
       inits: the initial values, the grid's second axis (see :func:`init_points`): a dict
         ``{param: values}``, or the first parameter's values (``w`` for the lecture's model).
       x, y: the data; every model sees the samples in order, epoch after epoch.
-      model: a name in :data:`lec4_jax.model.MODELS`.
+      model: a :class:`~lec4_jax.model.Model`, or its name in :data:`lec4_jax.model.MODELS`.
+      grad, optimizer: their names (see :class:`lec4_jax.tool.training.Rule`).
       chunk: models per chunk and device (default: :data:`DEFAULT_CHUNK` for the platform).
       unroll: training steps fused into each loop iteration.
       devices: the devices to shard over (default: all of ``jax.devices()``).
@@ -224,7 +224,8 @@ def train_grid(lrs, inits, x, y, *, epochs: int, model: str = "linear",
       progress: ``progress(models_done, models)``, called as each chunk is copied out.
     """
     dtype = np.dtype(dtype)
-    inits = {p: v.astype(dtype) for p, v in init_points(model, inits).items()}
+    rule = training.Rule.of(model, grad, optimizer)
+    inits = {p: v.astype(dtype) for p, v in init_points(rule.model, inits).items()}
     rates = np.asarray(lrs).ravel()  # as given: each chunk is cast to dtype as it is sent
     n_lr, n_w = len(rates), len(next(iter(inits.values())))
     devices = tuple(jax.devices() if devices is None else devices)
@@ -235,23 +236,16 @@ def train_grid(lrs, inits, x, y, *, epochs: int, model: str = "linear",
     sharding = _sharding(devices)
     kernel = functools.partial(
         _train_chunk["cpu" if on_cpu else None], inits=inits, x=np.asarray(x, dtype),
-        y=np.asarray(y, dtype), sharding=sharding, model_name=model, epochs=epochs,
-        grad=grad, optimizer=optimizer, unroll=unroll)
+        y=np.asarray(y, dtype), sharding=sharding, rule=rule, epochs=epochs, unroll=unroll)
     starts = range(0, n_lr, size)
 
     def run(start):
-        # A chunk's rates in dtype, in memory aligned for XLA (on the CPU it then reads them in
-        # place): as given when they already are, else cast into a fresh buffer; the last
-        # chunk padded with the last rate (the padding is cut off below).
-        part = rates[start:start + size]
-        if len(part) < size or part.dtype != dtype or part.ctypes.data % 64:
-            part, given = data.aligned_empty(size, dtype), part
-            part[:len(given)], part[len(given):] = given, given[-1]
+        part = _chunk_rates(rates[start:start + size], size, dtype)
         return kernel(jax.device_put(part, sharding) if len(devices) > 1 else part)
 
     def result(columns):
         *final, loss, diverged = columns
-        return SweepResult(rates, inits, dict(zip(inits, final)), loss, diverged, model)
+        return SweepResult(rates, inits, dict(zip(inits, final)), loss, diverged, rule.model)
 
     n = n_lr * n_w
     if not to_host:
@@ -259,25 +253,42 @@ def train_grid(lrs, inits, x, y, *, epochs: int, model: str = "linear",
         return result([jnp.concatenate(p)[:n] if len(p) > 1 else p[0][:n] for p in parts])
     if len(starts) == 1:
         return result([np.asarray(c)[:n] for c in _gather(run(0))])
-    # Each chunk is copied into the host arrays as soon as it is done, while the next one
-    # runs, and then freed, so at most two chunks' outputs are ever allocated.
-    columns = [np.empty(len(starts) * size * n_w, d) for d in [dtype] * (len(inits) + 1) + [bool]]
+    kinds = [dtype] * (len(inits) + 1) + [bool]
+    return result(_copied_out(run, starts, size * n_w, kinds, n, progress))
+
+
+def _chunk_rates(part: np.ndarray, size: int, dtype) -> np.ndarray:
+    """A chunk's ``size`` rates in dtype, in memory aligned for XLA (on the CPU it then reads
+    them in place): as given when they already are, else cast into a fresh buffer; the last
+    chunk padded with its last rate (the caller cuts the padding's results off)."""
+    if len(part) < size or part.dtype != dtype or part.ctypes.data % 64:
+        part, given = data.aligned_empty(size, dtype), part
+        part[:len(given)], part[len(given):] = given, given[-1]
+    return part
+
+
+def _copied_out(run, starts, per_chunk: int, kinds, n: int, progress) -> list[np.ndarray]:
+    """Every chunk's columns, ``run(start)`` for each start, in host arrays of ``n`` entries.
+
+    Each chunk is copied into the host arrays as soon as it is done, while the next one runs,
+    and then freed, so at most two chunks' outputs are ever allocated."""
+    columns = [np.empty(len(starts) * per_chunk, kind) for kind in kinds]
     pending = run(starts[0])
     for i in range(len(starts)):
         following = run(starts[i + 1]) if i + 1 < len(starts) else None
         for column, part in zip(columns, _gather(pending)):
-            column[i * size * n_w:(i + 1) * size * n_w] = np.asarray(part)
+            column[i * per_chunk:(i + 1) * per_chunk] = np.asarray(part)
         pending = following
         if progress is not None:
-            progress(min(n, (i + 1) * size * n_w), n)
-    return result([c[:n] for c in columns])
+            progress(min(n, (i + 1) * per_chunk), n)
+    return [c[:n] for c in columns]
 
 
 def csv_chunks(result: SweepResult, rows_per_chunk: int = 65536):
     """The CSV (``lr,w_init,final_w,final_loss,diverged`` for the lecture's model) as text
     chunks (streamed: a grid of 1e8 models is written without being held as one string);
     floats exact (shortest round trip)."""
-    from lec4_jax.report import sweep_csv_header, sweep_csv_rows
+    from lec4_jax.tool.report import sweep_csv_header, sweep_csv_rows
 
     yield sweep_csv_header(result) + "\n"
     for start in range(0, len(result), rows_per_chunk):
