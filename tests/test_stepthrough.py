@@ -16,6 +16,7 @@ import numpy as np
 import pytest
 
 from cli_util import BASE_ENV, SCRIPTS, assert_usage_error, embedded, run_script
+from lec4_jax import model as model_lib
 from lec4_jax.tool import runs, stepthrough
 from lec4_jax.tool.data import InputError
 from lec4_jax.tool.settings import Settings
@@ -44,7 +45,10 @@ def test_the_page_holds_every_step_computed_by_the_run():
     assert np.float32(data["steps"][59]["next"]["w"]) == run.final_params["w"]
 
 
-@pytest.mark.parametrize("model", ["linear", "affine", "quadratic"])
+MODELS = list(model_lib.MODELS)  # every model of the registry, the fourth one too
+
+
+@pytest.mark.parametrize("model", MODELS)
 def test_one_number_per_quantity_the_compiled_runs(model):
     # The loss and every dloss/dparameter the page holds are the compiled run's, the ones its
     # update used; where the op-by-op walk rounded one differently, the step names the walk's
@@ -64,7 +68,7 @@ def test_one_number_per_quantity_the_compiled_runs(model):
             step.get("walk", []))
 
 
-@pytest.mark.parametrize("model", ["linear", "affine", "quadratic"])
+@pytest.mark.parametrize("model", MODELS)
 def test_the_graph_is_laid_out_left_to_right(model):
     data = embedded(stepthrough.page(runs.run(Settings(model=model, epochs=1), *LECTURE)))
     nodes, at = data["nodes"], node_index(data)
@@ -287,7 +291,7 @@ def open_page(driver, path, fragment=""):
 def model_pages(tmp_path_factory):
     folder = tmp_path_factory.mktemp("models")
     pages = {}
-    for model in ("linear", "affine", "quadratic"):
+    for model in MODELS:
         run = runs.run(Settings(model=model), *LECTURE)
         for lang in ("en", "ko"):
             pages[model, lang] = folder / f"{model}-{lang}.html"
@@ -351,7 +355,7 @@ return {problems: [...new Set(problems)], edges};
 """
 
 
-@pytest.mark.parametrize("model", ["linear", "affine", "quadratic"])
+@pytest.mark.parametrize("model", MODELS)
 @pytest.mark.parametrize("lang", ["en", "ko"])
 def test_the_graph_has_routed_edges_and_nothing_overlaps_at_any_step(driver, model_pages,
                                                                      model, lang):
@@ -430,7 +434,7 @@ return {panels: Object.fromEntries(arguments[0].map(id => [id, r(id)])),
 """
 
 
-@pytest.mark.parametrize("model", ["linear", "affine", "quadratic"])
+@pytest.mark.parametrize("model", MODELS)
 @pytest.mark.parametrize("lang", ["en", "ko"])
 def test_on_a_projector_everything_is_in_view(driver, model_pages, model, lang):
     with viewport(driver, 1280, 720):
@@ -442,7 +446,7 @@ def test_on_a_projector_everything_is_in_view(driver, model_pages, model, lang):
     for chart in view["charts"]:  # axes with ticks, the current step marked, the final value
         assert chart["ticks"] >= 5 and chart["now"] >= 2 and chart["final"] >= 1
     assert all(("final" if lang == "en" else "최종") in text for text in view["legends"])
-    if model == "linear":  # the lecture's graph is drawn at full size: numbers of 16 px
+    if model == model_lib.LECTURE.name:  # the lecture's graph at full size: numbers of 16 px
         assert view["min_font"] >= 16
     else:  # a wider graph is scaled to the screen's width; the rest stays at 16 px
         assert view["min_font"] >= 9
@@ -600,11 +604,10 @@ def test_play_in_the_link_plays_unless_motion_is_reduced(driver, lecture_page, r
     assert at == 3 if reduce else at > 3
 
 
-def _w_squared_model():
-    """A model the page has never seen, y_hat = (w·w)·x: a node that takes the same input
+def _w_times_w_model():
+    """A model the registry does not have, y_hat = (w·w)·x: a node that takes the same input
     twice, so two edges run from w to one box and dloss/dw is the sum of what they carry."""
     from lec4_jax import chain_rule as cr
-    from lec4_jax import model
 
     def predict(p, x):
         return cr.mul(cr.mul(p["w"], p["w"], name="w2"), x, name="y_hat")
@@ -612,15 +615,15 @@ def _w_squared_model():
     def closed_form(p, x, y):
         return {"w": 2 * (p["w"] * p["w"] * x - y) * 2 * p["w"] * x}
 
-    return model.Model("w_squared", ("w",), predict, closed_form, "y_hat = w^2*x", {"w": 1.0},
-                       lambda x: [x], (1.0, 2.0, {"w": 1.0}))
+    return model_lib.Model(name="w_times_w", params=("w",), predict=predict,
+                           closed_form=closed_form, formula="y_hat = (w*w)*x",
+                           defaults={"w": 1.0}, example=(1.0, 2.0, {"w": 1.0}))
 
 
-def test_a_new_model_is_drawn_without_code_of_its_own(driver, monkeypatch, tmp_path):
-    from lec4_jax import model
-
-    monkeypatch.setitem(model.MODELS, "w_squared", _w_squared_model())
-    run = runs.run(Settings(model="w_squared", learning_rate=0.005), *LECTURE)
+def test_a_node_that_takes_one_input_twice_is_drawn_and_quizzed(driver, monkeypatch,
+                                                                 tmp_path):
+    monkeypatch.setitem(model_lib.MODELS, "w_times_w", _w_times_w_model())
+    run = runs.run(Settings(model="w_times_w", learning_rate=0.005), *LECTURE)
     page = stepthrough.page(run)
     data = embedded(page)
     at = node_index(data)
