@@ -4,6 +4,7 @@ The browser tests drive headless Chromium from Debian's packages (``chromium`` a
 ``chromium-driver``, installed by .ci/run) with Selenium; without them they skip, with the reason.
 """
 
+import contextlib
 import json
 import os
 import re
@@ -15,6 +16,7 @@ import numpy as np
 import pytest
 
 from cli_util import BASE_ENV, SCRIPTS, assert_usage_error, embedded, run_script
+from lec4_jax import model as model_lib
 from lec4_jax.tool import runs, stepthrough
 from lec4_jax.tool.data import InputError
 from lec4_jax.tool.settings import Settings
@@ -22,27 +24,73 @@ from lec4_jax.tool.settings import Settings
 LECTURE = ([1.0, 2.0, 3.0], [2.0, 4.0, 6.0])
 
 
+def node_index(data):
+    return {n["name"]: k for k, n in enumerate(data["nodes"])}
+
+
 def test_the_page_holds_every_step_computed_by_the_run():
     run = runs.run(Settings(), *LECTURE)
     data = embedded(stepthrough.page(run))
+    at = node_index(data)
     assert len(data["steps"]) == 60 and [n["name"] for n in data["nodes"]] == [
         "x", "y", "w", "y_hat", "s", "loss"]
     s0 = data["steps"][0]  # the lecture's worked example: loss 1, then -2, -2, -2
     assert s0["values"] == ["1.0", "2.0", "1.0", "1.0", "-1.0", "1.0"]
     assert s0["grads"][2:] == ["-2.0", "-2.0", "-2.0", "1.0"]
-    assert all(s["agrees"] for s in data["steps"])  # the walk equals jax.grad at every step
+    assert data["disagree"] == []  # the walk equals jax.grad at every step
     for i in (0, 17, 59):
         s = data["steps"][i]
-        assert np.float32(s["params"]["w"]) == run.history.params["w"][i]
-        assert np.float32(s["param_grads"]["w"]) == run.history.grads["w"][i]
+        assert np.float32(s["values"][at["w"]]) == run.history.params["w"][i]
+        assert np.float32(s["grads"][at["w"]]) == run.history.grads["w"][i]
     assert np.float32(data["steps"][59]["next"]["w"]) == run.final_params["w"]
 
 
-def test_a_diverged_run_ends_at_its_first_non_finite_step():
-    run = runs.run(Settings(model="affine", learning_rate=1.0), *LECTURE)
-    data = embedded(stepthrough.page(run, "ko"))
-    assert len(data["steps"]) == run.diverged_at + 1 and data["diverged_at"] == run.diverged_at
-    assert data["labels"]["next"] == "다음 ▶" and data["params"] == ["w", "b"]
+MODELS = list(model_lib.MODELS)  # every model of the registry, the fourth one too
+
+
+@pytest.mark.parametrize("model", MODELS)
+def test_one_number_per_quantity_the_compiled_runs(model):
+    # The loss and every dloss/dparameter the page holds are the compiled run's, the ones its
+    # update used; where the op-by-op walk rounded one differently, the step names the walk's
+    # number and how many float32 steps apart it is, once.
+    run = runs.run(Settings(model=model), *LECTURE)
+    data = embedded(stepthrough.page(run))
+    at, f = node_index(data), lambda v: str(np.float32(v))  # noqa: E731
+    for i, step in enumerate(data["steps"]):
+        assert step["values"][at["loss"]] == f(run.history.loss[i])
+        for p in data["params"]:
+            assert step["grads"][at[p]] == f(run.history.grads[p][i])
+        for k, kind, walk, ulps in step.get("walk", []):
+            shown = step[kind + "s"][k]
+            assert walk != shown and ulps >= 1
+            assert abs(np.float32(walk).view(np.int32) - np.float32(shown).view(np.int32)) == ulps
+        assert len({(k, kind) for k, kind, *_ in step.get("walk", [])}) == len(
+            step.get("walk", []))
+
+
+@pytest.mark.parametrize("model", MODELS)
+def test_the_graph_is_laid_out_left_to_right(model):
+    data = embedded(stepthrough.page(runs.run(Settings(model=model, epochs=1), *LECTURE)))
+    nodes, at = data["nodes"], node_index(data)
+    places = [(n["col"], n["row"]) for n in nodes]
+    assert len(set(places)) == len(places)  # one node per place
+    for n in nodes:
+        for i in n["inputs"]:
+            assert nodes[at[i]]["col"] < n["col"]  # every edge points right
+    assert nodes[-1]["name"] == "loss" and nodes[-1]["col"] == max(c for c, _ in places)
+
+
+def test_every_label_is_translated():
+    en, ko = stepthrough.LABELS["en"], stepthrough.LABELS["ko"]
+    assert en.keys() == ko.keys()
+    same = {k for k in en if en[k] == ko[k]}
+    assert same <= {"hidden", "ask", "rounding_item_nf"}, same  # only symbols: "?", "{q} = {walk}"
+    hangul = re.compile("[\uac00-\ud7a3]")
+    assert all(hangul.search(v) for k, v in ko.items() if k not in same)
+    assert ko["title"] == "역전파 한 스텝씩 따라가기"
+    assert ko["agrees"].endswith("직접 구현한 역전파 결과가 jax.grad와 일치합니다")
+    for word in ("순전파", "역전파", "학습률", "에포크", "손실", "국소 기울기", "연쇄 법칙"):
+        assert any(word in v for v in ko.values()), word
 
 
 def test_a_language_without_labels_is_refused_naming_the_ones_there_are():
@@ -180,25 +228,32 @@ def test_every_step_of_a_diverged_run_is_the_lectures_arithmetic_in_float32():
     data = embedded(stepthrough.page(run))
     assert [n["name"] for n in data["nodes"]] == ["x", "y", "w", "y_hat", "s", "loss"]
     steps, f = data["steps"], lambda v: str(np.float32(v))  # noqa: E731
-    assert len(steps) == 30 and steps[0]["params"]["w"] == "1.0" and steps[-1]["loss"] == "inf"
+    assert len(steps) == 30 and steps[0]["values"][2] == "1.0" and steps[-1]["values"][5] == "inf"
+    assert data["disagree"] == []
     for i, step in enumerate(steps):
         x, y = np.float32(LECTURE[0][i % 3]), np.float32(LECTURE[1][i % 3])
-        w = np.float32(step["params"]["w"])
+        w = np.float32(step["values"][2])
         with np.errstate(over="ignore", invalid="ignore"):
             y_hat = x * w
             s = y_hat - y
             two_s = np.float32(2) * s
             values, grads = [x, y, w, y_hat, s, s * s], [two_s * w, -two_s, two_s * x, two_s,
                                                          two_s, np.float32(1)]
-            update = w - np.float32(1) * np.float32(step["param_grads"]["w"])
-        assert (step["epoch"], step["x"], step["y"]) == (i // 3, f(x), f(y))
-        assert step["values"] == [f(v) for v in values]
-        assert step["loss"] == f(run.history.loss[i])  # the compiled run's (it may fuse x*w - y)
-        assert step["grads"] == [f(g) for g in grads] and step["agrees"]
-        assert step["param_grads"]["w"] == f(two_s * x) or step["fused"]
+            update = w - np.float32(1) * np.float32(step["grads"][2])
+        walk = {(k, kind): number for k, kind, number, _ in step.get("walk", [])}
+        assert step["epoch"] == i // 3
+        # the walk's numbers, op by op, except the loss and dloss/dw: the compiled run's (it may
+        # fuse x*w - y), with the walk's own listed where they differ
+        assert [walk.get((k, "value"), v) for k, v in enumerate(step["values"])] == [
+            f(v) for v in values]
+        assert [walk.get((k, "grad"), g) for k, g in enumerate(step["grads"])] == [
+            f(g) for g in grads]
+        assert step["values"][5] == f(run.history.loss[i])
+        assert step["grads"][2] == f(run.history.grads["w"][i])
+        assert walk.keys() <= {(2, "grad"), (5, "value")}
         assert step["next"]["w"] == f(update)
         if i + 1 < len(steps):
-            assert step["next"] == steps[i + 1]["params"]
+            assert step["next"]["w"] == steps[i + 1]["values"][2]
 
 
 def test_a_run_diverged_at_its_first_step_has_a_page_of_that_step():
@@ -207,7 +262,383 @@ def test_a_run_diverged_at_its_first_step_has_a_page_of_that_step():
     # (to 1 ulp: XLA may fuse w - lr * g into one rounding).
     run = runs.run(Settings(init={"w": 1e30}), *LECTURE)
     (step,) = embedded(stepthrough.page(run))["steps"]
-    assert (step["loss"], step["values"][-1], step["grads"][:3]) == ("inf", "inf",
-                                                                      ["inf", "-2e+30", "2e+30"])
+    assert (step["values"][-1], step["grads"][:3]) == ("inf", ["inf", "-2e+30", "2e+30"])
     want = np.float32(1e30) - np.float32(0.01) * np.float32(2e30)
     np.testing.assert_array_max_ulp(np.float32(step["next"]["w"]), want, maxulp=1)
+
+
+# ---- the page as a teacher projects it: its graph, its numbers, its layout, its quiz ----
+
+@contextlib.contextmanager
+def viewport(driver, width, height, mobile=False):
+    """The page's viewport exactly ``width`` x ``height`` CSS px (as a projector or a phone)."""
+    driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", {
+        "width": width, "height": height, "deviceScaleFactor": 1, "mobile": mobile})
+    try:
+        yield
+    finally:
+        driver.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
+
+
+def open_page(driver, path, fragment=""):
+    driver.get("about:blank")
+    driver.get(path.as_uri() + fragment)
+    driver.execute_script("return document.fonts.ready")
+    assert [e for e in driver.get_log("browser") if e["level"] == "SEVERE"] == []
+
+
+@pytest.fixture(scope="module")
+def model_pages(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("models")
+    pages = {}
+    for model in MODELS:
+        run = runs.run(Settings(model=model), *LECTURE)
+        for lang in ("en", "ko"):
+            pages[model, lang] = folder / f"{model}-{lang}.html"
+            pages[model, lang].write_text(stepthrough.page(run, lang), encoding="utf-8")
+    return pages
+
+
+# Every box, every label and every edge of the graph, at every step: boxes and labels overlap
+# nothing (a box's own text stays inside it), and no point of an edge lies inside a box that
+# is not its source or target; each forward edge ends, with an arrowhead, on its target's left
+# side and each backward edge on its source's right side.
+GEOMETRY = """
+const rect = e => { const r = e.getBoundingClientRect();
+  return {l: r.left, r: r.right, t: r.top, b: r.bottom}; };
+const hit = (a, b, d) => a.l + d < b.r && b.l + d < a.r && a.t + d < b.b && b.t + d < a.b;
+const inside = (p, r, d) => p.x > r.l + d && p.x < r.r - d && p.y > r.t + d && p.y < r.b - d;
+const nodes = [...document.querySelectorAll("#graph g.node")];
+const problems = [];
+const steps = arguments[0];
+for (const i of steps) {
+  show(i);
+  const boxes = nodes.map(g => ({name: g.dataset.node, r: rect(g.querySelector("rect")),
+                                 texts: [...g.querySelectorAll("text")].map(rect)}));
+  const labels = [...document.querySelectorAll("#graph text.efwd, #graph text.ebwd")]
+    .map(t => ({what: (t.dataset.edge || "legend") + " " + t.textContent, r: rect(t)}));
+  boxes.forEach((a, j) => {
+    a.texts.forEach(t => { if (t.l < a.r.l || t.r > a.r.r || t.t < a.r.t || t.b > a.r.b)
+      problems.push(`step ${i}: text outside box ${a.name}`); });
+    boxes.slice(j + 1).forEach(b => { if (hit(a.r, b.r, 0))
+      problems.push(`step ${i}: boxes ${a.name} and ${b.name} overlap`); });
+    labels.forEach(l => { if (hit(a.r, l.r, 0))
+      problems.push(`step ${i}: label ${l.what} overlaps box ${a.name}`); });
+  });
+  labels.forEach((a, j) => labels.slice(j + 1).forEach(b => { if (hit(a.r, b.r, 0))
+    problems.push(`step ${i}: labels ${a.what} and ${b.what} overlap`); }));
+}
+const boxOf = {};
+nodes.forEach((g, k) => { boxOf[k] = rect(g.querySelector("rect")); });
+let edges = 0;
+for (const path of document.querySelectorAll("#graph path.fwd, #graph path.bwd")) {
+  if (!path.dataset.edge) continue;  // the legend's
+  edges += 1;
+  const s = +path.dataset.source, t = +path.dataset.target, m = path.getScreenCTM();
+  const at = d => new DOMPoint(path.getPointAtLength(d).x, path.getPointAtLength(d).y)
+    .matrixTransform(m);
+  const len = path.getTotalLength();
+  for (let d = 0; d <= len; d += 2) {
+    const p = at(d);
+    for (const k in boxOf) if (+k !== s && +k !== t && inside(p, boxOf[k], 0.5))
+      problems.push(`${path.dataset.edge} passes under ${nodes[k].dataset.node}`);
+  }
+  const end = at(len), fwd = path.classList.contains("fwd"), goal = boxOf[fwd ? t : s];
+  const side = fwd ? goal.l : goal.r;
+  if (Math.abs(end.x - side) > 1 || end.y < goal.t || end.y > goal.b)
+    problems.push(`${path.dataset.edge} (${fwd ? "forward" : "backward"}) ends at ` +
+                  `${end.x},${end.y}, not on its ${fwd ? "target" : "source"}`);
+  if (!/url\\(#ah[fb]\\)/.test(path.getAttribute("marker-end")))
+    problems.push(`${path.dataset.edge} has no arrowhead`);
+}
+return {problems: [...new Set(problems)], edges};
+"""
+
+
+@pytest.mark.parametrize("model", MODELS)
+@pytest.mark.parametrize("lang", ["en", "ko"])
+def test_the_graph_has_routed_edges_and_nothing_overlaps_at_any_step(driver, model_pages,
+                                                                     model, lang):
+    with viewport(driver, 1280, 720):
+        open_page(driver, model_pages[model, lang])
+        result = driver.execute_script(GEOMETRY, list(range(60)))
+    inputs = sum(len(n["inputs"]) for n in embedded(model_pages[model, lang].read_text())["nodes"])
+    assert result["edges"] == 2 * inputs  # a forward and a backward edge per input
+    assert result["problems"] == []
+
+
+@pytest.mark.parametrize("width,height", [(1280, 720), (390, 844)])
+def test_the_graph_has_no_overlap_on_a_phone_or_a_projector(driver, lecture_page, width, height):
+    with viewport(driver, width, height, mobile=width < 700):
+        open_page(driver, lecture_page[0] / "page.html")
+        assert driver.execute_script(GEOMETRY, [0, 5, 59])["problems"] == []
+
+
+# Each step's graph (dloss/dw in w's box and on the dashed edge into w; the loss's value),
+# update line (g) and loss line, read from the screen at once.
+READ_ALL = """
+const out = [];
+for (let i = 0; i < arguments[0]; i++) {
+  show(i);
+  const q = s => document.querySelector(s).textContent;
+  out.push({graph_grad: q('#graph text.grad[data-node="w"]'),
+            edge_grad: q('#graph text.ebwd[data-edge="w>y_hat:1"]'),
+            graph_loss: q('#graph text.value[data-node="loss"]'),
+            update_grad: q("#update-w .p-grad"), update_w: q("#update-w .p-before"),
+            graph_w: q('#graph text.value[data-node="w"]'), loss: q("#loss"),
+            rounding: q("#rounding")});
+}
+return out;
+"""
+
+
+def test_every_step_shows_one_number_per_quantity(driver, lecture_page):
+    folder, steps = lecture_page
+    data = embedded((folder / "page.html").read_text())
+    open_page(driver, folder / "page.html")
+    shown = driver.execute_script(READ_ALL, 60)
+    for i, (view, step) in enumerate(zip(shown, data["steps"])):
+        assert view["graph_grad"] == view["edge_grad"] == view["update_grad"], i
+        assert view["graph_loss"] == view["loss"] and view["graph_w"] == view["update_w"], i
+        assert np.float32(view["update_grad"]) == np.float32(steps[i]["grad"])  # the run's
+        assert np.float32(view["loss"]) == np.float32(steps[i]["loss"])
+        walk = step.get("walk", [])
+        # where the walk rounded differently, the page says so once, with the walk's number
+        assert (view["rounding"] != "") == bool(walk), i
+        assert view["rounding"].count("Rounding") == (1 if walk else 0)
+        for _, _, number, ulps in walk:
+            assert f"{number} (a difference of {ulps} in the last place)" in view["rounding"]
+
+
+PANELS = ["graph-panel", "update-panel", "loss-chart", "param-chart"]
+LAYOUT = """
+const r = id => { const b = document.getElementById(id).getBoundingClientRect();
+  return {top: b.top, bottom: b.bottom, left: b.left, right: b.right}; };
+const sizes = [];
+for (const e of document.querySelectorAll(
+    "#graph text.num, #update td, #loss, .chart text, #where, #explain p, .chart-legend")) {
+  const svg = e.closest("svg");
+  const scale = svg && svg.getAttribute("viewBox") ?
+    svg.getBoundingClientRect().width / +svg.getAttribute("viewBox").split(" ")[2] : 1;
+  sizes.push(parseFloat(getComputedStyle(e).fontSize) * scale);
+}
+const chart = id => ({ticks: document.querySelectorAll(`#${id} text`).length,
+  now: document.querySelectorAll(`#${id} .now`).length,
+  final: document.querySelectorAll(`#${id} .final`).length});
+return {panels: Object.fromEntries(arguments[0].map(id => [id, r(id)])),
+        width: innerWidth, height: innerHeight,
+        scroll_width: document.documentElement.scrollWidth, min_font: Math.min(...sizes),
+        charts: [chart("loss-chart"), chart("param-chart")],
+        legends: [document.getElementById("loss-legend").textContent,
+                  document.getElementById("param-legend").textContent]};
+"""
+
+
+@pytest.mark.parametrize("model", MODELS)
+@pytest.mark.parametrize("lang", ["en", "ko"])
+def test_on_a_projector_everything_is_in_view(driver, model_pages, model, lang):
+    with viewport(driver, 1280, 720):
+        open_page(driver, model_pages[model, lang], "#step=5")
+        view = driver.execute_script(LAYOUT, PANELS)
+    for panel, box in view["panels"].items():  # all in view at once, without scrolling
+        assert box["top"] >= 0 and box["bottom"] <= 720 and box["right"] <= 1280, panel
+    assert view["scroll_width"] <= 1280
+    for chart in view["charts"]:  # axes with ticks, the current step marked, the final value
+        assert chart["ticks"] >= 5 and chart["now"] >= 2 and chart["final"] >= 1
+    assert all(("final" if lang == "en" else "최종") in text for text in view["legends"])
+    if model == model_lib.LECTURE.name:  # the lecture's graph at full size: numbers of 16 px
+        assert view["min_font"] >= 16
+    else:  # a wider graph is scaled to the screen's width; the rest stays at 16 px
+        assert view["min_font"] >= 9
+
+
+@pytest.mark.parametrize("lang", ["en", "ko"])
+def test_on_a_phone_the_panels_stack_and_nothing_is_cut_off(driver, model_pages, lang):
+    with viewport(driver, 390, 844, mobile=True):
+        open_page(driver, model_pages["quadratic", lang], "#step=5")
+        view = driver.execute_script(LAYOUT, PANELS + ["explain", "controls"])
+        graph_scrolls = driver.execute_script(
+            "const w = document.getElementById('graph-wrap'); return w.scrollWidth > w.clientWidth")
+    assert view["scroll_width"] <= 390  # no sideways scrolling of the page
+    boxes = view["panels"]
+    for panel, box in boxes.items():
+        assert box["left"] >= 0 and box["right"] <= 390, panel
+    assert boxes["update-panel"]["top"] >= boxes["graph-panel"]["bottom"]
+    assert boxes["loss-chart"]["top"] >= boxes["update-panel"]["bottom"]
+    assert boxes["param-chart"]["top"] >= boxes["loss-chart"]["bottom"]
+    assert graph_scrolls  # the wide graph scrolls inside its own panel, at a readable size
+    assert view["min_font"] >= 11.9  # the graph at 3/4 size, the rest at 16 px
+
+
+def has_cjk_font():
+    try:
+        fonts = subprocess.run(["fc-list", ":lang=ko", "family"], capture_output=True,
+                               text=True, timeout=30).stdout
+    except OSError:
+        return False
+    return bool(fonts.strip())
+
+
+def test_the_korean_page_is_korean_in_a_font_with_hangul(driver, model_pages, tmp_path):
+    if not has_cjk_font():
+        pytest.skip("no font with Hangul: apt-get install fonts-noto-cjk")
+    open_page(driver, model_pages["linear", "ko"])
+    text = driver.execute_script("""
+      const probe = (s, family) => { const e = document.createElement("span");
+        e.textContent = s; e.style.font = "32px " + family; document.body.appendChild(e);
+        const w = e.getBoundingClientRect().width; e.remove(); return w; };
+      const family = getComputedStyle(document.getElementById("title")).fontFamily;
+      return {family, title: document.getElementById("title").textContent,
+              about: document.getElementById("about").textContent,
+              check: document.getElementById("check").textContent,
+              where: document.getElementById("where").textContent,
+              hangul: probe("역전파역전파", family),
+              tofu: probe("\\uE000\\uE001\\uE002\\uE003\\uE004\\uE005", family),
+              latin: probe("iiiiii", family)};""")
+    assert "Noto Sans CJK KR" in text["family"] and "Malgun Gothic" in text["family"]
+    # a font with Hangul draws each syllable about 1 em wide; missing glyphs draw as boxes
+    assert text["hangul"] > 5 * 32 * 0.8 and abs(text["hangul"] - text["tofu"]) > 5
+    assert text["title"] == "역전파 한 스텝씩 따라가기"
+    assert "직접 구현한 역전파 결과가 jax.grad와 일치합니다" in text["check"]
+    assert "학습률" in text["about"] and text["where"].startswith("스텝 0 / 59 · 에포크 0 · 표본")
+    run = runs.run(Settings(model="affine", learning_rate=1.0), *LECTURE)
+    (tmp_path / "diverged.html").write_text(stepthrough.page(run, "ko"), encoding="utf-8")
+    open_page(driver, tmp_path / "diverged.html")
+    about = driver.find_element("id", "about").text
+    assert about.endswith(f"스텝 {run.diverged_at}에서 발산했습니다")
+
+
+def answer(driver, text):
+    box = driver.find_element("id", "answer")
+    box.clear()
+    box.send_keys(text)
+    box.send_keys("\n")
+    return driver.find_element("id", "feedback").text
+
+
+def test_the_quiz_checks_the_learners_gradients(driver, lecture_page):
+    folder, _ = lecture_page
+    open_page(driver, folder / "page.html", "#quiz")
+    find = driver.find_element
+    hidden = driver.execute_script(
+        "return [...document.querySelectorAll('#graph text.grad, #graph text.ebwd[data-edge]')]"
+        ".map(t => t.textContent)")
+    assert sorted(hidden) == ["1.0"] + ["?"] * 10  # only dloss/dloss = 1 is given
+    assert find("css selector", "#update-w .p-grad").text == "?"
+    assert "0.1 %" in find("id", "quiz-intro").text  # the tolerance is stated
+    # from the loss back to the parameter: s, then y_hat, then w (step 0: all -2.0)
+    assert find("id", "ask").text == "dloss/ds = ?"
+    assert answer(driver, "banana") == "Type a number, for example -2.5."
+    assert answer(driver, "-2").startswith("✓ Right: dloss/ds = -2.0")
+    assert find("id", "score").text == "score: 1 of 1 right"
+    assert find("css selector", '#graph text.grad[data-node="s"]').text == "-2.0"
+    assert find("id", "ask").text == "dloss/dy_hat = ?"
+    feedback = answer(driver, "2")  # wrong: a hint, the local gradient, not the answer
+    assert feedback.startswith("✗ Not yet (try 1 of 3).")
+    assert "dloss/dy_hat = dloss/ds · ∂s/∂y_hat" in feedback
+    assert "the local gradient ∂s/∂y_hat = 1" in feedback and "-2.0" not in feedback
+    answer(driver, "3")
+    feedback = answer(driver, "4")  # the third wrong try reveals it
+    assert feedback.startswith("The answer is dloss/dy_hat = -2.0")
+    assert find("id", "score").text == "score: 1 of 2 right"
+    feedback = answer(driver, "-2.0015")  # within 0.1 %
+    assert feedback.startswith("✓ Right: dloss/dw = -2.0")
+    assert "gradients are all found" in feedback
+    assert find("id", "score").text == "score: 2 of 3 right"
+    assert find("css selector", "#update-w .p-grad").text == "-2.0"  # the update is shown now
+    assert driver.execute_script("return location.hash") == "#step=0&quiz"
+    find("id", "next").click()  # the next step asks again; the score is the run's
+    assert find("id", "ask").text == "dloss/ds = ?"
+    feedback = answer(driver, "1")
+    assert "the local gradient ∂loss/∂s = 2·s (s = " in feedback
+    find("id", "quiz").click()
+    assert driver.execute_script("return location.hash") == "#step=1"
+    assert find("css selector", "#update-w .p-grad").text != "?"
+
+
+def test_everything_works_from_the_keyboard_with_labels_and_a_visible_focus(driver,
+                                                                            lecture_page):
+    from selenium.webdriver.common.action_chains import ActionChains
+    from selenium.webdriver.common.keys import Keys
+
+    folder, steps = lecture_page
+    open_page(driver, folder / "page.html", "#step=2")
+    unnamed = driver.execute_script("""
+      return [...document.querySelectorAll("button, input, [tabindex]")].filter(e =>
+        !(e.getAttribute("aria-label") || e.textContent.trim() ||
+          document.querySelector(`label[for="${e.id}"]`))).map(e => e.outerHTML)""")
+    assert unnamed == []
+    keys = ActionChains(driver)
+    keys.send_keys(Keys.TAB).perform()  # the first control: previous
+    focus = driver.execute_script("""const e = document.activeElement, s = getComputedStyle(e);
+      return [e.id, s.outlineStyle, parseFloat(s.outlineWidth)]""")
+    assert focus[0] == "prev" and focus[1] != "none" and focus[2] >= 2
+    keys.send_keys(Keys.ENTER).perform()
+    assert_matches(shown(driver), steps, 1)
+    keys.send_keys(Keys.TAB, Keys.TAB, Keys.ENTER).perform()  # next
+    assert_matches(shown(driver), steps, 2)
+    for _ in range(5):  # slider, quiz, then the graph's nodes
+        keys.send_keys(Keys.TAB).perform()
+    node = driver.execute_script("return document.activeElement.dataset.node")
+    keys.send_keys(Keys.ENTER).perform()
+    assert driver.find_element("id", "explain").text.startswith(f"forward: {node} = ")
+    keys.send_keys("q").perform()
+    assert driver.execute_script("return location.hash") == "#step=2&quiz"
+    driver.find_element("id", "answer").send_keys("q")  # typing is not a shortcut
+    assert driver.execute_script("return location.hash") == "#step=2&quiz"
+
+
+@pytest.mark.parametrize("reduce", [False, True])
+def test_play_in_the_link_plays_unless_motion_is_reduced(driver, lecture_page, reduce):
+    import time
+
+    folder, _ = lecture_page
+    driver.execute_cdp_cmd("Emulation.setEmulatedMedia", {"features": [
+        {"name": "prefers-reduced-motion", "value": "reduce" if reduce else "no-preference"}]})
+    try:
+        open_page(driver, folder / "page.html", "#step=3&play")
+        time.sleep(1.3)
+        at = int(re.match(r"step (\d+)", shown(driver)["where"]).group(1))
+    finally:
+        driver.execute_cdp_cmd("Emulation.setEmulatedMedia", {"features": []})
+    assert at == 3 if reduce else at > 3
+
+
+def _w_times_w_model():
+    """A model the registry does not have, y_hat = (w·w)·x: a node that takes the same input
+    twice, so two edges run from w to one box and dloss/dw is the sum of what they carry."""
+    from lec4_jax import chain_rule as cr
+
+    def predict(p, x):
+        return cr.mul(cr.mul(p["w"], p["w"], name="w2"), x, name="y_hat")
+
+    def closed_form(p, x, y):
+        return {"w": 2 * (p["w"] * p["w"] * x - y) * 2 * p["w"] * x}
+
+    return model_lib.Model(name="w_times_w", params=("w",), predict=predict,
+                           closed_form=closed_form, formula="y_hat = (w*w)*x",
+                           defaults={"w": 1.0}, example=(1.0, 2.0, {"w": 1.0}))
+
+
+def test_a_node_that_takes_one_input_twice_is_drawn_and_quizzed(driver, monkeypatch,
+                                                                 tmp_path):
+    monkeypatch.setitem(model_lib.MODELS, "w_times_w", _w_times_w_model())
+    run = runs.run(Settings(model="w_times_w", learning_rate=0.005), *LECTURE)
+    page = stepthrough.page(run)
+    data = embedded(page)
+    at = node_index(data)
+    assert data["nodes"][at["w2"]]["inputs"] == ["w", "w"] and data["passed_edges"] == [0, 1]
+    for i, step in enumerate(data["steps"]):  # the two edges carry what adds up to dloss/dw
+        assert step["passed"][0] == step["passed"][1]
+        assert step["grads"][at["w"]] == str(np.float32(run.history.grads["w"][i]))
+    (tmp_path / "page.html").write_text(page, encoding="utf-8")
+    with viewport(driver, 1280, 720):
+        open_page(driver, tmp_path / "page.html", "#step=1&quiz")
+        result = driver.execute_script(GEOMETRY, list(range(0, 60, 7)))
+        assert result["problems"] == [] and result["edges"] == 2 * 7
+        for _ in range(3):  # s, y_hat, w2: reveal each
+            for wrong in ("1e9", "2e9", "3e9"):
+                answer(driver, wrong)
+        assert driver.find_element("id", "ask").text == "dloss/dw = ?"
+        hint = answer(driver, "1e9")
+        assert "dloss/dw = dloss/dw2 · ∂w2/∂w + dloss/dw2 · ∂w2/∂w" in hint
