@@ -35,6 +35,19 @@ def test_exercises(args, last):
     assert proc.returncode == 0 and proc.stdout.splitlines()[-1] == last
 
 
+def test_the_fourth_model_in_both_modes():
+    # y_hat = x * w^2 at x=1, y=2, w=1: the chain rule through w^2 (local gradient 2w = 2), in
+    # reverse mode and, with --forward_mode, forward mode (d(node)/dw pushed forward) too.
+    proc = explain("--model=w_squared", "--forward_mode")
+    assert proc.returncode == 0 and proc.stderr == ""
+    lines = proc.stdout.splitlines()
+    assert "dloss/dw = -4.0  (jax.grad agrees)" in lines
+    assert lines[-1] == "dloss/dw = -4.0  (forward and reverse mode agree)"
+    modes = lines[lines.index("node   value  d(node)/dw (jvp)  dloss/d(node) (vjp walk)"):]
+    row = next(line.split() for line in modes if line.startswith("w2 "))
+    assert row == ["w2", "1.0", "2.0", "-2.0"]  # value, d(w2)/dw = 2w, dloss/dw2
+
+
 def test_dot_file(tmp_path):
     proc = explain(f"--dot={tmp_path / 'g.dot'}")
     assert proc.returncode == 0

@@ -67,6 +67,8 @@ def valid(path: Path, kind: str | None = None) -> bool:
     if kind == ".html":
         text = data.decode()
         return text.startswith("<!DOCTYPE html>") and text.rstrip().endswith("</html>")
+    if kind == ".gif":
+        return data.startswith(b"GIF89a") and data.endswith(b";")
     if kind == ".csv":
         rows = list(csv.reader(io.StringIO(data.decode())))
         params = [c[len("final_"):] for c in rows[0] if c.startswith("final_")][:-1]
@@ -159,6 +161,79 @@ def test_train_keeps_the_contract_under_hostile_flags(servers, tmp_path, case, c
     assert os.readlink(work / "loop") == "loop"  # refused, never replaced by a file
     if ("--output", "keep.txt") in outputs and code == 2:
         assert (work / "keep.txt").read_text() == "a user's file\n"  # untouched on an error
+
+
+# Combinations a user can type, all valid: every model x any set of output flags x loop x x64
+# x trace, the files named with spaces, a newline, quotes and "<". Each must run (exit 0, or the
+# documented refusal of a landscape for three parameters), write each file whole, and nothing
+# else.
+ODD_NAMES = ["a b", "new\nline", "quote'\"s", "<lt>", "plain"]
+TRAIN_OUTPUTS = {"--output": ".json", "--plot": ".png", "--landscape": ".png",
+                 "--animate": ".gif", "--html": ".html"}
+
+
+@st.composite
+def train_combinations(draw):
+    from lec4_jax import model
+
+    name = draw(st.sampled_from(sorted(model.MODELS)))
+    flags = draw(st.lists(st.sampled_from(sorted(TRAIN_OUTPUTS)), min_size=1, unique=True))
+    names = draw(st.lists(st.sampled_from(ODD_NAMES), min_size=len(flags), max_size=len(flags),
+                          unique=True))
+    outputs = [(flag, f"{stem}{TRAIN_OUTPUTS[flag]}") for flag, stem in zip(flags, names)]
+    args = [f"--model={name}", "--epochs=2", "--learning_rate=0.001",
+            f"--loop={draw(st.sampled_from(['scan', 'python']))}",
+            draw(st.sampled_from(["--x64", "--nox64"])),
+            draw(st.sampled_from(["--trace", "--notrace"])),
+            *(f"{flag}={path}" for flag, path in outputs)]
+    return name, args, outputs
+
+
+@settings(max_examples=25, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(case=train_combinations())
+def test_every_combination_a_user_can_type_runs(servers, tmp_path, case):
+    from lec4_jax import model
+
+    name, args, outputs = case
+    work = fresh_dir(tmp_path)
+    code, out, err = servers["train.py"].run(args, work)
+    if "--landscape" in dict(outputs) and len(model.get(name).params) > 2:
+        assert code == 2 and "--landscape: the landscape is drawn for models of 1 or 2" in err
+        assert os.listdir(work) == []
+        return
+    assert (code, err) == (0, ""), args
+    assert out.startswith("predict (BT) 4.0 ") and "predict (AT) 4.0 " in out
+    assert sorted(os.listdir(work)) == sorted(path for _, path in outputs)
+    for flag, path in outputs:
+        assert valid(work / path, TRAIN_OUTPUTS[flag]), (flag, path)
+
+
+@st.composite
+def sweep_combinations(draw):
+    from lec4_jax import model
+
+    name = draw(st.sampled_from(sorted(model.MODELS)))
+    kinds = {"--output": ".csv", "--plot": ".png"}
+    flags = draw(st.lists(st.sampled_from(sorted(kinds)), min_size=1, unique=True))
+    names = draw(st.lists(st.sampled_from(ODD_NAMES), min_size=len(flags), max_size=len(flags),
+                          unique=True))
+    outputs = [(flag, f"{stem}{kinds[flag]}") for flag, stem in zip(flags, names)]
+    args = [f"--model={name}", "--epochs=2", "--num_lr=3", "--lr_max=0.1",
+            draw(st.sampled_from(["--x64", "--nox64"])),
+            *(f"{flag}={path}" for flag, path in outputs)]
+    return args, outputs
+
+
+@settings(max_examples=15, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(case=sweep_combinations())
+def test_every_sweep_combination_a_user_can_type_runs(servers, tmp_path, case):
+    args, outputs = case
+    work = fresh_dir(tmp_path)
+    code, out, err = servers["sweep.py"].run(args, work)
+    assert (code, err) == (0, ""), args
+    assert sorted(os.listdir(work)) == sorted(path for _, path in outputs)
+    for flag, path in outputs:
+        assert valid(work / path, {"--output": ".csv", "--plot": ".png"}[flag]), (flag, path)
 
 
 @st.composite

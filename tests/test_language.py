@@ -134,6 +134,18 @@ def test_the_pictures_for_a_notebook():
     assert isinstance(sweep, display.Image) and sweep.data[:4] == b"\x89PNG"
 
 
+def test_the_graph_picture_without_graphviz_is_matplotlibs_png(monkeypatch):
+    # No dot on PATH: the same graph drawn by matplotlib, a PNG (in Korean where a Hangul font
+    # is found, else in English rather than as empty boxes).
+    pytest.importorskip("matplotlib")
+    display = pytest.importorskip("IPython.display")
+    from lec4_jax.tool import pictures
+
+    monkeypatch.setattr(pictures.shutil, "which", lambda name: None)
+    graph = lj.graph_picture(lj.Example.of("w_squared"), lang="ko")
+    assert isinstance(graph, display.Image) and graph.data[:4] == b"\x89PNG"
+
+
 def test_the_command_line_words_stay_english():
     """The CLI never sets a language: its tables are the English ones, whatever the notebook
     chose in another process."""
