@@ -64,3 +64,16 @@ def test_the_machinery_lives_in_tool_and_measurement_outside_the_package():
         "__init__.py", "chain_rule.py", "exercises.py", "grads.py", "language.py", "lecture.py",
         "model.py", "walkthrough.py"]
     assert not list(PACKAGE.rglob("bench*.py"))
+
+
+def test_the_mutation_tool_knows_every_module():
+    # tools/mutate.py runs each module's mutants against its own tests (TESTS): a module it
+    # does not list would never be mutated, a stale entry would name a file that is gone.
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("mutate", ROOT / "tools" / "mutate.py")
+    mutate = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mutate)
+    modules = {str(p.relative_to(ROOT)) for p in SOURCES if p.name != "__init__.py"}
+    assert set(mutate.TESTS) == modules
+    assert all((ROOT / "tests" / t).is_file() for tests in mutate.TESTS.values() for t in tests)

@@ -111,3 +111,17 @@ def test_the_step_through_page_is_the_size_the_readme_says(model):
     mb = dict((m, float(v)) for v, m in re.findall(r"(\d+) MB for\s+(\w+)", README))
     assert per_step / 1e3 == pytest.approx(kb[model], rel=0.15)
     assert at_cap / 1e6 == pytest.approx(mb[model], rel=0.15)
+
+
+@pytest.mark.parametrize("page", ["README.md", "README.ko.md"])
+def test_the_front_doors_output_is_what_train_py_prints(page):
+    # The fenced block after the first command shows train.py's first and last lines, "..."
+    # between: each line as train.py prints it now (the lecture's, byte for byte).
+    text = (ROOT / page).read_text()
+    block = re.search(r"```\n(predict \(BT\)[^`]*)```", text)[1].splitlines()
+    cut = block.index("...")
+    proc = run_script("train.py")
+    lines = proc.stdout.splitlines()
+    assert proc.returncode == 0
+    tail = len(block) - cut - 1
+    assert block[:cut] == lines[:cut] and block[cut + 1:] == lines[len(lines) - tail:]
