@@ -85,17 +85,17 @@ EXERCISES = {
 
 _MESSAGES = {
     "en": {"ok": "correct: {got}",
-           "blank": "not answered yet: write answer = {form} in the cell above, then run this "
-                    "cell again",
+           "blank": "not answered yet: write answer = {form} in the cell above, run it, then run "
+                    "this cell again",
            "missing": "give a value for {k} (a dict such as {want})",
            "wrong": "not yet: {a!r} is not dloss/d{k}. Hint: dloss/d{k} = dloss/d{node} * "
                     "d{node}/d{k}, and here d{node}/d{k} = {local:g}; find dloss/d{node} by "
                     "walking back from the loss, where dloss/dloss = 1."},
     "ko": {"ok": "정답입니다: {got}",
-           "blank": "아직 답을 적지 않았습니다: 위 셀에 answer = {form} 꼴로 답을 적고 이 셀을 "
-                    "다시 실행하세요",
+           "blank": "아직 답을 적지 않았습니다: 위 셀에 answer = {form} 꼴로 답을 적어 실행한 "
+                    "뒤, 이 셀을 다시 실행하세요",
            "missing": "{k}의 값을 넣어 주세요 (예: {want} 같은 dict)",
-           "wrong": "아직 아닙니다: {a!r}은(는) dloss/d{k}가 아닙니다. 힌트: dloss/d{k} = "
+           "wrong": "아직 아닙니다: 입력한 답({a!r})은 dloss/d{k}가 아닙니다. 힌트: dloss/d{k} = "
                     "dloss/d{node} * d{node}/d{k}이고, 여기서 d{node}/d{k} = {local:g}입니다. "
                     "dloss/d{node}는 손실(dloss/dloss = 1)에서부터 거꾸로 따라가며 구하세요."},
 }

@@ -164,9 +164,9 @@ To run the notebook yourself, from the repository's folder, in a fresh virtual e
 
 이런 순서로 진행합니다.
 
-1. 강의의 PyTorch 학습 코드와 같은 일을 하는 JAX 코드를 한 줄씩 맞대어 보고 실행합니다.
+1. 강의의 PyTorch 학습 코드와 같은 일을 하는 JAX 코드를 한 줄씩 나란히 비교해 보고 실행합니다.
 2. 강의의 예제를 손으로 계산합니다. x = 1, w = 1, y = 2에서 손실은 1이고, 거꾸로 가며 구하는
-   기울기는 −2, −2, −2입니다. 이어서 연습 1을 풉니다.
+   기울기 dloss/ds, dloss/dŷ, dloss/dw는 모두 −2입니다. 이어서 연습 1을 풉니다.
 3. 계산 그래프를 그림으로 봅니다. 이어서 연습 2와 3을 풉니다.
 4. 학습이 한 스텝씩 어떻게 진행되는지 따라가 봅니다.
 
@@ -237,15 +237,15 @@ float32 값을 PyTorch가 출력하는 모양 그대로 글자로 바꾸고, `ou
 {jax_loop}
 ```
 
-한 줄씩 맞대어 보면 다음과 같습니다.
+한 줄씩 비교하면 다음과 같습니다.
 
 | PyTorch (강의) | JAX (`lec4_jax/lecture.py`) | 달라진 점 |
 |---|---|---|
 | `w = torch.Tensor([1.0])`, `w.requires_grad_(True)` | `w = jnp.float32(w)` | `w`는 그냥 값입니다. 기울기를 구할 변수라고 따로 표시하지 않습니다. |
 | `def forward(x): return x * w` | `def forward(w, x): return x * w` | `w`를 인자로 받습니다. 그래서 손실은 `w`의 *순수 함수*가 됩니다. 같은 입력에는 언제나 같은 값을 돌려주고, 함수 바깥의 어떤 것도 바꾸지 않는 함수라는 뜻입니다. |
 | `def loss(x, y): ...` | `def loss(w, x, y): ...` | 식은 같고, `w`가 첫 번째 인자로 들어갑니다. |
-| `l.backward()` 다음 `w.grad.data[0]` | `grad = jax.grad(loss)` 다음 `g = grad(w, x_val, y_val)` | `jax.grad(loss)`는 dloss/dw, 곧 첫 번째 인자에 대한 기울기를 돌려주는 새 함수입니다. |
-| `w.data = w.data - 0.01 * w.grad.data` | `w = w - lr * g` | 갱신하면 새 `w`가 만들어집니다. JAX 배열은 그 자리에서 값이 바뀌지 않습니다. |
+| `l.backward()` 다음 `w.grad.data[0]` | `grad = jax.grad(loss)` 다음 `g = grad(w, x_val, y_val)` | `jax.grad(loss)`는 dloss/dw, 즉 첫 번째 인자에 대한 기울기를 돌려주는 새 함수입니다. |
+| `w.data = w.data - 0.01 * w.grad.data` | `w = w - lr * g` | 갱신하면 새 `w`가 만들어집니다. JAX 배열은 값을 직접 바꿀 수 없습니다(불변). |
 | `w.grad.data.zero_()` | 없음 | PyTorch는 `backward()`를 부를 때마다 기울기를 `w.grad`에 더해 두므로, 강의 코드는 스텝마다 0으로 지웁니다. `jax.grad`는 부를 때마다 기울기를 새 값으로 돌려주므로 쌓이는 것도, 지울 것도 없습니다. |
 
 실행해 봅시다. 출력은 강의와 같은 줄입니다. 스텝마다 `grad:` 줄(x, y, dloss/dw)이 나오고,
@@ -283,15 +283,15 @@ The same numbers from code: the chain rule written out step by step
 ## 2. 강의 예제를 손으로 계산하기
 
 표본 하나에 대한 강의의 *계산 그래프*에는 연산이 셋 있습니다. `ŷ = x·w`, 그다음
-`s = ŷ − y`, 마지막으로 `loss = s·s`, 곧 s²입니다. 계산 그래프는 계산 과정을 노드(입력과
+`s = ŷ − y`, 마지막으로 `loss = s·s`, 즉 s²입니다. 계산 그래프는 계산 과정을 노드(입력과
 연산 결과 같은 값 하나하나)와 화살표(어떤 값이 어느 연산에 들어가는지)로 그린 그림입니다.
 
 **순전파**: 입력에서 손실까지 그래프를 따라 값을 계산합니다. x = 1, w = 1, y = 2이면
 ŷ = 1·1 = 1, s = 1 − 2 = −1, 손실 = (−1)² = 1입니다.
 
 **역전파**: 손실에서 출발해 노드를 하나씩 거꾸로 거치며 기울기를 구합니다. 노드마다 *국소
-기울기*가 있습니다. 노드의 출력을 그 노드의 입력 하나로 미분한 값입니다. *연쇄 법칙*에 따르면,
-어떤 입력에 대한 손실의 기울기는 그 노드가 받은 기울기(dloss/d(노드))에 국소 기울기를 곱한
+기울기*가 있습니다. 국소 기울기란 노드의 출력을 그 노드의 입력 하나로 미분한 값입니다. *연쇄 법칙*에 따르면,
+노드의 입력에 대한 손실의 기울기는 그 노드가 받은 기울기(dloss/d(노드))에 그 입력의 국소 기울기를 곱한
 값입니다.
 
 - dloss/ds = d(s²)/ds = 2s = −2
@@ -415,7 +415,7 @@ last one, ŷ = x·w², is not linear in its parameter: on the way back the gradi
 w², whose local gradient is 2w. Try it in a new cell:
 `ex = lj.Example.of("w_squared")`, then `print("\\n".join(lj.table(lj.explain(ex), ex.model.params)))`.
 """, """
-이 패키지에 있는 모델 전부입니다. `scripts/explain.py --model=이름`으로 각 모델의 그래프를 따라갈
+이 패키지에 들어 있는 모델은 다음과 같습니다. `scripts/explain.py --model=이름`으로 각 모델의 그래프를 따라갈
 수 있습니다. 마지막 모델 ŷ = x·w²는 파라미터에 대해 선형이 아닙니다. 거꾸로 갈 때 기울기가
 w²를 지나는데, 그 국소 기울기는 2w입니다. 새 셀에서 직접 해 보세요:
 `ex = lj.Example.of("w_squared")`, 그다음 `print("\\n".join(lj.table(lj.explain(ex), ex.model.params)))`.
@@ -496,9 +496,9 @@ compiled program.
 ## 심화(선택) — 학습 루프를 컴파일하기: `jax.jit`과 `lax.scan`
 
 *왜 알아 두면 좋을까요:* 위의 루프는 JAX에 아주 작은 연산을 하나씩 건넵니다. 한 스텝이나 학습
-전체를 컴파일하면 하나의 프로그램으로 실행되고, JAX는 실제 모델을 이렇게 빠르게 돌립니다.
+전체를 컴파일하면 하나의 프로그램으로 실행되고, 실제 모델도 JAX에서는 이렇게 컴파일해서 빠르게 실행합니다.
 
-`lj.lecture.update`, 곧 `jax.jit(sgd_step)`은 한 스텝(기울기 계산과 갱신)을 처음 부를 때
+`lj.lecture.update`, 즉 `jax.jit(sgd_step)`은 한 스텝(기울기 계산과 갱신)을 처음 부를 때
 JAX의 컴파일러인 XLA로 한 번 컴파일해 두고, 그 뒤로는 컴파일된 것을 다시 씁니다.
 `lj.lecture.train_scanned`는 한 걸음 더 나아갑니다. `lax.scan`은 JAX가 통째로 컴파일하는
 루프여서, 60 스텝 전체가 컴파일된 프로그램 하나로 실행됩니다.
@@ -541,7 +541,7 @@ The compiled runs end one digit away from the eager one. What agreement with PyT
   The two results can differ by one in the last digit a float32 holds. Once w differs by that
   much, the later numbers differ a little too. Near the end the gradient is the difference of
   two nearly equal numbers (x·w is close to y), so a tiny difference in w shows up larger there,
-  but it stays a few millionths. Neither run is wrong: both are within rounding of the exact
+  but it stays a few millionths in absolute terms. Neither run is wrong: both are within rounding of the exact
   value.
 
 Step by step, over the 60 gradients:
@@ -557,7 +557,7 @@ Step by step, over the 60 gradients:
   뒤에 한 번, 뺄셈 뒤에 또 한 번 반올림합니다. 그래서 float32가 담을 수 있는 마지막 자리에서
   1만큼 차이 날 수 있습니다. w가 한 번 이만큼 달라지면 그 뒤의 숫자들도 조금씩 달라집니다.
   학습이 끝나 갈 무렵의 기울기는 거의 같은 두 수의 차(x·w와 y가 가까움)여서 w의 작은 차이가
-  조금 더 크게 드러나지만, 그래도 백만분의 몇 정도입니다. 어느 쪽도 틀린 것은 아닙니다. 둘 다
+  조금 더 크게 드러나지만, 그래도 절댓값으로 백만분의 몇 정도입니다. 어느 쪽도 틀린 것은 아닙니다. 둘 다
   정확한 값과 반올림 오차만큼만 다릅니다.
 
 60개의 기울기를 스텝마다 비교해 봅시다.
@@ -668,7 +668,7 @@ operations, and prints the record. How to read it:
 *왜 알아 두면 좋을까요:* jaxpr은 JAX가 파이썬 함수를 실행하며 기록한 계산 그래프입니다. 읽을 줄
 알면 `jax.grad`가 역전파까지 포함해 정확히 무엇을 계산하는지 볼 수 있습니다.
 
-`jax.make_jaxpr(f)(...)`는 주어진 인자와 모양만 같은 자리표시 값으로 `f`를 실행하면서 어떤
+`jax.make_jaxpr(f)(...)`는 주어진 인자와 모양·자료형만 같은 추적용 값(tracer)으로 `f`를 실행하면서 어떤
 연산이 일어나는지 기록하고, 그 기록을 출력합니다. 읽는 법은 이렇습니다.
 
 - `lambda ;` 뒤에는 입력이 `이름:자료형` 꼴로 나옵니다. 여기서 `a`는 w, `b`는 x, `c`는
@@ -687,15 +687,19 @@ The jaxpr of `jax.grad` has the forward pass first, then the backward pass, writ
 - `_` is a value computed but not used (the loss itself: `jax.grad` returns only the gradient).
 - `mul e 1.0` and `mul 1.0 f` are the gradient 1 arriving at the loss times the local gradient of
   s·s with respect to each factor.
-- `add_any` adds the two: s feeds the product twice, so its gradient is s + s = 2s.
+- `add_any` adds the two at ŷ (`d`): ŷ feeds two subtractions (`e` and `f`, each s), so the two
+  paths' gradients add up to dloss/dŷ = s + s = 2s. A subtraction's local gradient is 1, so
+  JAX writes no line for it.
 - `mul b i` multiplies by the local gradient of x·w with respect to w, which is x: dloss/dw.
 """, """
 `jax.grad`의 jaxpr에는 순전파가 먼저 나오고, 그 뒤에 역전파가 한 줄씩 적혀 있습니다.
 
 - `_`는 계산했지만 쓰지 않는 값입니다(손실 자체입니다. `jax.grad`는 기울기만 돌려줍니다).
 - `mul e 1.0`과 `mul 1.0 f`는 손실에 들어온 기울기 1에 s·s의 국소 기울기를 곱한 것입니다.
-  곱의 두 인수 각각에 대해 하나씩입니다.
-- `add_any`는 그 둘을 더합니다. s가 곱셈에 두 번 들어가므로 s의 기울기는 s + s = 2s입니다.
+  곱셈의 두 입력 e와 f에 한 줄씩 있습니다.
+- `add_any`는 그 둘을 더합니다. ŷ(`d`)가 뺄셈 두 개(`e`, `f`)에 들어가므로 두 경로의 기울기를
+  더해 dloss/dŷ = s + s = 2s가 됩니다. 뺄셈의 국소 기울기는 1이어서 JAX가 따로 줄을 남기지
+  않습니다.
 - `mul b i`는 x·w를 w로 미분한 국소 기울기 x를 곱합니다. 이것이 dloss/dw입니다.
 """),
     code("""
@@ -708,7 +712,7 @@ print(jax.make_jaxpr(lj.lecture.grad)(1.0, 1.0, 2.0).pretty_print(use_color=Fals
 check against the loss tells you whether it is wrong.
 
 A gradient is checked against the function it is the gradient *of*: the loss. Measure the
-loss's slope between two nearby points, (L(w + h) − L(w − h)) / 2h: this is a *finite
+loss's slope between two nearby points, (L(w + h) − L(w − h)) / (2h): this is a *finite
 difference*. For a small h it is close to the true derivative (for this parabola, equal to it
 up to rounding).
 
@@ -724,8 +728,8 @@ up to rounding).
 *왜 알아 두면 좋을까요:* 기울기를 공식이나 직접 만든 역전파 규칙으로 손수 쓸 때, 손실과 비교해
 보면 틀렸는지 알 수 있습니다.
 
-기울기는 미분하기 전의 함수, 곧 손실과 비교해서 검증합니다. 가까운 두 점에서 손실을 재어 그
-기울기 (L(w + h) − L(w − h)) / 2h를 구하는데, 이것을 *유한 차분*이라고 합니다. h가 작으면 참
+기울기는 미분하기 전의 함수, 즉 손실과 비교해서 검증합니다. 가까운 두 점에서 손실을 재어 그
+기울기 (L(w + h) − L(w − h)) / (2h)를 구하는데, 이것을 *유한 차분*이라고 합니다. h가 작으면 참
 미분값에 가깝습니다(이 손실처럼 포물선이면 반올림 오차를 빼고는 같습니다).
 
 - `jax.test_util.check_grads(f, ...)`는 `f`를 `jax.grad`로 미분한 값을 `f`의 유한 차분과
@@ -793,18 +797,19 @@ The *Hessian* H is the second derivative of the loss, d²loss/dw²: how fast the
 when w changes. (With many parameters it is the table of all second derivatives.) For
 loss = (xw − y)², the gradient is 2x(xw − y), so H = 2x², a constant: the loss is a parabola
 in w. *Newton's method* steps w ← w − g/H, and on a parabola that lands on its lowest point,
-w = y/x = 2, in one step per sample; SGD's 60 steps get close but not there.
+w = y/x = 2: the first sample's step already lands there, and the next ones stay; SGD's 60
+steps get close but not there.
 """, """
 ## 심화(선택) — 헤시안과 뉴턴 방법
 
 *왜 알아 두면 좋을까요:* 학습률은 얼마나 멀리 갈지를 어림한 값입니다. 2차 도함수를 알면 얼마나
-가야 하는지 정확히 알 수 있고, 한 걸음에 가장 좋은 w에 닿을 수도 있습니다.
+가야 하는지 정확히 알 수 있고(손실이 포물선이면), 한 스텝에 가장 좋은 w에 닿을 수도 있습니다.
 
 *헤시안* H는 손실의 2차 도함수 d²loss/dw²입니다. w가 변할 때 기울기가 얼마나 빨리 변하는지를
 나타냅니다. (파라미터가 여러 개면 2차 도함수를 모두 모은 표(행렬)입니다.)
 손실 = (xw − y)²의 기울기는 2x(xw − y)이므로 H = 2x²로 상수입니다. 손실이 w에 대한
-포물선이라는 뜻입니다. *뉴턴 방법*은 w ← w − g/H로 갱신하는데, 포물선에서는 한 걸음에 맨 아래
-점 w = y/x = 2에 닿습니다. 표본마다 한 걸음이면 됩니다. SGD(확률적 경사 하강법, 강의처럼 표본
+포물선이라는 뜻입니다. *뉴턴 방법*은 w ← w − g/H로 갱신하는데, 포물선에서는 한 스텝에 맨 아래
+점 w = y/x = 2에 닿습니다. 첫 표본에서 한 스텝 만에 2에 닿고, 그 뒤로는 그대로입니다. SGD(확률적 경사 하강법, 강의처럼 표본
 하나마다 w ← w − 학습률 · 기울기로 갱신하는 방법)는 60 스텝을 가도 가까워지기만 할 뿐 닿지는
 못합니다.
 """),
@@ -823,8 +828,8 @@ for x in (1.0, 2.0, 3.0):
     print(f"x={x}: H = d2loss/dw2 = {float(hessian(1.0, x, 2 * x))} = 2x^2")
 w = 1.0
 for x, y in zip(lj.lecture.x_data, lj.lecture.y_data):
-    w = float(w - lj.lecture.grad(w, x, y) / hessian(w, x, y))  # 뉴턴 방법의 한 걸음
-    print(f"x={x}, y={y}에서 뉴턴 방법으로 한 걸음: w = {w}")
+    w = float(w - lj.lecture.grad(w, x, y) / hessian(w, x, y))  # 뉴턴 방법의 한 스텝
+    print(f"x={x}, y={y}에서 뉴턴 방법으로 한 스텝: w = {w}")
 print("SGD로 60 스텝 뒤: w =", lj.lecture.show(lj.lecture.train(out=lambda *words: None)))
 """),
     md("""
@@ -846,8 +851,8 @@ step shrinks it back to almost nothing.)
 """, """
 ## 심화(선택) — 어떤 학습률에서 학습이 안정적인지 알아보기
 
-*왜 알아 두면 좋을까요:* 학습률이 너무 크면 학습이 되기는커녕 값이 폭발합니다. 이 손실에서는 어떤
-학습률이 되는지 정확히 계산할 수 있고, 왜 그런지도 알 수 있습니다.
+*왜 알아 두면 좋을까요:* 학습률이 너무 크면 학습이 되기는커녕 발산합니다. 이 손실에서는 어떤
+학습률에서 학습이 되는지 정확히 계산할 수 있고, 왜 그런지도 알 수 있습니다.
 
 가장 좋은 가중치를 w* = 2라고 씁시다. y = 2x이므로 기울기는 2x(xw − y) = 2x²(w − w*)이고, SGD
 한 스텝은 오차 w − w*를 (1 − 2·lr·x²)(w − w*)로 바꿉니다. 한 에포크면 오차에
@@ -878,18 +883,18 @@ for lr in (0.01, 0.5):
     print(f"lr = {lr}: 스텝별 배율 {steps}; 곱 P = {np.prod(factors):g}")
 """),
     md("""
-A *sweep* checks this by training: `lj.train_grid` runs 200 learning rates from 0.001 to 1 at
-once, 20 epochs each, and marks a run as diverged when its loss ends higher than it started (or
+A *sweep* checks this by training: `lj.train_grid` runs 200 learning rates, log-spaced from 0.001
+to 1, at once, 20 epochs each, and marks a run as diverged when its loss ends higher than it started (or
 is not a number). A grid can only bracket an edge: it tries learning rates with gaps between
 them, so the first rate it finds diverged is the first grid point past the exact edge, at most
 one grid step beyond it. The grid also finds the second window, with the few grid points that
 fall inside it.
 """, """
-*스윕*은 이것을 실제로 학습시켜 확인합니다. `lj.train_grid`는 0.001에서 1까지 학습률 200개로
-한꺼번에 20 에포크씩 학습하고, 손실이 처음보다 커진 채 끝나거나 숫자가 아니게 되면 발산했다고
+*스윕*은 이것을 실제로 학습시켜 확인합니다. `lj.train_grid`는 0.001에서 1까지 로그 간격으로 놓인 학습률 200개로
+한꺼번에 20 에포크씩 학습하고, 손실이 처음보다 커진 채 끝나거나 inf나 NaN이 되면 발산했다고
 표시합니다. 격자는 학습률을 띄엄띄엄 시험하므로 경계를 두 격자점 사이로 좁힐 수 있을 뿐입니다.
 그래서 스윕에서 처음 발산한 학습률은 정확한 경계를 지난 첫 격자점이고, 경계에서 격자 한 칸
-이내에 있습니다. 두 번째 구간도 그 안에 들어가는 격자점 몇 개로 찾아냅니다.
+이내에 있습니다. 두 번째 구간도 그 안에 들어간 격자점 몇 개로 확인할 수 있습니다.
 """),
     code("""
 x, y = lj.lecture_data()

@@ -44,7 +44,7 @@ def test_a_wrong_answer_gets_a_hint_and_never_the_value(name, wrong, param, node
 
 def test_a_blank_is_not_answered_yet_and_does_not_fail():
     assert exercises.check("lecture_x2", None, "en") == (
-        "not answered yet: write answer = ... in the cell above, then run this cell again")
+        "not answered yet: write answer = ... in the cell above, run it, then run this cell again")
     assert exercises.check("bias", {"w": None, "b": None}, "ko").startswith(
         "아직 답을 적지 않았습니다: 위 셀에 answer = {\"w\": ..., \"b\": ...} 꼴로")
 

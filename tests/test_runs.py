@@ -81,7 +81,7 @@ def test_a_run_without_history_replays_its_divergence_exactly():
     lean = runs.run(Settings(learning_rate=1.0, keep_history=False), *LECTURE)
     assert lean.diverged_at == full.diverged_at == 29
     n = len(lean.history.loss)
-    assert n >= 30 and not np.isfinite(lean.history.loss[29])
+    assert n == 30 and not np.isfinite(lean.history.loss[29])  # the replay: epochs 0 to 9
     np.testing.assert_array_equal(lean.history.params["w"], full.history.params["w"][:n])
     assert lean.final_params["w"] == full.final_params["w"]
 
@@ -95,6 +95,39 @@ def test_progress_is_reported_from_inside_the_scan_and_changes_nothing(monkeypat
     plain = runs.run(Settings(epochs=40, keep_history=False), *LECTURE)
     np.testing.assert_array_equal(with_progress.history.epoch_loss, plain.history.epoch_loss)
     assert with_progress.final_params["w"] == plain.final_params["w"]
+
+
+def test_a_run_that_diverges_at_its_first_step_ends_at_its_start():
+    # w = 1e30: the first loss overflows float32, so the last finite parameters are the start
+    r = runs.run(Settings(init={"w": 1e30}), *LECTURE)
+    assert r.diverged_at == 0 and r.final_params["w"] == np.float32(1e30)
+    assert r.predict_after == np.float32(4e30)
+
+
+def test_progress_is_for_runs_of_more_than_its_threshold(monkeypatch):
+    # exactly PROGRESS_STEPS steps (2 epochs x 3 samples) is short: no callback; one more
+    # epoch is long (in blocks of 1 epoch: 3 reports)
+    monkeypatch.setattr(runs, "PROGRESS_STEPS", 6)
+    seen = []
+    runs.run(Settings(epochs=2, keep_history=False), *LECTURE, progress=lambda e, n: seen.append(e))
+    assert seen == []
+    runs.run(Settings(epochs=3, keep_history=False), *LECTURE, progress=lambda e, n: seen.append(e))
+    assert [int(e) for e in seen] == [0, 1, 2]
+
+
+def test_the_python_loop_is_the_one_that_runs(monkeypatch):
+    # loop="python" gives the compiled loop's numbers (tested elsewhere); a spy proves that
+    # it is the Python loop that computed them, step by jitted step.
+    from lec4_jax.tool import training
+
+    calls = []
+    original = training._python_loop
+    monkeypatch.setattr(training, "_python_loop",
+                        lambda *a, **k: calls.append(1) or original(*a, **k))
+    runs.run(Settings(loop="python", epochs=2), *LECTURE)
+    assert calls == [1]
+    runs.run(Settings(loop="scan", epochs=2), *LECTURE)
+    assert calls == [1]
 
 
 def test_short_runs_compile_without_the_callback():

@@ -82,7 +82,7 @@ KO = {
     "prev_aria": "이전 스텝", "next_aria": "다음 스텝", "play_aria": "학습 과정 재생",
     "pause_aria": "멈춤", "slider_aria": "학습 스텝", "controls": "스텝 이동",
     "quiz": "퀴즈 ✎", "quiz_off": "퀴즈 끝내기 ✕", "quiz_aria": "퀴즈: 기울기를 직접 계산하기",
-    "graph": "계산 그래프", "caption": "이 스텝 표본의 계산 그래프",
+    "graph": "계산 그래프", "caption": "이번 스텝에서 쓰는 표본의 계산 그래프",
     "swipe": "⇆ 그래프를 옆으로 밀면 전체를 볼 수 있습니다",
     "legend_fwd": "순전파: 노드의 값",
     "legend_bwd": "역전파: 손실의 기울기 dloss/d(노드)",
@@ -91,16 +91,17 @@ KO = {
     "parameter": "파라미터", "before": "갱신 전", "after": "갱신 후", "loss": "손실",
     "agrees": "✓ 직접 구현한 역전파 결과가 jax.grad와 일치합니다",
     "disagrees": "✗ 직접 구현한 역전파 결과가 jax.grad와 다릅니다",
-    "rounding": "반올림: 컴파일된 학습 실행은 한 단계씩 계산한 값과 다르게 반올림했습니다. 한 "
-                "단계씩 계산하면 {items}입니다. 이 페이지는 학습 실행의 값을 보여 줍니다.",
+    "rounding": "반올림 차이: 컴파일해서 실행한 학습은 한 단계씩 계산할 때와 반올림이 조금 "
+                "다릅니다. 한 단계씩 계산하면 {items}입니다. 이 페이지는 컴파일된 학습의 값을 보여 "
+                "줍니다.",
     "rounding_item": "{q} = {walk}(마지막 자리에서 {n}만큼 차이)",
     "rounding_item_nf": "{q} = {walk}",
     "loss_chart": "각 스텝 전의 손실", "params_chart": "각 스텝 전의 파라미터",
     "step_axis": "스텝", "final": "최종",
-    "keys": "키: ← → 스텝 이동 · 스페이스 재생/멈춤 · q 퀴즈 · Tab으로 버튼 사이 이동. "
+    "keys": "단축키: ← → 스텝 이동 · 스페이스바 재생/멈춤 · q 퀴즈 · Tab으로 버튼 사이 이동. "
             "#step=N으로 스텝을, #quiz로 퀴즈를 링크할 수 있습니다.",
     "quiz_intro": "퀴즈: 손실에서 파라미터 쪽으로 거슬러 가며 노드마다 dloss/d(노드)를 직접 "
-                  "계산해 보세요(dloss/dloss = 1). JAX가 계산한 값과 0.1% 이내로 같으면"
+                  "계산해 보세요(dloss/dloss = 1). JAX가 계산한 값과의 차이가 0.1% 이내이면"
                   "(0에 가까우면 0.001 이내) 정답입니다. 문제마다 세 번까지 답할 수 있습니다.",
     "ask": "dloss/d{node} = ?", "answer_aria": "dloss/d{node}의 답",
     "check": "확인", "not_number": "숫자를 입력하세요(예: -2.5).",
@@ -115,7 +116,7 @@ KO = {
     "starts": "dloss/dloss = 1: 역전파는 손실에서 시작합니다",
     "is_param": "{name} = {value}: 파라미터, 이번 스텝에서 갱신하기 전의 값",
     "is_input": "{name} = {value}: 입력, 이번 스텝의 표본",
-    "pick": "노드를 클릭하거나 Tab으로 가서 Enter를 누르면 그 노드를 설명합니다.",
+    "pick": "노드를 클릭하거나 Tab으로 가서 Enter를 누르면 그 노드에 대한 설명이 나옵니다.",
     "node_aria": "{label}: 값 {value}, dloss/d{name} {grad}",
 }
 LABELS = {"en": EN, "ko": KO}
