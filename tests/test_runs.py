@@ -104,6 +104,15 @@ def test_a_run_that_diverges_at_its_first_step_ends_at_its_start():
     assert r.predict_after == np.float32(4e30)
 
 
+def test_a_run_whose_last_update_overflows_ends_with_that_update():
+    # one sample, one step at lr 2e38: the loss (1) and the gradient (-2) are finite, the new w
+    # (1 + 4e38) is not; that is the step count, and the final parameters are that result
+    for keep in (True, False):
+        r = runs.run(Settings(learning_rate=2e38, epochs=1, keep_history=keep), [1.0], [2.0])
+        assert r.diverged_at == 1 and np.isinf(r.final_params["w"])
+        assert r.history.params["w"][0] == 1.0
+
+
 def test_progress_is_for_runs_of_more_than_its_threshold(monkeypatch):
     # exactly PROGRESS_STEPS steps (2 epochs x 3 samples) is short: no callback; one more
     # epoch is long (in blocks of 1 epoch: 3 reports)

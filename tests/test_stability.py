@@ -195,3 +195,33 @@ def test_a_search_that_ends_inside_the_second_window_ends_there_unfinished():
     assert not rates.complete and rates.intervals[-1][1] == 0.5
     assert rates.intervals[0][1] == pytest.approx(0.204018, rel=1e-5)
     assert rates.intervals[-1][0] == pytest.approx(0.476538, rel=1e-5)
+
+
+# Mutation testing (tools/mutate.py): tests that kill its survivors.
+
+def test_one_feature_is_analysed_exactly_through_for_model_on_any_data_in_range():
+    # for_model drops inputs of 0 before its range check, keeps tiny ones, and analyses one
+    # feature exactly however many samples there are (the numerical cap is for several)
+    want = stability.stable_learning_rates([1.0, 2.0, 3.0])
+    assert stability.for_model("linear", np.array([0.0, 1.0, 2.0, 3.0]), 1.0) == want
+    tiny = stability.for_model("linear", np.array([1e-3, 2e-3]), 1.0)
+    assert tiny == stability.stable_learning_rates([1e-3, 2e-3]) and tiny.method == "analytic"
+    many = stability.for_model("linear", np.ones(10_001), 1.0)
+    assert many.method == "analytic" and many.max_stable == pytest.approx(1.0)
+
+
+def test_a_model_without_features_is_not_analysed_and_says_why():
+    rates = stability.for_model("w_squared", np.array([1.0, 2.0]), 1.0)
+    assert (rates.intervals, rates.complete, rates.method) == ([], False, "not analysed")
+    assert rates.why == model.W_SQUARED.why_no_least_squares
+
+
+def test_inputs_that_never_move_w_are_stable_everywhere_and_the_search_is_complete():
+    rates = stability.stable_learning_rates([0.0])
+    assert rates.intervals == [(0.0, float("inf"))] and rates.complete
+
+
+def test_a_search_of_one_window_ends_at_the_second_pole():
+    # poles 1/(2x^2) = 1/18, 1/8, 1/2: one window searched is (1/18, 1/8), stable throughout
+    rates = stability.stable_learning_rates([1.0, 2.0, 3.0], max_windows=1)
+    assert rates.intervals == [(0.0, 0.125)] and not rates.complete

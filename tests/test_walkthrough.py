@@ -1,6 +1,7 @@
 """lec4_jax.walkthrough: the walk-through table and the annotated DOT graph."""
 
 import html
+import re
 import shutil
 
 import pydot
@@ -215,3 +216,37 @@ def test_a_failing_dot_is_one_line(tmp_path, monkeypatch, script, message):
     with pytest.raises(InputError) as info:
         wt.render("digraph {}", "svg", timeout=0.5)
     assert str(info.value) == message
+
+
+# Mutation testing (tools/mutate.py): tests that kill its survivors.
+
+def test_the_lectures_graph_is_laid_out_as_the_lecture_draws_it():
+    # x, w in the first column; y beside y_hat (it enters at s); then s, then the loss
+    ex = wt.Example.of("linear")
+    walk = wt.explain(ex)
+    place = wt.layout(walk)
+    assert {n.name: place[n.index] for n in walk.graph.nodes} == {
+        "x": (0, 0), "w": (0, 1), "y_hat": (1, 0), "y": (1, 1), "s": (2, 0), "loss": (3, 0)}
+
+
+def test_the_title_and_the_dot_shapes():
+    ex = wt.Example.of("linear")
+    assert wt.title(ex, lang="en") == (
+        "linear: y_hat = x*w, loss = (y_hat - y)^2, at x=1.0, y=2.0, w=1.0")
+    assert wt.title(ex, lang="ko").endswith("x=1.0, y=2.0, w=1.0에서")
+    lines = wt.dot(wt.explain(ex), ("w",), title="t").splitlines()
+    shapes = {re.search(r'label="(\w+)', line)[1]: re.search(r"shape=(\w+)", line)[1]
+              for line in lines if "shape=" in line}
+    assert shapes == {"x": "ellipse", "y": "ellipse", "w": "ellipse", "y_hat": "box", "s": "box",
+                      "loss": "box"}
+
+
+def test_hangul_takes_two_columns_in_a_table():
+    # syllables (U+AC00-U+D7A3), jamo (U+1100-U+11FF) and compatibility jamo (U+3130-U+318F),
+    # each end of each range; everything else one column
+    width = wt._width
+    assert width("abc") == 3 and width("역전파") == 6
+    for ch in ("\uac00", "\ud7a3", "\u1100", "\u11ff", "\u3130", "\u318f"):
+        assert width(ch) == 2, hex(ord(ch))
+    for ch in ("\uabff", "\ud7a4", "\u10ff", "\u1200", "\u312f", "\u3190"):
+        assert width(ch) == 1, hex(ord(ch))

@@ -25,7 +25,9 @@ from lec4_jax.tool.settings import Settings
 class Run(NamedTuple):
     """A finished run, with what the report needs.
 
-    When the run diverged, ``final_params`` are the last ones before the first non-finite step.
+    When the run diverged, ``final_params`` are the last ones before the first non-finite step;
+    when every step was finite and only the update of the last one was not, they are that update's
+    result, as it came.
     ``loss_before`` and ``loss_after`` are mean losses over the data at the initial and final
     parameters. ``settings`` is the record the run was made from.
     """
