@@ -250,3 +250,25 @@ def test_hangul_takes_two_columns_in_a_table():
         assert width(ch) == 2, hex(ord(ch))
     for ch in ("\uabff", "\ud7a4", "\u10ff", "\u1200", "\u312f", "\u3190"):
         assert width(ch) == 1, hex(ord(ch))
+
+
+def test_ops_params_and_titles_are_named_right():
+    # the table's op column tells a parameter from an input; a node's label names its op
+    # (s^2 for the square); the DOT carries its title and fills the parameters only
+    ex = wt.Example.of("linear")
+    walk = wt.explain(ex)
+    ops = {line.split()[0]: line.split()[1] for line in wt.table(walk, ("w",))[3:9]}
+    assert ops == {"x": "input", "y": "input", "w": "param", "y_hat": "mul", "s": "sub",
+                   "loss": "square"}
+    assert wt.node_label(walk, walk.node("loss"), "float32").startswith("loss = s^2\n")
+    source = wt.dot(walk, ("w",), title="T")
+    assert 'label="T";' in source and wt.dot(walk, ("w",)).count('label="T"') == 0
+    filled = [line for line in source.splitlines() if "fillcolor" in line]
+    assert len(filled) == 1 and 'label="w' in filled[0]
+
+
+def test_an_example_cannot_be_changed_in_place():
+    import dataclasses
+
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        wt.Example.of("linear").x = 2.0
