@@ -60,9 +60,16 @@ class History(NamedTuple):
     final_params: Any
 
 
+def _optimizer_factory(name: str) -> Callable[[Any], optax.GradientTransformation]:
+    try:
+        return OPTIMIZERS[name]
+    except KeyError:
+        raise ValueError(f"unknown optimizer {name!r}; choose from {sorted(OPTIMIZERS)}") from None
+
+
 def make_optimizer(name: str, learning_rate) -> optax.GradientTransformation:
     """An optax optimizer by name. ``sgd`` applies the lecture's ``w - lr * grad``."""
-    return Rule.of(optimizer=name).optimizer(learning_rate)
+    return _optimizer_factory(name)(learning_rate)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -83,10 +90,9 @@ class Rule:
     @functools.cache
     def of(model: model_lib.Model | str = model_lib.LECTURE, grad: str = "autodiff",
            optimizer: str = "sgd") -> Rule:
-        if optimizer not in OPTIMIZERS:
-            raise ValueError(f"unknown optimizer {optimizer!r}; choose from {sorted(OPTIMIZERS)}")
+        factory = _optimizer_factory(optimizer)
         m = model_lib.get(model)
-        return Rule(m, grads_lib.loss_and_grad(m, grad), OPTIMIZERS[optimizer])
+        return Rule(m, grads_lib.loss_and_grad(m, grad), factory)
 
 
 def step(params, opt_state, x, y, learning_rate, *, rule: Rule = None, fence: bool = True):
