@@ -44,7 +44,8 @@ class Server:
     def run(self, argv, cwd: Path, env=None) -> tuple[int, str, str]:
         out, err = cwd / ".." / "stdout.txt", cwd / ".." / "stderr.txt"
         request = {"argv": list(argv), "cwd": str(cwd), "stdout": str(out), "stderr": str(err),
-                   "env": env or {}}
+                   "env": env or {},
+                   "test": os.environ.get("PYTEST_CURRENT_TEST", "").rsplit(" ", 1)[0]}
         self.proc.stdin.write(json.dumps(request) + "\n")
         self.proc.stdin.flush()
         code = json.loads(self.proc.stdout.readline())["code"]

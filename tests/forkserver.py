@@ -48,6 +48,11 @@ def _child(request, name, module, _cli) -> None:
             os.dup2(f, fd)
             os.close(f)
         os.environ.update(request.get("env", {}))
+        if os.environ.get("LEC4_COVERAGE_BY_TEST") == "1":  # tools/mutate.py's map
+            import coverage
+
+            if cov := coverage.Coverage.current():
+                cov.switch_context(request["test"])
         sys.argv = [str(SCRIPTS / name), *request["argv"]]
         _cli.run(module.main)
     finally:

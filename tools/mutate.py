@@ -1,9 +1,10 @@
 """Mutation testing with cosmic-ray: every mutant comes from the code, so the set follows every
-refactor. Not run in CI (an hour or more); run it by hand after changing the code or the tests:
+refactor. Not run in CI (hours); run it by hand after changing the code or the tests:
 
     pip install -r requirements-mutation.txt
     python tools/mutate.py                      # every module of lec4_jax/ (and tool/) and scripts/
     python tools/mutate.py chain_rule grads     # only these modules (names as in TESTS below)
+    python tools/mutate.py --sample 8%          # a random 8% of each module's mutants: an estimate
     python tools/mutate.py --report             # the scores so far, without running anything
 
 How it works, and why this way:
@@ -12,15 +13,27 @@ How it works, and why this way:
   ``.mutation/tree``, and the mutants are planted there, on disk, one at a time by cosmic-ray,
   so that your own tree is never touched. ``PYTHONPATH`` points at the copy: the package is
   installed editable, so without it ``import lec4_jax`` would load the unmutated original.
-- Each mutant runs in a fresh ``pytest`` process, and the scripts' tests start further
-  subprocesses (``python scripts/train.py``, the contract's fork server): all of them import
-  the mutated file from disk. Nothing is traced or compiled before the mutant is planted, so a
-  mutant inside ``jax.jit`` is traced and compiled like any other code. JAX's persistent
-  compilation cache is keyed by the program, so a mutant gets its own entry.
-- Each module has its own test command (TESTS below: its unit tests plus the CLI tests that
-  drive it), with ``-x`` so that a killed mutant stops at its first failing test.
+- First, the whole suite runs once, unmutated, with coverage's test contexts: the map of which
+  test runs which line, in the test process and in every process a test starts or forks
+  (tests/conftest.py labels them). It is kept in ``.mutation/map.json`` until the package, the
+  scripts or the tests change. This run is also the check that the suite passes unmutated.
+- Each mutant runs in fresh ``pytest`` processes (run_tests): first the tests that run its
+  lines, by the map; if none fails, the rest of its module's own test files (TESTS below: its
+  unit tests plus the CLI tests that drive it). The second step is there because the map can
+  miss a test: a line run at import, or traced by ``jax.jit`` in an earlier test of the same
+  process, is recorded under one test only. Both stop at the first failure (``-x``), so a
+  killed mutant costs seconds and a survivor costs its module's test files.
+- Subprocesses see the mutant: the scripts' tests start further processes
+  (``python scripts/train.py``, the contract's fork server), and all of them import the mutated
+  file from disk. Nothing is traced or compiled before the mutant is planted, so a mutant inside
+  ``jax.jit`` is traced and compiled like any other code. JAX's persistent compilation cache is
+  keyed by the program, so a mutant gets its own entry.
 - One cosmic-ray session per module, kept in ``.mutation/<module>.sqlite``: an interrupted run
-  goes on where it stopped. A session is started afresh when the module or its tests change.
+  goes on where it stopped. A session is started afresh when the module changes; when only
+  the tests (or other code) change, its survivors run again.
+- ``--sample`` runs a random part of each module's mutants (a fixed shuffle of them, ``--seed``)
+  and marks the rest not sampled. The whole score is then a stratified estimate: each module's
+  sample score weighed by its number of mutants, with a 95% interval (whole_score).
 - The operators are cosmic-ray's, less its exotic cross-products (``+`` to ``<<``, ``<`` to
   ``is``, ...): one replacement per arithmetic operator, the boundary and the negation of each
   comparison, and all of its other operators (numbers +-1, ``not`` added and removed, ``and``
@@ -28,8 +41,8 @@ How it works, and why this way:
   that run zero times). See OPERATORS.
 - Mutants equivalent by construction are skipped before they run: in annotations that are never
   evaluated, and the bare ``*`` of keyword-only parameters (see annotation_spans).
-- A mutant whose tests run past the module's timeout (3x its clean run, at least 120 s) is
-  counted as killed, as cosmic-ray does, and reported apart.
+- A mutant whose tests run past the module's timeout (two minutes plus three times its test
+  files' duration in the map's run) is counted as killed, as cosmic-ray does, and reported apart.
 
 The score is killed / (killed + survived). Each survivor is printed with its diff; the
 equivalent ones and their reasons are listed in docs/mutation.md.
@@ -59,29 +72,31 @@ TESTS = {
     "lec4_jax/tool/data.py": ["test_data.py", "test_cli.py"],
     "lec4_jax/exercises.py": ["test_exercises.py", "test_cli_explain.py"],
     "lec4_jax/grads.py": ["test_grads.py"],
-    "lec4_jax/tool/limits.py": ["test_cli.py", "test_cli_sweep.py"],
+    "lec4_jax/tool/limits.py": ["test_limits.py", "test_memory.py", "test_cli.py",
+                                "test_cli_sweep.py"],
     "lec4_jax/language.py": ["test_language.py", "test_exercises.py"],
     "lec4_jax/lecture.py": ["test_lecture.py"],
     "lec4_jax/model.py": ["test_model.py", "test_parity_models.py", "test_grads.py"],
-    "lec4_jax/tool/outputs.py": ["test_outputs.py", "test_cli.py"],
+    "lec4_jax/tool/outputs.py": ["test_outputs.py", "test_cli.py", "test_contract_outputs.py"],
     "lec4_jax/tool/pictures.py": ["test_language.py"],
-    "lec4_jax/tool/platform.py": ["test_cli.py"],
-    "lec4_jax/tool/plots.py": ["test_cli.py"],
+    "lec4_jax/tool/platform.py": ["test_platform.py", "test_cli.py"],
+    "lec4_jax/tool/plots.py": ["test_plots.py", "test_cli.py"],
     "lec4_jax/tool/report.py": ["test_report.py", "test_cli.py"],
     "lec4_jax/tool/runs.py": ["test_runs.py", "test_report.py"],
-    "lec4_jax/tool/settings.py": ["test_cli.py", "test_contract.py"],
+    "lec4_jax/tool/settings.py": ["test_settings.py", "test_cli.py", "test_contract.py"],
     "lec4_jax/tool/stability.py": ["test_stability.py"],
     "lec4_jax/tool/stepthrough.py": ["test_stepthrough.py"],
     "lec4_jax/tool/sweep.py": ["test_sweep.py", "test_cli_sweep.py"],
     "lec4_jax/tool/training.py": ["test_training.py", "test_optimizers.py", "test_runs.py"],
     "lec4_jax/walkthrough.py": ["test_walkthrough.py"],
     "scripts/_bench.py": ["test_cli_bench.py", "test_report.py"],
-    "scripts/_cli.py": ["test_cli.py", "test_contract.py"],
+    "scripts/_cli.py": ["test_cli.py", "test_contract.py", "test_messages.py"],
     "scripts/_lecture_torch.py": ["test_lecture.py", "test_parity_torch.py"],
     "scripts/bench.py": ["test_cli_bench.py"],
     "scripts/explain.py": ["test_cli_explain.py"],
     "scripts/sweep.py": ["test_cli_sweep.py"],
-    "scripts/train.py": ["test_cli.py", "test_contract.py"],
+    "scripts/train.py": ["test_cli.py", "test_contract.py", "test_messages.py",
+                         "test_contract_outputs.py"],
 }
 
 # cosmic-ray's operators that are kept (a regular expression on their names)
@@ -98,6 +113,7 @@ OPERATORS = (
 
 BIN = Path(sys.executable).parent
 EQUIVALENT = "equivalent by construction"  # the result of a mutant skipped by skip_annotations
+NOT_SAMPLED = "not in the sample"  # the result of a mutant left out by take_sample
 
 
 def name_of(module: str) -> str:
@@ -120,20 +136,126 @@ def copy_tree() -> None:
             shutil.copy2(src, TREE / f)
 
 
+def pytest_command(tests: list[str]) -> list[str]:
+    return [sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider", *tests]
+
+
 def test_command(module: str) -> str:
-    tests = " ".join(f"tests/{t}" for t in TESTS[module])
-    return f"{sys.executable} -m pytest -x -q -p no:cacheprovider {tests}"
+    """What cosmic-ray runs for each mutant of ``module`` (in the mutated tree): this file's
+    ``--run-tests``, which picks the tests from the map (see run_tests)."""
+    return (f"{sys.executable} {Path(__file__).resolve()} --workdir {WORK} "
+            f"--run-tests {name_of(module)}")
 
 
 def fingerprint(module: str) -> str:
-    """Two hashes, ``<the module and the operators> <its tests>``."""
+    """Two hashes, ``<the module and the operators> <the tests and the code they run>``."""
     code = hashlib.sha256(OPERATORS.encode() + (TREE / module).read_bytes()).hexdigest()
-    tests = hashlib.sha256(test_command(module).encode())
-    for t in TESTS[module]:
-        tests.update((TREE / "tests" / t).read_bytes())
-    for helper in ("conftest.py", "cli_util.py", "forkserver.py"):
-        tests.update((TREE / "tests" / helper).read_bytes())
+    tests = hashlib.sha256((test_command(module) + tree_stamp()).encode())
     return f"{code} {tests.hexdigest()}"
+
+
+def tree_stamp() -> str:
+    """A hash of the tree's package, scripts and tests: the map is kept while it holds."""
+    h = hashlib.sha256()
+    for folder in ("lec4_jax", "scripts", "tests"):
+        for f in sorted((TREE / folder).rglob("*")):
+            if f.is_file() and "__pycache__" not in f.parts:
+                h.update(str(f.relative_to(TREE)).encode() + b"\0" + f.read_bytes())
+    return h.hexdigest()
+
+
+def build_map() -> None:
+    """Runs the whole suite once, unmutated, with each test's coverage kept apart (pytest-cov's
+    test contexts; the processes a test starts are labelled with it by tests/conftest.py), and
+    keeps, for each line of the package and the scripts, the tests that run it, and each test's
+    duration. This run is also the check that the suite passes unmutated."""
+    stamp = tree_stamp()
+    mapfile = WORK / "map.json"
+    if mapfile.exists() and json.loads(mapfile.read_text())["stamp"] == stamp:
+        return
+    print("the map of which test runs which line: the whole suite, once", flush=True)
+    data_dir = WORK / "map"
+    shutil.rmtree(data_dir, ignore_errors=True)
+    data_dir.mkdir(parents=True)
+    env = dict(os.environ, LEC4_COVERAGE_BY_TEST="1", COVERAGE_FILE=str(data_dir / ".coverage"))
+    start = time.monotonic()
+    proc = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-n", "2", "--cov",
+         "--cov-context=test", "--cov-report=", "--cov-fail-under=0",
+         f"--junitxml={data_dir / 'durations.xml'}"],
+        cwd=TREE, env=env, capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise SystemExit(f"mutate.py: error: the suite fails unmutated:\n{proc.stdout[-3000:]}")
+    from coverage import CoverageData
+
+    data = CoverageData(str(data_dir / ".coverage"))
+    data.read()
+    lines = {}
+    for path in data.measured_files():
+        rel = Path(path).resolve()
+        if TREE not in rel.parents:
+            continue
+        by_line = data.contexts_by_lineno(path)
+        lines[str(rel.relative_to(TREE))] = {
+            line: sorted({part for ctx in contexts for part in ctx.split("|") if "::" in part})
+            for line, contexts in by_line.items()}
+    mapfile.write_text(json.dumps({"stamp": stamp, "lines": lines,
+                                   "durations": durations(data_dir / "durations.xml")}))
+    print(f"the map: {time.monotonic() - start:.0f} s", flush=True)
+
+
+def durations(junit: Path) -> dict[str, float]:
+    """Each test's seconds in the map's run, by its id: ``{"tests/test_cli.py::test_x": 1.7}``."""
+    import xml.etree.ElementTree as ET
+
+    found: dict[str, float] = {}
+    for case in ET.parse(junit).iter("testcase"):
+        parts = case.get("classname", "").split(".")  # tests.test_outputs.TestCommit
+        at = next((i for i, p in enumerate(parts) if p.startswith("test_")), len(parts) - 1)
+        nodeid = "::".join(["/".join(parts[: at + 1]) + ".py", *parts[at + 1:], case.get("name")])
+        found[nodeid] = found.get(nodeid, 0.0) + float(case.get("time", 0))
+    return found
+
+
+def changed_lines(original: str, mutated: str) -> set[int]:
+    """The original's line numbers (from 1) that the mutant changed or removed."""
+    import difflib
+
+    found = set()
+    a, b = original.splitlines(), mutated.splitlines()
+    for tag, i1, i2, _, _ in difflib.SequenceMatcher(None, a, b, autojunk=False).get_opcodes():
+        if tag != "equal":
+            found.update(range(i1 + 1, max(i2, i1 + 1) + 1))
+    return found
+
+
+def run_tests(name: str) -> int:
+    """The tests of one mutant (cosmic-ray's test command; the mutant is planted in the tree):
+
+    1. the tests that run the mutated lines, by the map, wherever they are: most mutants that
+       are killed die here, in seconds;
+    2. if none of them failed, the rest of the module's own test files (TESTS), as before the
+       map: a line run only at import, or traced by ``jax.jit`` in an earlier test of the same
+       process, is recorded under one test only, so the map can miss a test that runs it.
+
+    A mutant is killed if either fails. Both stop at the first failure (``-x``)."""
+    module = {name_of(m): m for m in TESTS}[name]
+    pristine = (WORK / "pristine" / module).read_text()
+    lines = changed_lines(pristine, (TREE / module).read_text())
+    found = json.loads((WORK / "map.json").read_text())
+    covering, seconds = found["lines"].get(module, {}), found["durations"]
+    # the quickest first: a killed mutant stops at its first failing test
+    first = sorted({t for line in lines for t in covering.get(str(line), [])},
+                   key=lambda t: (seconds.get(t, 0.0), t))
+    if first:
+        print(f"mutate.py: lines {sorted(lines)}: {len(first)} tests run them", flush=True)
+        code = subprocess.run(pytest_command(first)).returncode
+        if code != 0:
+            return code
+    rest = [f"tests/{t}" for t in TESTS[module] if (TREE / "tests" / t).exists()]
+    deselect = [f"--deselect={t}" for t in first]
+    print(f"mutate.py: then the module's tests: {' '.join(rest)}", flush=True)
+    return subprocess.run(pytest_command([*rest, *deselect])).returncode
 
 
 def forget_survivors(db: Path) -> int:
@@ -147,7 +269,8 @@ def cr(*args: str, check: bool = True) -> subprocess.CompletedProcess:
                           check=check, text=True, capture_output=True)
 
 
-def run_module(module: str, fresh: bool = False) -> None:
+def run_module(module: str, fresh: bool = False, sample: int | float | None = None,
+               seed: int = 0) -> None:
     name = name_of(module)
     db, cfg, stamp = (WORK / f"{name}.{ext}" for ext in ("sqlite", "toml", "sha"))
     fp = fingerprint(module)
@@ -157,21 +280,18 @@ def run_module(module: str, fresh: bool = False) -> None:
     if old[0] == fp.split()[0] and old[1] != fp.split()[1]:
         # Only the tests changed: the killed stay killed, the survivors run again.
         again = forget_survivors(db)
-        skip_annotations(db, module)
         print(f"{module}: its tests changed; {again} survivors to run again", flush=True)
         stamp.write_text(fp)
     elif old[0] != fp.split()[0]:
-        start = time.monotonic()
-        proc = subprocess.run(test_command(module).split(), cwd=TREE, capture_output=True,
-                              text=True)
-        if proc.returncode != 0:
-            raise SystemExit(f"mutate.py: error: {module}: its tests fail unmutated:\n"
-                             f"{proc.stdout[-3000:]}")
-        clean = time.monotonic() - start
+        # Each mutant may run its module's test files whole (run_tests): three times their
+        # duration in the map's run, and two minutes for starting up.
+        seconds = json.loads((WORK / "map.json").read_text())["durations"]
+        clean = sum(s for test, s in seconds.items()
+                    if test.split("::")[0] in {f"tests/{t}" for t in TESTS[module]})
         cfg.write_text(
             "[cosmic-ray]\n"
             f'module-path = "{module}"\n'
-            f"timeout = {max(120.0, 3 * clean):.0f}\n"
+            f"timeout = {120 + 3 * clean:.0f}\n"
             "excluded-modules = []\n"
             f'test-command = "{test_command(module)}"\n'
             '[cosmic-ray.distributor]\nname = "local"\n'
@@ -180,9 +300,12 @@ def run_module(module: str, fresh: bool = False) -> None:
         db.unlink(missing_ok=True)
         cr("cosmic-ray", "init", str(cfg), str(db))
         cr("cr-filter-operators", str(db), str(cfg))
-        skip_annotations(db, module)
         stamp.write_text(fp)
-        print(f"{module}: clean run {clean:.0f}s; {len(results(db)[0])} mutants", flush=True)
+        print(f"{module}: its test files took {clean:.0f} s in the map's run; "
+              f"{len(results(db)[0])} mutants", flush=True)
+    skip_annotations(db, module)
+    if sample is not None:
+        take_sample(db, sample, seed)
     start = time.monotonic()
     before = len(results(db)[1])
     cr("cosmic-ray", "exec", str(cfg), str(db))
@@ -191,6 +314,37 @@ def run_module(module: str, fresh: bool = False) -> None:
         minutes = (time.monotonic() - start) / 60
         print(f"{module}: {done} mutants in {minutes:.1f} min ({done / minutes:.1f}/min)",
               flush=True)
+
+
+def take_sample(db: Path, size: int | float, seed: int) -> None:
+    """Leaves ``size`` of the module's mutants to run (a number, or a fraction of them), drawn at
+    random (``seed``) from those of the operators kept, less the ones equivalent by
+    construction, and marks the others not sampled.
+    A larger sample later keeps the mutants already drawn: the draw is one fixed shuffle."""
+    import random
+
+    from cosmic_ray.work_db import WorkDB, use_db
+    from cosmic_ray.work_item import WorkerOutcome, WorkResult
+
+    with sqlite3.connect(db) as con:  # undo an earlier sample
+        con.execute("DELETE FROM work_results WHERE output = ?", (NOT_SAMPLED,))
+    with use_db(str(db), WorkDB.Mode.open) as work_db:
+        done = {job for job, _ in work_db.results}
+        # the operators left out and the mutants equivalent by construction are not drawn
+        skipped = {job for job, result in work_db.results
+                   if result.worker_outcome == WorkerOutcome.SKIPPED}
+        items = [item for item in work_db.work_items if item.job_id not in skipped]
+        if isinstance(size, float):
+            size = max(4, round(size * len(items)))
+        # in an order that depends on the code, not on the session's random job ids
+        jobs = [item.job_id for item in sorted(
+            items, key=lambda item: [(m.operator_name, m.occurrence, tuple(m.start_pos))
+                                     for m in item.mutations])]
+        random.Random(f"{seed}").shuffle(jobs)
+        left = [j for j in jobs[size:] if j not in done]
+        if left:
+            work_db.set_multiple_results(left, WorkResult(
+                output=NOT_SAMPLED, worker_outcome=WorkerOutcome.SKIPPED))
 
 
 def annotation_spans(path: Path) -> list[tuple[tuple[int, int], tuple[int, int]]]:
@@ -245,11 +399,12 @@ def skip_annotations(db: Path, module: str) -> None:
                 output=EQUIVALENT, worker_outcome=WorkerOutcome.SKIPPED))
 
 
-def results(db: Path) -> tuple[list, list, int]:
+def results(db: Path) -> tuple[list, list, int, int]:
     """(the mutants to run, the finished ones as (mutation, result), how many were skipped as
-    equivalent by construction); the mutants of operators left out are not counted."""
+    equivalent by construction, how many were left out of the sample); the mutants of
+    operators left out are not counted."""
     dump = cr("cosmic-ray", "dump", str(db)).stdout.splitlines()
-    todo, done, equivalent = [], [], 0
+    todo, done, equivalent, unsampled = [], [], 0, 0
     for item, result in map(json.loads, dump):
         if result is None:
             todo.append(item)
@@ -258,7 +413,9 @@ def results(db: Path) -> tuple[list, list, int]:
             done.append((item["mutations"][0], result))
         elif result["output"] == EQUIVALENT:
             equivalent += 1
-    return todo, done, equivalent
+        elif result["output"] == NOT_SAMPLED:
+            unsampled += 1
+    return todo, done, equivalent, unsampled
 
 
 def changed(diff: str) -> str:
@@ -272,12 +429,15 @@ def changed(diff: str) -> str:
 
 
 def report(modules: list[str]) -> None:
-    total = {"killed": 0, "survived": 0}
+    """Each module's score and survivors, then the whole score. Where a module's mutants were
+    sampled (--sample), its score estimates the module's; the whole score then weighs each
+    module by its number of mutants (a stratified sample), with a 95% confidence interval."""
+    strata = []  # (the module's mutants, killed, judged)
     for module in modules:
         db = WORK / f"{name_of(module)}.sqlite"
         if not db.exists():
             continue
-        todo, done, equivalent = results(db)
+        todo, done, equivalent, unsampled = results(db)
         counts = {"killed": 0, "timeout": 0, "survived": 0, "other": 0, "annotation": equivalent}
         survivors = []
         spans = annotation_spans((TREE if TREE.exists() else ROOT) / module)
@@ -296,19 +456,47 @@ def report(modules: list[str]) -> None:
         killed = counts["killed"] + counts["timeout"]
         judged = killed + counts["survived"]
         score = f"{100 * killed / judged:.1f}%" if judged else "-"
+        population = len(todo) + unsampled - counts["annotation"] + equivalent
+        sampled = f"; a sample of {len(todo)} of {population}" if unsampled else ""
         print(f"{module}: {score} ({killed} killed, {counts['timeout']} of them by timeout; "
               f"{counts['survived']} survived; {counts['other']} incompetent; "
-              f"{counts['annotation']} equivalent by construction, not counted; "
+              f"{counts['annotation']} equivalent by construction, not counted{sampled}; "
               f"{len(todo) - len(done)} of {len(todo)} not run yet)")
         for mutation, result in sorted(survivors, key=lambda s: s[0]["start_pos"]):
             print(f"    SURVIVED {module}:{mutation['start_pos'][0]} "
                   f"{mutation['operator_name'][5:]}: {changed(result['diff'])}")
-        total["killed"] += killed
-        total["survived"] += counts["survived"]
-    judged = total["killed"] + total["survived"]
-    if judged:
-        print(f"mutation score: {total['killed']} of {judged} killed "
-              f"({100 * total['killed'] / judged:.1f}%)")
+        if judged:
+            strata.append((population, killed, judged))
+    if strata:
+        print(whole_score(strata))
+
+
+def whole_score(strata: list[tuple[int, int, int]]) -> str:
+    """The score over all the modules' mutants from each module's (mutants, killed, judged).
+    A module run whole counts exactly; a sampled one by its sample's score, with the sampling
+    error of a stratified sample (finite-population corrected) in the 95% interval."""
+    total = sum(n for n, _, _ in strata)
+    kills = sum(n * k / j for n, k, j in strata)
+    variance = sum(n * n * (1 - j / n) * (k / j) * (1 - k / j) / max(j - 1, 1)
+                   for n, k, j in strata if j < n)
+    run = sum(j for _, _, j in strata)
+    if run == total:
+        return f"mutation score: {kills:.0f} of {total} killed ({100 * kills / total:.1f}%)"
+    half = 1.96 * variance ** 0.5 / total
+    return (f"mutation score: {100 * kills / total:.1f}% (95% interval "
+            f"{100 * (kills / total - half):.1f}% to {100 * min(1, kills / total + half):.1f}%), "
+            f"estimated from {run} of {total} mutants run")
+
+
+def sample_size(text: str) -> int | float:
+    """``12`` -> 12 mutants of each module; ``8%`` -> 0.08 of each module's mutants."""
+    try:
+        value = float(text[:-1]) / 100 if text.endswith("%") else int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number or a percentage: {text!r}") from None
+    if not 0 < value <= (1 if text.endswith("%") else float("inf")):
+        raise argparse.ArgumentTypeError(f"out of range: {text!r}")
+    return value
 
 
 def set_workdir(path: Path) -> None:
@@ -324,11 +512,18 @@ def main() -> None:
                         help="start the sessions afresh (by default an unchanged module goes on "
                              "where it stopped, and after a change of its tests only its "
                              "survivors run again)")
+    parser.add_argument("--sample", type=sample_size, metavar="N|P%",
+                        help="run N mutants of each module, or P%% of them (at least 4), drawn "
+                             "at random; the score is then an estimate, with its 95%% interval")
+    parser.add_argument("--seed", type=int, default=0, help="the sample's draw (default 0)")
+    parser.add_argument("--run-tests", metavar="MODULE", help=argparse.SUPPRESS)
     parser.add_argument("--workdir", type=Path, default=Path(".mutation"),
                         help="where the sessions and the mutated copy live (default .mutation); "
                              "runs with different folders can go on side by side")
     args = parser.parse_args()
     set_workdir(args.workdir if args.workdir.is_absolute() else ROOT / args.workdir)
+    if args.run_tests:
+        raise SystemExit(run_tests(args.run_tests))
     by_name = {name_of(m): m for m in TESTS}
     unknown = [m for m in args.modules if m not in by_name]
     if unknown:
@@ -339,8 +534,12 @@ def main() -> None:
         copy_tree()
         os.environ["PYTHONPATH"] = str(TREE)
         os.environ["PYTHONDONTWRITEBYTECODE"] = "1"
+        build_map()
         for module in modules:
-            run_module(module, args.fresh)
+            pristine = WORK / "pristine" / module
+            pristine.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(TREE / module, pristine)
+            run_module(module, args.fresh, args.sample, args.seed)
     report(modules)
 
 
