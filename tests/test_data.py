@@ -185,3 +185,20 @@ def test_synthetic_data_refuses_what_it_cannot_draw(kwargs, field, message):
     with pytest.raises(data.InputError, match=f"^{message}$") as e:
         data.synthetic(**kwargs)
     assert e.value.field == field
+
+
+def test_a_plain_csv_takes_the_fast_parser_and_a_quoted_one_the_careful(tmp_path, monkeypatch):
+    # The two parsers give the same numbers: a spy on the careful one tells which ran.
+    careful = []
+    real = data.parse_csv_careful
+    monkeypatch.setattr(data, "parse_csv_careful", lambda *a: careful.append(1) or real(*a))
+    for text, fast in (("x,y\n1,2\n3,4\n", True), ("\ufeffx,y\n1,2\n", True),
+                       ("1,2\n3,4\n", True), ('x,y\n"1",2\n', True), ("x,y\n1,2,3\n", False)):
+        path = tmp_path / "d.csv"
+        path.write_text(text, encoding="utf-8")
+        careful.clear()
+        try:
+            data.load_csv(path)
+        except data.InputError:
+            pass
+        assert careful == ([] if fast else [1]), text

@@ -100,3 +100,28 @@ def test_a_corrupt_compilation_cache_is_quiet_unless_asked(tmp_path):
     _corrupt(cache)
     shown = run_script("train.py", *args, "--verbosity=1")
     assert shown.returncode == 0 and "Error reading persistent compilation cache" in shown.stderr
+
+
+_JOIN = """
+import os, signal, sys
+sys.path.insert(0, sys.argv[1])
+import _cli
+sys.argv = ["sweep.py"]
+def join():
+    if sys.argv[0] and {dies_joining}:
+        os.kill(os.getpid(), signal.SIGABRT)  # as XLA's cluster client aborts
+_cli.join_guarded(join, "could not join the cluster")
+print("joined", flush=True)
+os.kill(os.getpid(), signal.SIGKILL)  # the work, killed after the join
+"""
+
+
+def test_a_join_that_aborts_is_one_line_and_a_kill_after_it_is_the_signals_code():
+    # join_guarded's child joins, then works. Dying while joining is a one-line error, exit 2;
+    # killed after joining, the parent exits as the child died (128 + 9), saying nothing.
+    for dies_joining, code, out, err in ((True, 2, "", "sweep.py: error: could not join the "
+                                          "cluster\n"), (False, 128 + 9, "joined\n", "")):
+        proc = subprocess.run([sys.executable, "-c", _JOIN.format(dies_joining=dies_joining),
+                               str(SCRIPTS)], capture_output=True, text=True, env=BASE_ENV,
+                              timeout=60)
+        assert (proc.returncode, proc.stdout, proc.stderr) == (code, out, err)

@@ -69,3 +69,13 @@ def test_the_sampled_estimate_covers_the_true_score_about_95_times_in_100():
                      .split(" to "))
         held += low - 0.05 <= truth <= high + 0.05
     assert 0.90 <= held / 400 <= 0.99, held
+
+
+def test_lines_run_at_import_are_told_from_lines_run_when_called(tmp_path):
+    source = tmp_path / "m.py"
+    source.write_text("LIMIT = 3\n\n\n@decorate(2)\ndef f(a=LIMIT):\n    b = a + 1\n"
+                      "    return b\n\n\nclass C:\n    size: int = 4\n\n    def g(self):\n"
+                      "        return self.size\n")
+    assert mutate.in_function_body(source, {6, 7}) and mutate.in_function_body(source, {14})
+    for at_import in ({1}, {4}, {5}, {11}, {6, 11}, set()):
+        assert not mutate.in_function_body(source, at_import), at_import

@@ -642,3 +642,20 @@ def test_a_node_that_takes_one_input_twice_is_drawn_and_quizzed(driver, monkeypa
         assert driver.find_element("id", "ask").text == "dloss/dw = ?"
         hint = answer(driver, "1e9")
         assert "dloss/dw = dloss/dw2 · ∂w2/∂w + dloss/dw2 · ∂w2/∂w" in hint
+
+
+@pytest.mark.parametrize("settings, steps, step_ticks, loss_ticks", [
+    # 60 steps: ticks every 20 from 0, and the last; the loss from 0 to its highest, 7.8
+    (Settings(), 60, ["0", "20", "40", "59"], ["0", "2", "4", "6", "8"]),
+    (Settings(epochs=1), 3, ["0", "1", "2"], ["0", "2", "4", "6", "8"]),
+    # 1,200 steps: 0, 500 and the last (1,000 is too close to it to be drawn)
+    (Settings(epochs=400), 1200, ["0", "500", "1199"], ["0", "2", "4", "6", "8"]),
+    (Settings(learning_rate=1.0), 30, ["0", "10", "20", "29"], ["0", "5e+37", "1e+38"]),
+])
+def test_the_charts_axes_start_at_step_0_and_loss_0(settings, steps, step_ticks, loss_ticks):
+    data = embedded(stepthrough.page(runs.run(settings, *LECTURE)))
+    assert len(data["steps"]) == steps
+    charts = data["charts"]
+    assert charts["step_ticks"] == step_ticks
+    assert charts["loss"]["lo"] == 0.0 and charts["loss"]["ticks"] == loss_ticks
+    assert charts["loss"]["hi"] == float(loss_ticks[-1])

@@ -276,3 +276,20 @@ def test_a_grid_that_does_not_divide_into_chunks_equals_lone_runs(to_host):
     assert len(r) == 21 and np.asarray(r.final_loss).shape == (21,)
     want = [alone(lr, w0, "sgd") for lr in np.float32(lrs) for w0 in w_inits]
     np.testing.assert_array_equal(np.asarray(r.final_w), want)
+
+
+def test_a_chunk_is_passed_in_place_when_it_can_be_and_padded_when_short():
+    # Which code ran, since both give the same numbers: a full chunk already in the dtype and
+    # aligned is the very array given (XLA reads it in place); a short one is a fresh buffer,
+    # padded with its last rate; another dtype or a misaligned start is copied.
+    full = data.aligned_empty(8, np.float32)
+    full[:] = np.arange(8)
+    assert sweep._chunk_rates(full, 8, np.float32) is full
+    short = sweep._chunk_rates(full[:3], 8, np.float32)
+    assert short.ctypes.data % 64 == 0 and short.tolist() == [0, 1, 2, 2, 2, 2, 2, 2]
+    cast = sweep._chunk_rates(full.astype(np.float64), 8, np.float32)
+    assert cast.dtype == np.float32 and cast.tolist() == full.tolist()
+    offset = data.aligned_empty(9, np.float32)[1:]  # 4 bytes past an edge
+    offset[:] = np.arange(8)
+    moved = sweep._chunk_rates(offset, 8, np.float32)
+    assert moved is not offset and moved.ctypes.data % 64 == 0 and moved.tolist() == list(range(8))

@@ -90,12 +90,12 @@ TESTS = {
     "lec4_jax/tool/training.py": ["test_training.py", "test_optimizers.py", "test_runs.py"],
     "lec4_jax/walkthrough.py": ["test_walkthrough.py"],
     "scripts/_bench.py": ["test_cli_bench.py", "test_report.py"],
-    "scripts/_cli.py": ["test_cli.py", "test_contract.py", "test_messages.py"],
+    "scripts/_cli.py": ["test_flags.py", "test_cli.py", "test_contract.py", "test_messages.py"],
     "scripts/_lecture_torch.py": ["test_lecture.py", "test_parity_torch.py"],
-    "scripts/bench.py": ["test_cli_bench.py"],
+    "scripts/bench.py": ["test_flags.py", "test_cli_bench.py"],
     "scripts/explain.py": ["test_cli_explain.py"],
-    "scripts/sweep.py": ["test_cli_sweep.py"],
-    "scripts/train.py": ["test_cli.py", "test_contract.py", "test_messages.py",
+    "scripts/sweep.py": ["test_flags.py", "test_cli_sweep.py"],
+    "scripts/train.py": ["test_flags.py", "test_cli.py", "test_contract.py", "test_messages.py",
                          "test_contract_outputs.py"],
 }
 
@@ -217,6 +217,14 @@ def durations(junit: Path) -> dict[str, float]:
     return found
 
 
+def in_function_body(path: Path, lines: set[int]) -> bool:
+    """Whether every line lies inside a function's body: code that runs when the function is
+    called, not when the module is imported (a decorator, a default, a constant, a field)."""
+    bodies = [(n.body[0].lineno, n.end_lineno) for n in ast.walk(ast.parse(path.read_text()))
+              if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))]
+    return bool(lines) and all(any(a <= line <= b for a, b in bodies) for line in lines)
+
+
 def changed_lines(original: str, mutated: str) -> set[int]:
     """The original's line numbers (from 1) that the mutant changed or removed."""
     import difflib
@@ -232,8 +240,10 @@ def changed_lines(original: str, mutated: str) -> set[int]:
 def run_tests(name: str) -> int:
     """The tests of one mutant (cosmic-ray's test command; the mutant is planted in the tree):
 
-    1. the tests that run the mutated lines, by the map, wherever they are: most mutants that
-       are killed die here, in seconds;
+    1. the tests that run the mutated lines, by the map, wherever they are, the quickest first:
+       most mutants that are killed die here, in seconds. Not for a line run at import (a
+       constant, a default, a decorator): the map names it under the tests whose processes
+       imported the module, the scripts' tests, and not under the unit tests;
     2. if none of them failed, the rest of the module's own test files (TESTS), as before the
        map: a line run only at import, or traced by ``jax.jit`` in an earlier test of the same
        process, is recorded under one test only, so the map can miss a test that runs it.
@@ -247,6 +257,8 @@ def run_tests(name: str) -> int:
     # the quickest first: a killed mutant stops at its first failing test
     first = sorted({t for line in lines for t in covering.get(str(line), [])},
                    key=lambda t: (seconds.get(t, 0.0), t))
+    if not in_function_body(WORK / "pristine" / module, lines):
+        first = []  # run at import: the map names only the tests whose processes imported it
     if first:
         print(f"mutate.py: lines {sorted(lines)}: {len(first)} tests run them", flush=True)
         code = subprocess.run(pytest_command(first)).returncode
