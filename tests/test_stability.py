@@ -225,3 +225,25 @@ def test_a_search_of_one_window_ends_at_the_second_pole():
     # poles 1/(2x^2) = 1/18, 1/8, 1/2: one window searched is (1/18, 1/8), stable throughout
     rates = stability.stable_learning_rates([1.0, 2.0, 3.0], max_windows=1)
     assert rates.intervals == [(0.0, 0.125)] and not rates.complete
+
+
+@pytest.mark.parametrize("x, intervals", [
+    # Three poles, and between the last two an unstable window whose peak is far from the
+    # middle of the gap, where the loss factor is still below 1: only the search for the
+    # peak finds it.
+    ([4.6, 2.3, 4.8], [(0.0, 0.06033017722888305), (0.07951865967512874, 0.10218417532791)]),
+    # A gap whose middle is unstable though the tangent there falls below 0 within the gap:
+    # the tangent bound may skip a gap only when the whole tangent lies below 0.
+    ([3.7, 1.0, 4.3, 2.8, 1.6], [(0.0, 0.09912600435326994),
+                                 (0.18890616103158062, 0.20058647146270747),
+                                 (0.4997884354894066, 0.500210686723011)]),
+])
+def test_unstable_windows_off_the_middle_of_a_gap_are_found(x, intervals):
+    found = stability.stable_learning_rates(x)
+    assert found.complete and found.intervals == intervals
+    # each interval's ends: |P| < 1 just inside, > 1 just outside
+    for lo, hi in intervals[1:]:
+        for lr, stable in ((lo * (1 + 1e-9), True), (lo * (1 - 1e-9), False),
+                           (hi * (1 - 1e-9), True), (hi * (1 + 1e-9), False)):
+            assert (abs(stability.epoch_factor(lr, x)) < 1) == stable, (lr, stable)
+

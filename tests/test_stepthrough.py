@@ -659,3 +659,20 @@ def test_the_charts_axes_start_at_step_0_and_loss_0(settings, steps, step_ticks,
     assert charts["step_ticks"] == step_ticks
     assert charts["loss"]["lo"] == 0.0 and charts["loss"]["ticks"] == loss_ticks
     assert charts["loss"]["hi"] == float(loss_ticks[-1])
+
+
+@pytest.mark.parametrize("lo, hi, ticks", [
+    # 0.6 / 0.2 is 2.9999999999999996 and 1.1 / 0.1 is 11.000000000000002 in floating point:
+    # the first and last ticks are still lo and hi, not one step beyond
+    (0.6, 1.4, ["0.6", "0.8", "1.0", "1.2", "1.4"]),
+    (0.7, 1.1, ["0.7", "0.8", "0.9", "1.0", "1.1"]),
+    (0.0, 8.0, ["0", "2", "4", "6", "8"]),
+    (5.0, 5.0, ["4.0", "4.5", "5.0", "5.5", "6.0"]),   # one value: a unit either side
+    (-0.3, 0.1, ["-0.3", "-0.2", "-0.1", "0", "0.1"]),  # -0.0 is written 0
+    (1e-7, 3e-7, ["1e-07", "1.5e-07", "2e-07", "2.5e-07", "3e-07"]),
+    (2e6, 9e6, ["2e+06", "4e+06", "6e+06", "8e+06", "1e+07"]),
+    (-1.7e308, 1.7e308, []),                             # wider than the largest float
+    (0.0, float("inf"), []),
+])
+def test_axis_ticks_are_round_numbers_from_lo_to_hi(lo, hi, ticks):
+    assert stepthrough._nice_ticks(lo, hi) == ticks
