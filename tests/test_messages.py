@@ -125,3 +125,29 @@ def test_a_join_that_aborts_is_one_line_and_a_kill_after_it_is_the_signals_code(
                                str(SCRIPTS)], capture_output=True, text=True, env=BASE_ENV,
                               timeout=60)
         assert (proc.returncode, proc.stdout, proc.stderr) == (code, out, err)
+
+
+_FILTERS = """
+import sys, warnings
+sys.path.insert(0, sys.argv[1])
+warnings.simplefilter("error")
+warnings.filterwarnings("ignore", message="hush")
+warnings.filterwarnings("always", category=UserWarning, module="__main__")
+import _cli  # on import: the filters as _warnings_never_raise leaves them
+shown = []
+warnings.showwarning = lambda message, *rest: shown.append(str(message))
+for text in ("hush", "shown once", "shown once"):
+    warnings.warn(text, RuntimeWarning)
+for text in ("always", "always"):
+    warnings.warn(text, UserWarning)
+print(shown)
+"""
+
+
+def test_error_warning_filters_become_default_and_the_others_keep_their_order():
+    # Under -W error a warning would be an exception mid-run: it is shown instead (once per
+    # place, as "default" does), while every other filter stays as it was, in its order.
+    proc = subprocess.run([sys.executable, "-c", _FILTERS, str(SCRIPTS)], capture_output=True,
+                          text=True, env=BASE_ENV, timeout=60)
+    assert (proc.returncode, proc.stderr) == (0, "")
+    assert proc.stdout == "['shown once', 'always', 'always']\n"

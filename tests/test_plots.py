@@ -166,3 +166,24 @@ def test_the_extra_rates_are_drawn_in_order_with_the_grid():
     np.testing.assert_array_equal(line.get_ydata(), [abs(float(finals[lr]) - 2.0)
                                                      for lr in line.get_xdata()])
     assert ax.get_title().endswith("; extra points at its edges")
+
+
+def test_a_korean_font_missing_from_matplotlibs_stale_cache_is_found():
+    # matplotlib's font list is cached on disk and may predate the font's installation: the
+    # system's font files whose names look Korean are added to it, by the file's own name.
+    from matplotlib import font_manager
+
+    files = [f for f in font_manager.findSystemFonts()
+             if any(p in f.rsplit("/", 1)[-1].lower() for p in plots._FONT_FILES)]
+    if not files:
+        pytest.skip("no Korean font file on this machine (CI installs fonts-noto-cjk)")
+    manager = font_manager.fontManager
+    kept = list(manager.ttflist)
+    manager.ttflist = [f for f in kept if f.fname not in files]  # as a stale cache has it
+    plots.korean_font.cache_clear()
+    try:
+        assert plots.korean_font() in plots.KOREAN_FONTS
+        assert {f.fname for f in manager.ttflist} & set(files)
+    finally:
+        manager.ttflist = kept
+        plots.korean_font.cache_clear()

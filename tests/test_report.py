@@ -89,6 +89,29 @@ def test_stability_note_names_the_intervals():
     assert "analysis is for sgd" in note and note.endswith("got 1")
 
 
+@pytest.mark.parametrize("model, lr, spans", [
+    # one feature: every stable rate, exactly
+    ("linear", 0.3, "in (0, 0.204018) or (0.476538, 0.519014) (analytic)"),
+    # several: searched numerically up to 4 times the rate used; stable that far up
+    ("affine", 0.01, "in (0, 0.04) (higher rates not searched) (numerical)"),
+    ("quadratic", 0.005, "in (0, 0.02) (higher rates not searched) (numerical)"),
+    # and past the last stable rate, the search's edge
+    ("affine", 0.2, "in (0, 0.1875) (higher rates not searched) (numerical)"),
+])
+def test_stability_note_of_each_kind_of_model(model, lr, spans):
+    note = report.stability_note([1, 2, 3], Settings(model=model, learning_rate=lr))
+    assert note == f"with this data, plain SGD is stable for learning rates {spans}; got {lr:g}"
+    lone = report.stability_note([1, 2, 3], Settings(model="w_squared", learning_rate=lr))
+    assert lone == ("with this data, plain SGD's stable learning rates are not analysed "
+                    "(w_squared (y_hat = x*w^2) is not linear in its parameters: no "
+                    f"least-squares fit); got {lr:g}")
+
+
+def test_non_finite_values_are_strict_jsons_strings():
+    assert [report.json_float(v) for v in (float("inf"), -float("inf"), float("nan"), -0.5)] \
+        == ["Infinity", "-Infinity", "NaN", -0.5]
+
+
 def test_bench_rows_state_ratios_and_goals():
     row = benchmarks.bench_row("c", "compiled", 1e-5, "s", 3e-3, ("faster", 200))
     assert row["ratio"] == pytest.approx(300) and row["met"] is True
