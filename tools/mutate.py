@@ -265,6 +265,8 @@ def run_tests(name: str) -> int:
         code = subprocess.run(pytest_command(first)).returncode
         if code not in (0, 4, 5):  # 4, 5: a test of the map is gone (a --keep-map); not a kill
             return code
+        if code != 0:
+            first = []  # none of them ran: the module's files run whole
     rest = [f"tests/{t}" for t in TESTS[module] if (TREE / "tests" / t).exists()]
     deselect = [f"--deselect={t}" for t in first]
     print(f"mutate.py: then the module's tests: {' '.join(rest)}", flush=True)
