@@ -53,6 +53,11 @@ def _size(text: str) -> int | None:
     return int(value) if value.is_integer() and 1 <= value <= 1e9 else None
 
 
+def default_sweep_sizes(backend: str) -> list[int]:
+    """The sweep's model counts: 1e4 to 1e7, and 1e8 on an accelerator."""
+    return [10**4, 10**5, 10**6, 10**7] + ([10**8] if backend != "cpu" else [])
+
+
 TRAIN = os.path.join(os.path.dirname(os.path.abspath(__file__)), "train.py")
 
 
@@ -159,7 +164,7 @@ def end_to_end_rows(n, process_repeats, repeats):
 def main(_):
     out = _cli.outputs_from([(_OUTPUT, None)])
     sizes = [_size(s) for s in _SWEEP_SIZES.value] if _SWEEP_SIZES.value else \
-        [10**4, 10**5, 10**6, 10**7] + ([10**8] if jax.default_backend() != "cpu" else [])
+        default_sweep_sizes(jax.default_backend())
     for need, what, field in b.memory_needs(max(sizes), _SAMPLES.value, _HISTORY_SAMPLES.value,
                                             _CSV_ROWS.value, _E2E_SAMPLES.value,
                                             _PROGRESS_EPOCHS.value):
