@@ -355,3 +355,14 @@ def test_node_grads_and_reprs_of_the_lectures_walk():
     w2 = cr.walk(lambda p, x, y: cr.mul(p["w"], 3.0, name="out"), {"w": 1.0}, 1.0, 2.0)
     assert set(w2.node_grads()) == {"x", "y", "w", "out"}
     assert w2.node_grads()["w"] == 3.0
+
+
+def test_the_square_is_each_number_kinds_own():
+    # A Python number's a * a (a plain float, as the tests' oracles compute); JAX's x^2 for JAX
+    # and NumPy values, NumPy's float64 included (a subclass of float): the recorded program
+    # holds integer_pow, the op jax.grad differentiates as JAX's own square.
+    square = cr.SQUARE.apply
+    assert type(square(3.0)) is float and square(3.0) == 9.0 and square(3) == 9
+    for value in (np.float64(3.0), np.float32(3.0), np.array([3.0]), jnp.float32(3.0)):
+        assert isinstance(square(value), jax.Array), type(value)
+    assert "integer_pow" in str(jax.make_jaxpr(square)(np.float64(3.0)))

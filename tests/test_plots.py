@@ -187,3 +187,29 @@ def test_a_korean_font_missing_from_matplotlibs_stale_cache_is_found():
     finally:
         manager.ttflist = kept
         plots.korean_font.cache_clear()
+
+
+def test_an_affine_animation_runs_along_its_first_parameter_w():
+    # The loss along w, b held at each step's value: the dot at (w_i, loss_i), the tangent's
+    # slope dloss/dw, the arrow from w_i to w_{i+1}; the x axis is w.
+    run = runs.run(Settings(model="affine", learning_rate=0.02), *LECTURE)
+    h = run.history
+    w = np.append(np.float64(h.params["w"]), run.final_params["w"])
+    fig, frames, draw = plots.animation_frames(run, "t")
+    for i in (0, 31):
+        draw(i)
+        ax = fig.axes[0]
+        parabola, tangent, dot = ax.get_lines()
+        x, y, b = float(h.x[i]), float(h.y[i]), float(h.params["b"][i])
+        want = (x * parabola.get_xdata() + b - y) ** 2
+        np.testing.assert_allclose(parabola.get_ydata(), want, rtol=1e-6, atol=1e-9 * want.max())
+        assert (dot.get_xdata()[0], dot.get_ydata()[0]) == (w[i], h.loss[i])
+        (x0, x1), (y0, y1) = tangent.get_xdata(), tangent.get_ydata()
+        np.testing.assert_allclose((y1 - y0) / (x1 - x0), h.grads["w"][i], rtol=1e-6)
+        assert (ax.texts[0].xyann[0], ax.texts[0].xy[0]) == (w[i], w[i + 1])
+        assert ax.get_xlabel() == "w"
+
+
+def test_axis_limits_around_nothing_finite_are_minus_one_to_one():
+    assert plots._span([np.nan, np.inf, -np.inf], []) == (-1.0, 1.0)
+    assert plots._span([], []) == (-1.0, 1.0)
