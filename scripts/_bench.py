@@ -145,6 +145,13 @@ def _sweep_grid(num_models: int):
 def torch_sweep(num_models: int, repeats: int) -> float | None:
     """(e) The vectorized eager PyTorch sweep a user would write, every core in use
     (``torch.set_num_threads``); None without torch."""
+    job = torch_sweep_job(num_models)
+    return None if job is None else median_seconds(job, repeats)
+
+
+def torch_sweep_job(num_models: int):
+    """The PyTorch peer's job, ``run() -> (final w, mean loss, diverged)`` in NumPy; None
+    without torch."""
     try:
         import torch  # noqa: F401 (None without it)
     except ImportError:
@@ -164,7 +171,7 @@ def torch_sweep(num_models: int, repeats: int) -> float | None:
             diverged = ~torch.isfinite(loss) | (loss > loss0)
             return w.numpy(), loss.numpy(), diverged.numpy()
 
-    return median_seconds(run, repeats)
+    return run
 
 
 def torch_threads() -> int | None:
@@ -177,6 +184,11 @@ def torch_threads() -> int | None:
 
 def numpy_sweep(num_models: int, repeats: int) -> float:
     """(e) The same vectorized sweep in NumPy."""
+    return median_seconds(numpy_sweep_job(num_models), repeats)
+
+
+def numpy_sweep_job(num_models: int):
+    """The NumPy peer's job, ``run() -> (final w, mean loss, diverged)``."""
     lr = _sweep_grid(num_models)
     xs, ys = (np.float32(v) for v in data.LECTURE_X), (np.float32(v) for v in data.LECTURE_Y)
     xs, ys = list(xs), list(ys)
@@ -191,7 +203,7 @@ def numpy_sweep(num_models: int, repeats: int) -> float:
         loss0 = sum((x - y) ** 2 for x, y in zip(xs, ys)) / np.float32(len(xs))
         return w, loss, ~np.isfinite(loss) | (loss > loss0)
 
-    return median_seconds(run, repeats)
+    return run
 
 
 def _steps(w, lr, count):

@@ -1,0 +1,58 @@
+"""The benchmark's contenders do the sweep's job (scripts/_bench.py): a peer or a probe that
+computed something else would be timed against the sweep for nothing. Each is checked against
+the library's sweep on the same grid, and the table's units as they are printed."""
+
+import _bench as b
+import numpy as np
+import pytest
+
+from lec4_jax.tool import sweep
+from lec4_jax.tool.data import LECTURE_X, LECTURE_Y
+
+MODELS = 64  # learning rates from 1e-4 to 0.2, all stable (below 0.204018)
+
+
+@pytest.fixture(scope="module")
+def library():
+    r = sweep.train_grid(b._sweep_grid(MODELS), [1.0], LECTURE_X, LECTURE_Y,
+                         epochs=b.SWEEP_EPOCHS)
+    return r.final_w, r.final_loss, r.diverged
+
+
+@pytest.mark.parametrize("peer", ["numpy", "torch"])
+def test_the_peers_compute_the_sweeps_results(peer, library):
+    # Float32 both; XLA may fuse a multiply-add where the peers round twice (docs/parity.md),
+    # so the values agree to a few ulps per step and the verdicts exactly.
+    job = b.numpy_sweep_job(MODELS) if peer == "numpy" else b.torch_sweep_job(MODELS)
+    w, loss, diverged = job()
+    want_w, want_loss, want_diverged = library
+    assert w.dtype == loss.dtype == np.float32
+    np.testing.assert_array_equal(diverged, want_diverged)
+    np.testing.assert_allclose(w, want_w, rtol=2e-5)
+    # (near 0 the loss cancels: a few ulps of w are a large part of it, so an absolute floor)
+    np.testing.assert_allclose(loss, want_loss, rtol=2e-4, atol=1e-6)
+
+
+def test_the_limit_probe_runs_the_sweeps_steps(library):
+    # The fused kernel: 60 steps of the lecture's SGD on each rate, nothing else.
+    w = np.asarray(b._fused(b._sweep_grid(MODELS)))
+    np.testing.assert_allclose(w, library[0], rtol=2e-5)
+    # the cached kernel: passes of DEFAULT_UNROLL steps
+    lr = b._sweep_grid(8)
+    by_hand = np.ones(8, np.float32)
+    for k in range(2 * sweep.DEFAULT_UNROLL):
+        x, y = np.float32(LECTURE_X[k % 3]), np.float32(LECTURE_Y[k % 3])
+        by_hand = by_hand - lr * (np.float32(2) * x * (x * by_hand - y))
+    np.testing.assert_allclose(np.asarray(b._cached(lr, passes=2)), by_hand, rtol=1e-6)
+
+
+@pytest.mark.parametrize("value, unit, text", [
+    (3 * 2**20, "B", "3 MiB"), (1.5 * 2**30, "B", "1536 MiB"),
+    (2.5, "s", "2.5 s"), (0.0125, "s", "12.5 ms"), (3e-6, "s", "3 us"), (4e-8, "s", "40 ns"),
+    (406.2, "x", "406x"),
+    (1.53e8, "steps/s", "153 Msteps/s"), (1e6, "steps/s", "1 Msteps/s"),
+    (2.2e9, "model-steps/s", "2.2 Gmodel-steps/s"), (3e12, "/s", "3 T/s"),
+    (1500.0, "/s", "1.5 k/s"), (12.0, "/s", "12 /s"),
+])
+def test_the_tables_units(value, unit, text):
+    assert b._human(value, unit) == text
