@@ -3,6 +3,7 @@
 
 import os
 import platform
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -12,7 +13,7 @@ import numpy as np
 import pytest
 
 import torch_lecture
-from cli_util import BASE_ENV, run_script
+from cli_util import BASE_ENV, SCRIPTS, run_script
 from lec4_jax import lecture
 
 X, Y = lecture.x_data, lecture.y_data
@@ -107,3 +108,21 @@ def test_lecture_arithmetic_keeps_an_instruction_set_the_user_named(monkeypatch)
     monkeypatch.setattr(platform, "machine", lambda: "aarch64")
     _cli.lecture_arithmetic()
     assert "XLA_FLAGS" not in os.environ
+
+
+def test_the_seeds_pytorch_script_prints_the_lecture_as_the_jax_one_does():
+    # scripts/_lecture_torch.py run as a script, as bench.py's row f runs it: the seed's own
+    # print of tensors (to 4 decimals, or 5 digits), line for line the JAX lecture's numbers.
+    torch_out = subprocess.run([sys.executable, str(SCRIPTS / "_lecture_torch.py")],
+                               capture_output=True, text=True, env=BASE_ENV, timeout=120)
+    jax_out = subprocess.run([sys.executable, "-m", "lec4_jax.lecture"], capture_output=True,
+                             text=True, env=BASE_ENV, timeout=120)
+    assert torch_out.returncode == 0 and torch_out.stderr == ""
+    number = re.compile(r"-?\d+(?:\.\d*)?(?:e[-+]?\d+)?")
+    pairs = list(zip(torch_out.stdout.splitlines(), jax_out.stdout.splitlines(), strict=True))
+    assert len(pairs) == 82
+    for theirs, ours in pairs:
+        theirs = re.sub(r"tensor\(([^)]*)\)", r"\1", theirs)
+        assert number.sub("#", theirs) == number.sub("#", ours)
+        a, b = ([float(v) for v in number.findall(line)] for line in (theirs, ours))
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-4, err_msg=theirs)
