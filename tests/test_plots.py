@@ -207,9 +207,21 @@ def test_an_affine_animation_runs_along_its_first_parameter_w():
         (x0, x1), (y0, y1) = tangent.get_xdata(), tangent.get_ydata()
         np.testing.assert_allclose((y1 - y0) / (x1 - x0), h.grads["w"][i], rtol=1e-6)
         assert (ax.texts[0].xyann[0], ax.texts[0].xy[0]) == (w[i], w[i + 1])
+        assert ax.texts[0].xy[1] == ax.texts[0].xyann[1] > 0  # level, just above the axis
         assert ax.get_xlabel() == "w"
 
 
 def test_axis_limits_around_nothing_finite_are_minus_one_to_one():
     assert plots._span([np.nan, np.inf, -np.inf], []) == (-1.0, 1.0)
     assert plots._span([], []) == (-1.0, 1.0)
+
+
+def test_the_sweep_figure_marks_each_stable_edge_within_its_rates():
+    # The lecture's stable rates (0, 0.204018) and (0.476538, 0.519014): a dotted line at
+    # each edge inside the swept rates (0.01 to 0.6), none at 0 (a log axis has no 0).
+    lrs = np.float32(np.geomspace(0.01, 0.6, 12))
+    result = sweep.train_grid(lrs, [1.0], *LECTURE, epochs=5)
+    rates = stability.for_model("linear", LECTURE[0], 0.6)
+    ax = plots.sweep_figure(result, model.least_squares("linear", *LECTURE), rates, "t").axes[0]
+    edges = [line.get_xdata()[0] for line in ax.get_lines() if line.get_linestyle() == ":"]
+    np.testing.assert_allclose(edges, [0.204018, 0.476538, 0.519014], rtol=1e-5)
