@@ -206,6 +206,8 @@ def test_an_affine_animation_runs_along_its_first_parameter_w():
         assert (dot.get_xdata()[0], dot.get_ydata()[0]) == (w[i], h.loss[i])
         (x0, x1), (y0, y1) = tangent.get_xdata(), tangent.get_ydata()
         np.testing.assert_allclose((y1 - y0) / (x1 - x0), h.grads["w"][i], rtol=1e-6)
+        lo, hi = ax.get_xlim()  # the tangent: centred on w_i, a fifth of the axis long
+        assert (x0 + x1) / 2 == pytest.approx(w[i]) and x1 - x0 == pytest.approx(0.2 * (hi - lo))
         assert (ax.texts[0].xyann[0], ax.texts[0].xy[0]) == (w[i], w[i + 1])
         assert ax.texts[0].xy[1] == ax.texts[0].xyann[1] > 0  # level, just above the axis
         assert ax.get_xlabel() == "w"
