@@ -449,14 +449,15 @@ def changed(diff: str) -> str:
     return f"{old}  ->  {new}"
 
 
-def report(modules: list[str]) -> None:
+def report(modules: list[str], others: list[Path] = ()) -> None:
     """Each module's score and survivors, then the whole score. Where a module's mutants were
     sampled (--sample), its score estimates the module's; the whole score then weighs each
     module by its number of mutants (a stratified sample), with a 95% confidence interval."""
     strata = []  # (the module's mutants, killed, judged)
     for module in modules:
-        db = WORK / f"{name_of(module)}.sqlite"
-        if not db.exists():
+        db = next((w / f"{name_of(module)}.sqlite" for w in (WORK, *others)
+                   if (w / f"{name_of(module)}.sqlite").exists()), None)
+        if db is None:
             continue
         todo, done, equivalent, unsampled = results(db)
         counts = {"killed": 0, "timeout": 0, "survived": 0, "other": 0, "annotation": equivalent}
@@ -495,10 +496,12 @@ def report(modules: list[str]) -> None:
 def whole_score(strata: list[tuple[int, int, int]]) -> str:
     """The score over all the modules' mutants from each module's (mutants, killed, judged).
     A module run whole counts exactly; a sampled one by its sample's score, with the sampling
-    error of a stratified sample (finite-population corrected) in the 95% interval."""
+    error of a stratified sample (finite-population corrected) in the 95% interval. The
+    variance takes each sample's score as (killed + 1) / (judged + 2): a small sample with
+    every mutant killed is not certain, and would otherwise add no error at all."""
     total = sum(n for n, _, _ in strata)
     kills = sum(n * k / j for n, k, j in strata)
-    variance = sum(n * n * (1 - j / n) * (k / j) * (1 - k / j) / max(j - 1, 1)
+    variance = sum(n * n * (1 - j / n) * ((k + 1) / (j + 2)) * (1 - (k + 1) / (j + 2)) / j
                    for n, k, j in strata if j < n)
     run = sum(j for _, _, j in strata)
     if run == total:
@@ -541,6 +544,9 @@ def main() -> None:
                         help="use the map as it is, though the code or the tests changed since "
                              "(quicker; each mutant still runs its module's test files as they "
                              "are now, but a new test outside them is not run)")
+    parser.add_argument("--also", type=Path, action="append", default=[], metavar="WORKDIR",
+                        help="with --report: sessions of another --workdir too (a module's "
+                             "session is taken from the first folder that has one)")
     parser.add_argument("--run-tests", metavar="MODULE", help=argparse.SUPPRESS)
     parser.add_argument("--workdir", type=Path, default=Path(".mutation"),
                         help="where the sessions and the mutated copy live (default .mutation); "
@@ -565,7 +571,7 @@ def main() -> None:
             pristine.parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(TREE / module, pristine)
             run_module(module, args.fresh, args.sample, args.seed)
-    report(modules)
+    report(modules, [a if a.is_absolute() else ROOT / a for a in args.also])
 
 
 if __name__ == "__main__":
