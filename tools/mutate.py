@@ -17,12 +17,13 @@ How it works, and why this way:
   test runs which line, in the test process and in every process a test starts or forks
   (tests/conftest.py labels them). It is kept in ``.mutation/map.json`` until the package, the
   scripts or the tests change. This run is also the check that the suite passes unmutated.
-- Each mutant runs in fresh ``pytest`` processes (run_tests): first the tests that run its
-  lines, by the map; if none fails, the rest of its module's own test files (TESTS below: its
-  unit tests plus the CLI tests that drive it). The second step is there because the map can
-  miss a test: a line run at import, or traced by ``jax.jit`` in an earlier test of the same
-  process, is recorded under one test only. Both stop at the first failure (``-x``), so a
-  killed mutant costs seconds and a survivor costs its module's test files.
+- Each mutant runs in fresh ``pytest`` processes (run_tests): first its module's own test
+  file (the first of TESTS below), then the tests that run its lines, by the map, the
+  quickest first; if none fails, the rest of its module's test files (TESTS: its unit tests
+  plus the CLI tests that drive it). The last step is there because the map can miss a test:
+  a line run at import, or traced by ``jax.jit`` in an earlier test of the same process, is
+  recorded under one test only. Each stops at the first failure (``-x``), so a killed mutant
+  costs seconds and a survivor costs its module's test files.
 - Subprocesses see the mutant: the scripts' tests start further processes
   (``python scripts/train.py``, the contract's fork server), and all of them import the mutated
   file from disk. Nothing is traced or compiled before the mutant is planted, so a mutant inside
@@ -91,7 +92,7 @@ TESTS = {
     "lec4_jax/tool/training.py": ["test_training.py", "test_optimizers.py", "test_runs.py"],
     "lec4_jax/walkthrough.py": ["test_walkthrough.py"],
     "scripts/_bench.py": ["test_bench_harness.py", "test_cli_bench.py", "test_report.py"],
-    "scripts/_cli.py": ["test_flags.py", "test_cli.py", "test_contract.py", "test_messages.py"],
+    "scripts/_cli.py": ["test_flags.py", "test_messages.py", "test_cli.py", "test_contract.py"],
     "scripts/_lecture_torch.py": ["test_lecture.py", "test_parity_torch.py"],
     "scripts/bench.py": ["test_flags.py", "test_cli_bench.py"],
     "scripts/explain.py": ["test_cli_explain.py"],
@@ -241,22 +242,30 @@ def changed_lines(original: str, mutated: str) -> set[int]:
 def run_tests(name: str) -> int:
     """The tests of one mutant (cosmic-ray's test command; the mutant is planted in the tree):
 
-    1. the tests that run the mutated lines, by the map, wherever they are, the quickest first:
-       most mutants that are killed die here, in seconds. Not for a line run at import (a
+    1. the module's own test file (the first of TESTS: its unit tests, seconds), whole;
+    2. the tests that run the mutated lines, by the map, wherever they are, the quickest first:
+       most mutants that are killed die in these two steps. Not for a line run at import (a
        constant, a default, a decorator): the map names it under the tests whose processes
        imported the module, the scripts' tests, and not under the unit tests;
-    2. if none of them failed, the rest of the module's own test files (TESTS), as before the
-       map: a line run only at import, or traced by ``jax.jit`` in an earlier test of the same
+    3. if none of them failed, the rest of the module's test files (TESTS), as before the map:
+       a line run only at import, or traced by ``jax.jit`` in an earlier test of the same
        process, is recorded under one test only, so the map can miss a test that runs it.
 
-    A mutant is killed if either fails. Both stop at the first failure (``-x``)."""
+    A mutant is killed if any step fails. Each stops at its first failure (``-x``)."""
     module = {name_of(m): m for m in TESTS}[name]
     pristine = (WORK / "pristine" / module).read_text()
     lines = changed_lines(pristine, (TREE / module).read_text())
     found = json.loads((WORK / "map.json").read_text())
     covering, seconds = found["lines"].get(module, {}), found["durations"]
+    files = [f"tests/{t}" for t in TESTS[module] if (TREE / "tests" / t).exists()]
+    own, rest = files[:1], files[1:]
+    if own:
+        code = subprocess.run(pytest_command(own)).returncode
+        if code != 0:
+            return code
     # the quickest first: a killed mutant stops at its first failing test
-    first = sorted({t for line in lines for t in covering.get(str(line), [])},
+    first = sorted({t for line in lines for t in covering.get(str(line), [])
+                    if not own or t.split("::")[0] != own[0]},
                    key=lambda t: (seconds.get(t, 0.0), t))
     if not in_function_body(WORK / "pristine" / module, lines):
         first = []  # run at import: the map names only the tests whose processes imported it
@@ -267,10 +276,10 @@ def run_tests(name: str) -> int:
             return code
         if code != 0:
             first = []  # none of them ran: the module's files run whole
-    rest = [f"tests/{t}" for t in TESTS[module] if (TREE / "tests" / t).exists()]
-    deselect = [f"--deselect={t}" for t in first]
-    print(f"mutate.py: then the module's tests: {' '.join(rest)}", flush=True)
-    return subprocess.run(pytest_command([*rest, *deselect])).returncode
+    if not rest:
+        return 0
+    print(f"mutate.py: then the module's other test files: {' '.join(rest)}", flush=True)
+    return subprocess.run(pytest_command([*rest, *(f"--deselect={t}" for t in first)])).returncode
 
 
 def forget_survivors(db: Path) -> int:
