@@ -95,6 +95,11 @@ def test_the_linear_landscape_draws_the_mean_loss_and_each_steps_tangent(lecture
         np.testing.assert_allclose((y1 - y0) / (x1 - x0), h.grads["w"][i], rtol=1e-9)
     assert list(labelled(ax, "w* = 2").get_xdata()) == [2.0, 2.0]
     assert (ax.get_xlabel(), ax.get_ylabel()) == ("w", "loss")
+    # the axes: w from 1 to 2 padded by 15% each side; the loss from just below 0 to just above
+    # the highest of the curve and the dots
+    assert ax.get_xlim() == pytest.approx((1 - 0.15, 2 + 0.15))
+    top = max(np.max(mean.get_ydata()), max(h.loss))
+    assert ax.get_ylim() == pytest.approx((-0.03 * top, 1.05 * top))
 
 
 def test_the_affine_landscape_draws_the_path_up_to_the_divergence():
@@ -216,6 +221,9 @@ def test_an_affine_animation_runs_along_its_first_parameter_w():
 def test_axis_limits_around_nothing_finite_are_minus_one_to_one():
     assert plots._span([np.nan, np.inf, -np.inf], []) == (-1.0, 1.0)
     assert plots._span([], []) == (-1.0, 1.0)
+    # one value: 15% of it either side; zero: half a unit
+    assert plots._span([3.0, 3.0], []) == pytest.approx((3 - 0.45, 3 + 0.45))
+    assert plots._span([0.0], []) == (-0.5, 0.5)
 
 
 def test_the_sweep_figure_marks_each_stable_edge_within_its_rates():
