@@ -56,3 +56,32 @@ def test_the_limit_probe_runs_the_sweeps_steps(library):
 ])
 def test_the_tables_units(value, unit, text):
     assert b._human(value, unit) == text
+
+
+@pytest.mark.parametrize("value, unit, text", [
+    (1e3, "/s", "1 k/s"), (1e6, "/s", "1 M/s"), (1e9, "/s", "1 G/s"), (1e12, "/s", "1 T/s"),
+    (1.0, "s", "1 s"), (1e-3, "s", "1 ms"), (1e-6, "s", "1 us"),
+])
+def test_each_prefix_starts_at_its_own_power_of_ten(value, unit, text):
+    assert b._human(value, unit) == text
+
+
+SIZES = {"sweep_sizes": 10**5, "sequential_samples": 10**6, "history_samples": 250_000,
+         "csv_rows": 10**6, "end_to_end_samples": 10**7, "progress_epochs": 70_000_000}
+
+
+@pytest.mark.parametrize("field", list(SIZES))
+def test_each_rows_memory_need_grows_with_its_own_size_only(field):
+    # bench.py refuses, before the first row, a size the machine cannot hold: each need is
+    # the benchmark process plus a part proportional to its size (so 10x the size is more
+    # than 9x the part), and no other row's need moves.
+    def needs(**sizes):
+        return {f: need for need, _, f in b.memory_needs(*dict(SIZES, **sizes).values())}
+
+    base, bigger = needs(), needs(**{field: 10 * SIZES[field]})
+    assert set(base) == set(SIZES)
+    for f in SIZES:
+        if f == field:
+            assert bigger[f] - b.BASE_BYTES > 9 * (base[f] - b.BASE_BYTES) > 0
+        else:
+            assert bigger[f] == base[f]
