@@ -235,3 +235,16 @@ def test_the_sweep_figure_marks_each_stable_edge_within_its_rates():
     ax = plots.sweep_figure(result, model.least_squares("linear", *LECTURE), rates, "t").axes[0]
     edges = [line.get_xdata()[0] for line in ax.get_lines() if line.get_linestyle() == ":"]
     np.testing.assert_allclose(edges, [0.204018, 0.476538, 0.519014], rtol=1e-5)
+
+
+def test_the_envelope_keeps_each_runs_lowest_and_highest_step():
+    # 1,000 steps drawn as at most 20 points: the ends, and the lowest and the highest step of
+    # each run of 100, at their own steps (a dip at 437 and a peak at 862 are not lost).
+    values = np.sin(np.arange(1000) / 50.0)
+    values[437], values[862] = -5.0, 7.0
+    steps, drawn = plots.envelope(values, most=20)
+    assert len(steps) <= 22 and steps[0] == 0 and steps[-1] == 999
+    np.testing.assert_array_equal(drawn, values[steps])
+    for start in range(0, 1000, 100):
+        run = values[start:start + 100]
+        assert start + int(np.argmin(run)) in steps and start + int(np.argmax(run)) in steps

@@ -4,6 +4,7 @@ import html
 import re
 import shutil
 
+import numpy as np
 import pydot
 import pytest
 
@@ -113,6 +114,29 @@ def test_the_graph_without_graphviz_draws_every_node_and_edge(name):
     forward = sorted(t for t, color in texts if color == "black" and t and "\n" not in t)
     assert forward == sorted(wt.fmt(i.value, "float32") for n in walk.graph.nodes
                              for i in n.inputs)
+    # the layout: columns left to right, rows top to bottom, centred, a margin all round; each
+    # arrow above the boxes and below its label, the label at the middle of its arrow
+    assert ax.get_title() == "t"
+    place = wt.layout(walk)
+    boxes = {n.index: ax.texts[k] for k, n in enumerate(walk.graph.nodes)}
+    for i, (col, row) in place.items():
+        below = [j for j, (c, r) in place.items() if c == col and r == row + 1]
+        assert boxes[i].get_position()[0] == pytest.approx(3.4 * col)
+        assert all(boxes[j].get_position()[1] < boxes[i].get_position()[1] for j in below)
+    xs = [b.get_position()[0] for b in boxes.values()]
+    left, right = ax.get_xlim()
+    assert min(xs) - left == pytest.approx(right - max(xs)) == pytest.approx(1.7)
+    parts = list(ax.texts)
+    for k, arrow in enumerate(parts):
+        if getattr(arrow, "arrow_patch", None) is None:
+            continue
+        label = parts[k + 1]
+        mid = (np.array(arrow.xy) + np.array(arrow.xyann)) / 2
+        chord = np.hypot(*(np.array(arrow.xy) - np.array(arrow.xyann)))
+        # a backward arrow bends away, by a part of its length (arc3, rad 0.3)
+        near = 0.2 * chord + 0.4 if arrow.arrow_patch.get_linestyle() != "-" else 0.4
+        assert np.hypot(*(np.array(label.get_position()) - mid)) < near, label.get_text()
+        assert boxes[0].get_zorder() < arrow.get_zorder() < label.get_zorder()
     assert plots.graph_png(walk, params).startswith(b"\x89PNG")
     import matplotlib.pyplot as plt
 
