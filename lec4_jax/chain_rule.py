@@ -193,7 +193,8 @@ class Walk:
         matches = [n for n in self.graph.nodes if n.name == name]
         if len(matches) != 1:
             raise KeyError(f"{len(matches)} nodes are named {name!r}")
-        return matches[0]
+        (match,) = matches
+        return match
 
     def value(self, name: str) -> Array:
         return self.node(name).value

@@ -216,10 +216,11 @@ def _expr(node: cr.Node) -> str:
     names = [i.name for i in node.inputs]
     if node.primitive in (cr.ADD, cr.SUB, cr.MUL):
         return f" {node.primitive.symbol} ".join(names)
+    (operand,) = names  # the other ops have one input
     if node.primitive is cr.NEG:
-        return f"-{names[0]}"
+        return f"-{operand}"
     exponent = 2 if node.primitive is cr.SQUARE else node.params["exponent"]
-    return f"{names[0]}^{exponent}"
+    return f"{operand}^{exponent}"
 
 
 def node_label(walk: cr.Walk, node: cr.Node, dtype="float32", lang: str | None = None) -> str:

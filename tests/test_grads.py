@@ -80,3 +80,13 @@ def test_each_method_runs_its_own_code_in_training_and_sweeps(gradient_code_run,
     training.train({"w": 1.0}, x, y, 0.01, epochs=1, grad=method, loop="python")
     sweep.train_grid([0.01], [1.0], x, y, epochs=1, grad=method)
     assert set(gradient_code_run) == {method}
+
+
+@pytest.mark.parametrize("method", grads.METHODS)
+def test_one_function_per_model_and_method_so_a_jitted_step_compiles_once(method):
+    # The function is a static argument of the jitted training step: a new object per call
+    # would be a new cache key, and every run would trace and compile its step again.
+    for name in model.MODELS:
+        assert grads.loss_and_grad(name, method) is grads.loss_and_grad(name, method)
+        assert grads.loss_and_grad(name, method) is not grads.loss_and_grad(name, "autodiff") \
+            or method == "autodiff"

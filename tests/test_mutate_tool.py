@@ -86,3 +86,36 @@ def test_a_small_sample_with_every_mutant_killed_is_not_certain():
     assert text.startswith("mutation score: 100.0% (95% interval ")
     low = float(text.split("interval ")[1].split("%")[0])
     assert low < 80  # 4 of 4 killed says little about 200
+
+
+def test_a_mutant_marked_equivalent_in_the_code_is_its_operator_on_its_line(tmp_path):
+    source = tmp_path / "m.py"
+    source.write_text(
+        "x = 1  # a comment that marks nothing\n"
+        "y = a < b  # equivalent mutant (ReplaceComparisonOperator_Lt_LtE): never equal here\n"
+        "s = '# equivalent mutant (NumberReplacer): a string, not a comment'\n"
+        "z = (c & d  # equivalent mutant (ReplaceBinaryOperator_BitAnd_BitOr, NumberReplacer):"
+        " both\n"
+        "     + 2)\n"
+        "if True:\n"
+        "    # equivalent mutant (NumberReplacer): a reason\n"
+        "    # on two lines\n"
+        "\n"
+        "    w = 3\n"
+        "    # a comment after the code is not the reason's\n")
+    marks = mutate.marked_equivalents(source)
+    assert marks == {
+        2: ({"ReplaceComparisonOperator_Lt_LtE"}, "never equal here"),
+        4: ({"ReplaceBinaryOperator_BitAnd_BitOr", "NumberReplacer"}, "both"),
+        10: ({"NumberReplacer"}, "a reason on two lines")}
+
+    def mutant(line, op):
+        return {"start_pos": [line, 4], "operator_name": f"core/{op}"}
+
+    assert mutate.marked(mutant(2, "ReplaceComparisonOperator_Lt_LtE"), marks) == \
+        "never equal here"
+    assert mutate.marked(mutant(2, "ReplaceComparisonOperator_Lt_GtE"), marks) is None
+    assert mutate.marked(mutant(4, "NumberReplacer"), marks) == "both"
+    assert mutate.marked(mutant(5, "NumberReplacer"), marks) is None   # the next line's own
+    assert mutate.marked(mutant(3, "NumberReplacer"), marks) is None
+    assert mutate.marked(mutant(1, "NumberReplacer"), marks) is None

@@ -42,6 +42,10 @@ How it works, and why this way:
   that run zero times). See OPERATORS.
 - Mutants equivalent by construction are skipped before they run: in annotations that are never
   evaluated, and the bare ``*`` of keyword-only parameters (see annotation_spans).
+- Mutants judged equivalent are marked in the code, on their line, with the operator and the
+  reason: ``# equivalent mutant (ReplaceComparisonOperator_Lt_LtE): why no test can tell``
+  (see marked_equivalents). They are skipped too, and the report lists each with its reason:
+  the judgement stays beside the code it is about, and follows it through every refactor.
 - A mutant whose tests run past the module's timeout (two minutes plus three times what its
   tests took in the map's run: its test files and every test that runs a line of it) is
   counted as killed, as cosmic-ray does, and reported apart.
@@ -57,11 +61,13 @@ import ast
 import hashlib
 import json
 import os
+import re
 import shutil
 import sqlite3
 import subprocess
 import sys
 import time
+import tokenize
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -114,7 +120,8 @@ OPERATORS = (
 )
 
 BIN = Path(sys.executable).parent
-EQUIVALENT = "equivalent by construction"  # the result of a mutant skipped by skip_annotations
+EQUIVALENT = "equivalent by construction"  # the result of a mutant skipped by skip_equivalents
+MARKED = "equivalent, marked in the code: "  # ... followed by the reason (marked_equivalents)
 NOT_SAMPLED = "not in the sample"  # the result of a mutant left out by take_sample
 
 
@@ -323,7 +330,7 @@ def run_module(module: str, fresh: bool = False, sample: int | float | None = No
         stamp.write_text(fp)
         print(f"{module}: its tests took {clean:.0f} s in the map's run; "
               f"{len(results(db)[0])} mutants", flush=True)
-    skip_annotations(db, module)
+    skip_equivalents(db, module)
     if sample is not None:
         take_sample(db, sample, seed)
     start = time.monotonic()
@@ -415,26 +422,75 @@ def in_annotation(mutation: dict, spans) -> bool:
     return any(start <= at < end for start, end in spans)
 
 
-def skip_annotations(db: Path, module: str) -> None:
-    """Marks the pending mutants inside annotations as skipped, so that they are not run."""
+_MARK = re.compile(r"#\s*equivalent mutant \(([^)]*)\):\s*(.+)")
+
+
+def marked_equivalents(path: Path) -> dict[int, tuple[set[str], str]]:
+    """The mutants judged equivalent, as marked in the code: line -> (operators, reason).
+
+    A mark is a comment ``# equivalent mutant (Operator, ...): reason``, with an operator as
+    the report names it (``NumberReplacer``, ``ReplaceBinaryOperator_BitAnd_BitOr``). At the
+    end of a line of code it covers that line; on a line of its own it covers the next line of
+    code, and the comment lines right after it go on with the reason. A mark covers the mutants
+    of its operators that start on its line, and no others."""
+    marks, pending = {}, None  # pending: a mark on a line of its own, waiting for its code
+    with path.open("rb") as f:
+        for token in tokenize.tokenize(f.readline):
+            if token.type == tokenize.COMMENT:
+                found = _MARK.match(token.string)
+                alone = token.line.lstrip().startswith("#")
+                if found:
+                    ops = {op.strip() for op in found[1].split(",") if op.strip()}
+                    mark = [ops, found[2].strip()]
+                    if alone:
+                        pending = mark
+                    else:
+                        marks[token.start[0]] = tuple(mark)
+                elif pending and alone:
+                    pending[1] += " " + token.string.lstrip("#").strip()
+            elif pending and token.type not in (tokenize.NL, tokenize.NEWLINE, tokenize.INDENT,
+                                                tokenize.DEDENT, tokenize.ENCODING):
+                marks[token.start[0]] = tuple(pending)
+                pending = None
+    return marks
+
+
+def marked(mutation: dict, marks) -> str | None:
+    """The reason ``mutation`` is marked equivalent, or None."""
+    ops, reason = marks.get(mutation["start_pos"][0], (set(), None))
+    return reason if mutation["operator_name"].removeprefix("core/") in ops else None
+
+
+def skip_equivalents(db: Path, module: str) -> None:
+    """Marks the pending mutants inside annotations, and those marked equivalent in the code,
+    as skipped, so that they are neither run nor drawn into a sample."""
     from cosmic_ray.work_db import WorkDB, use_db
     from cosmic_ray.work_item import WorkerOutcome, WorkResult
 
     spans = annotation_spans(TREE / module)
+    marks = marked_equivalents(TREE / module)
     with use_db(str(db), WorkDB.Mode.open) as work_db:
-        skip = [item.job_id for item in work_db.pending_work_items
+        pending = list(work_db.pending_work_items)
+        skip = [item.job_id for item in pending
                 if in_annotation({"start_pos": item.mutations[0].start_pos}, spans)]
         if skip:
             work_db.set_multiple_results(skip, WorkResult(
                 output=EQUIVALENT, worker_outcome=WorkerOutcome.SKIPPED))
+        for item in pending:
+            m = item.mutations[0]
+            reason = marked({"start_pos": m.start_pos, "operator_name": m.operator_name}, marks)
+            if reason and item.job_id not in skip:
+                work_db.set_result(item.job_id, WorkResult(
+                    output=MARKED + reason, worker_outcome=WorkerOutcome.SKIPPED))
 
 
-def results(db: Path) -> tuple[list, list, int, int]:
+def results(db: Path) -> tuple[list, list, int, int, list]:
     """(the mutants to run, the finished ones as (mutation, result), how many were skipped as
-    equivalent by construction, how many were left out of the sample); the mutants of
-    operators left out are not counted."""
+    equivalent by construction, how many were left out of the sample, the ones marked
+    equivalent in the code as (mutation, reason)); the mutants of operators left out are not
+    counted."""
     dump = cr("cosmic-ray", "dump", str(db)).stdout.splitlines()
-    todo, done, equivalent, unsampled = [], [], 0, 0
+    todo, done, equivalent, unsampled, marks = [], [], 0, 0, []
     for item, result in map(json.loads, dump):
         if result is None:
             todo.append(item)
@@ -443,9 +499,11 @@ def results(db: Path) -> tuple[list, list, int, int]:
             done.append((item["mutations"][0], result))
         elif result["output"] == EQUIVALENT:
             equivalent += 1
+        elif (result["output"] or "").startswith(MARKED):
+            marks.append((item["mutations"][0], result["output"][len(MARKED):]))
         elif result["output"] == NOT_SAMPLED:
             unsampled += 1
-    return todo, done, equivalent, unsampled
+    return todo, done, equivalent, unsampled, marks
 
 
 def changed(diff: str) -> str:
@@ -468,13 +526,17 @@ def report(modules: list[str], others: list[Path] = ()) -> None:
                    if (w / f"{name_of(module)}.sqlite").exists()), None)
         if db is None:
             continue
-        todo, done, equivalent, unsampled = results(db)
+        todo, done, equivalent, unsampled, marks = results(db)
         counts = {"killed": 0, "timeout": 0, "survived": 0, "other": 0, "annotation": equivalent}
-        survivors = []
-        spans = annotation_spans((TREE if TREE.exists() else ROOT) / module)
+        survivors, late = [], 0
+        source = (TREE if TREE.exists() else ROOT) / module
+        spans, in_code = annotation_spans(source), marked_equivalents(source)
         for mutation, result in done:
             if in_annotation(mutation, spans):
                 counts["annotation"] += 1
+            elif marked(mutation, in_code):  # marked after it ran
+                marks.append((mutation, marked(mutation, in_code)))
+                late += 1
             elif result["worker_outcome"] != "normal" or result["test_outcome"] == "incompetent":
                 counts["other"] += 1
             elif result["test_outcome"] == "survived":
@@ -487,15 +549,19 @@ def report(modules: list[str], others: list[Path] = ()) -> None:
         killed = counts["killed"] + counts["timeout"]
         judged = killed + counts["survived"]
         score = f"{100 * killed / judged:.1f}%" if judged else "-"
-        population = len(todo) + unsampled - counts["annotation"] + equivalent
-        sampled = f"; a sample of {len(todo)} of {population}" if unsampled else ""
+        population = len(todo) + unsampled - counts["annotation"] + equivalent - late
+        sampled = f"; a sample of {len(todo) - late} of {population}" if unsampled else ""
         print(f"{module}: {score} ({killed} killed, {counts['timeout']} of them by timeout; "
               f"{counts['survived']} survived; {counts['other']} incompetent; "
-              f"{counts['annotation']} equivalent by construction, not counted{sampled}; "
+              f"{counts['annotation']} equivalent by construction and {len(marks)} marked "
+              f"equivalent in the code, not counted{sampled}; "
               f"{len(todo) - len(done)} of {len(todo)} not run yet)")
         for mutation, result in sorted(survivors, key=lambda s: s[0]["start_pos"]):
             print(f"    SURVIVED {module}:{mutation['start_pos'][0]} "
                   f"{mutation['operator_name'][5:]}: {changed(result['diff'])}")
+        for mutation, reason in sorted(marks, key=lambda s: s[0]["start_pos"]):
+            print(f"    equivalent {module}:{mutation['start_pos'][0]} "
+                  f"{mutation['operator_name'][5:]}: {reason}")
         if judged:
             strata.append((population, killed, judged))
     if strata:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import io
 import logging
+import os
 import signal
 import subprocess
 import warnings
@@ -156,7 +157,7 @@ def korean_font() -> str | None:
 
     known = {f.fname for f in font_manager.fontManager.ttflist}
     for file in font_manager.findSystemFonts():
-        name = file.replace("\\", "/").rsplit("/", 1)[-1].lower()
+        name = os.path.basename(file.replace("\\", "/")).lower()
         if file not in known and any(part in name for part in _FONT_FILES):
             try:
                 font_manager.fontManager.addfont(file)

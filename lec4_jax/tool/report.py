@@ -69,14 +69,13 @@ def trace_lines(run, trace: bool = True) -> Iterator[str]:
         yield f"predict (AT) {fmt(predict_x, dtype)} {fmt(run.predict_after, dtype)}"
 
 
+_NON_FINITE = {"nan": "NaN", "inf": "Infinity", "-inf": "-Infinity"}  # repr -> strict JSON's
+
+
 def json_float(value) -> float | str:
     """An exact JSON number, or a string for the non-finite values strict JSON cannot hold."""
     value = float(value)
-    if math.isnan(value):
-        return "NaN"
-    if math.isinf(value):
-        return "Infinity" if value > 0 else "-Infinity"
-    return value
+    return value if math.isfinite(value) else _NON_FINITE[repr(value)]
 
 
 def _json_numbers(values) -> list[str]:

@@ -64,7 +64,7 @@ def _summary(h, p0, x, y, predict_x, m):
     history holds it), the predictions before and after, and the mean losses."""
     final = h.final_params
     if h.params is not None:
-        n_steps = h.loss.shape[0]
+        n_steps = len(h.loss)
         use = (h.first_bad >= 0) & (h.first_bad < n_steps)
         at_bad = jax.tree.map(lambda leaf: leaf[jnp.clip(h.first_bad, 0, n_steps - 1)], h.params)
         final = jax.tree.map(lambda a, b: jnp.where(use, a, b), at_bad, final)
@@ -87,7 +87,7 @@ def run(settings: Settings, x, y, progress=None) -> Run:
     host = (np.asarray(x, dtype), np.asarray(y, dtype), dtype.type(s.learning_rate),
             dtype.type(s.predict_x), {k: dtype.type(v) for k, v in s.init.items()})
     x, y, lr, px, p0 = jax.device_put(host, training.sequential_device())
-    n = x.shape[0]
+    n = len(x)
     rule = training.Rule.of(s.model, s.grad, s.optimizer)
 
     report = progress if progress is not None and s.epochs * n > PROGRESS_STEPS else None

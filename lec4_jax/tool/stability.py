@@ -35,10 +35,10 @@ def epoch_factor(learning_rate, x) -> np.ndarray:
 
 
 def _log_factor(lr: float, c: np.ndarray) -> tuple[float, float]:
-    """f(lr) and f'(lr)."""
+    """f(lr) and |f'(lr)|."""
     d = 1 - lr * c
     with np.errstate(divide="ignore"):
-        return float(np.sum(np.log(np.abs(d)))), float(np.sum(-c / d))
+        return float(np.sum(np.log(np.abs(d)))), abs(float(np.sum(c / d)))
 
 
 def _bisect(f, lo: float, hi: float, below_at_lo: bool | None = None) -> float:
@@ -104,7 +104,7 @@ def stable_learning_rates(x, max_windows: int = 256) -> StableRates:
     for lo, hi in zip(searched[:-1], searched[1:]):
         mid = 0.5 * (lo + hi)
         value, slope = _log_factor(mid, c)
-        if value + abs(slope) * (hi - lo) / 2 < 0:
+        if value + slope * (hi - lo) / 2 < 0:
             continue  # concave, so below its tangent: the whole gap is stable
         peak = _argmax_concave(f, lo, hi)
         if f(peak) < 0:
@@ -187,6 +187,9 @@ def numerical_learning_rates(phi, lr_max: float) -> StableRates:
         return StableRates([(0.0, float(lr_max))], False, "numerical")
     num = int(np.clip(_MATRICES // len(phi), 16, NUMERICAL_RATES))
     lrs = np.geomspace(bound, lr_max, num)
+    # equivalent mutant (ReplaceComparisonOperator_Lt_LtE): the log radius is exactly 0 only
+    # where a factor is exactly -1, which for the largest norm is the bound, set stable next;
+    # elsewhere the product rounds away from 1.
     stable = epoch_log_radius(lrs, phi) < 0
     stable[0] = True  # the bound itself: a limit of stable rates
     f = lambda lr: float(epoch_log_radius(lr, phi)[0])  # noqa: E731  (< 0: stable)

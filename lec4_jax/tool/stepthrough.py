@@ -157,6 +157,8 @@ def page_data(run, lang: str = "en") -> dict:
     nodes = _structure(m.name)
     names = [node["name"] for node in nodes]
     values, grads, passed, want = _walks(m.name, params, x, y)
+    # equivalent mutant (ReplaceBinaryOperator_BitAnd_BitOr): the walk and the run compute the
+    # same ops elementwise, so a NaN on one side only would take more than rounding.
     same = lambda a, b: (a == b) | (np.isnan(a) & np.isnan(b))  # noqa: E731
     agrees = np.all([same(grads[k], want[k]) for k in m.params], axis=0)
     after = {k: np.append(np.asarray(h.params[k][1:n]),
@@ -219,6 +221,8 @@ def _structure(model: str) -> list[dict]:
     """The graph's nodes, in the order the engine records them, with their ops, inputs and
     (column, row) in the drawing."""
     m = model_lib.get(model)
+    # equivalent mutant (NumberReplacer): the ops recorded and their inputs do not depend on
+    # the numbers walked.
     walk = cr.walk(m.loss, dict.fromkeys(m.params, 1.0), 1.0, 1.0)
     nodes = []
     for n in walk.graph.nodes:

@@ -162,7 +162,7 @@ def _chunk(lrs, inits, x, y, *, sharding, rule, epochs, unroll):
     broadcasts, which fuse into the training loop, rather than a gather per model. Returns
     each parameter's final values, then ``final_loss`` and ``diverged``: one entry per config.
     """
-    shape = (lrs.shape[0], next(iter(inits.values())).shape[0])
+    shape = (len(lrs), len(next(iter(inits.values()))))
     lr = jax.lax.with_sharding_constraint(jnp.broadcast_to(lrs[:, None], shape).reshape(-1),
                                           sharding)
     p0 = {p: jnp.broadcast_to(v, shape).reshape(-1) for p, v in inits.items()}

@@ -188,7 +188,7 @@ def scan_samples(params, x, y, learning_rate, *, epochs: int, rule: Rule,
     and ``per_step`` the ``(params, loss, grads)`` before each step, shaped ``(epochs,
     samples, ...)``, when ``keep_history`` (else None).
     """
-    n = x.shape[0]
+    n = len(x)
     body = functools.partial(_sample_jit if python else _sample, learning_rate=learning_rate,
                              rule=rule, fence=fence, keep_history=keep_history)
     every = max(1, epochs // 20)  # progress: a report every 1/20 of the run (docs/contract.md)
@@ -295,7 +295,7 @@ def history(params, x, y, learning_rate, *, epochs, rule, keep_history, progress
     if not keep_history:
         return History(None, None, None, None, None, None, epoch_loss, first_bad, final)
     flat = jax.tree.map(lambda a: a.reshape((-1,) + a.shape[2:]), per_step)
-    epoch_index = jnp.repeat(jnp.arange(epochs, dtype=jnp.int32), x.shape[0])
+    epoch_index = jnp.repeat(jnp.arange(epochs, dtype=jnp.int32), len(x))
     return History(epoch_index, jnp.tile(x, epochs), jnp.tile(y, epochs), *flat, epoch_loss,
                    first_bad, final)
 
@@ -329,7 +329,7 @@ def mean_loss(params, x, y, model: model_lib.Model = model_lib.LECTURE, *,
     with the samples (on the synthetic data: 6e-7 relative at 1e4 samples, 4e-4 at 1e6, 1% at
     1e7; the reduction's stays below 1e-7).
     """
-    loss, n = model_lib.get(model).loss, x.shape[0]
+    loss, n = model_lib.get(model).loss, len(x)
     if n <= unrolled_up_to:
         return sum(loss(params, x[i], y[i]) for i in range(n)) / n
     if in_order:
