@@ -183,7 +183,9 @@ def scratch(tmp_path):
 
 
 @pytest.mark.parametrize("ffmpeg, says", [
-    ("echo 'ffmpeg: no codec h264' >&2; exit 1", "(exit status 1): ffmpeg: no codec h264"),
+    # its last words only: the banner before them is not the reason
+    ("echo 'ffmpeg version 7.1' >&2; echo 'ffmpeg: no codec h264' >&2; exit 1",
+     "(exit status 1): ffmpeg: no codec h264"),
     ("kill -XFSZ $$", "(File size limit exceeded)"),  # what ulimit -f does to it
 ])
 def test_a_failing_ffmpeg_is_one_line(tmp_path, scratch, ffmpeg, says):
@@ -194,7 +196,7 @@ def test_a_failing_ffmpeg_is_one_line(tmp_path, scratch, ffmpeg, says):
     env = {"PATH": f"{bin_dir}:{os.environ['PATH']}", "TMPDIR": str(scratch)}
     proc = run("train.py", "--trace=false", "--epochs=1", "--animate=a.mp4", cwd=tmp_path,
                env=env)
-    assert one_line(proc, 2).endswith(f"--animate: ffmpeg failed {says}")
+    assert one_line(proc, 2) == f"train.py: error: --animate: ffmpeg failed {says}"
     assert sorted(os.listdir(tmp_path)) == ["bin", "tmp"]
 
 

@@ -135,6 +135,11 @@ def test_each_animation_frame_draws_its_steps_parabola_tangent_and_update(lr, sh
         np.testing.assert_allclose((y1 - y0) / (x1 - x0), h.grads["w"][i], rtol=1e-9)
         (arrow,) = ax.texts[:1]
         assert (arrow.xyann[0], arrow.xy[0]) == (w[i], w[i + 1])
+        # in view: the parabola's floor (0) with a margin below it, the arrow just above 0,
+        # the dot
+        bottom, top = ax.get_ylim()
+        assert bottom < 0 < arrow.xy[1] < top and arrow.xy[1] == arrow.xyann[1]
+        assert bottom < h.loss[i] < top
         assert f"step {i}  epoch {i // 3}" in ax.texts[1].get_text()
 
 
@@ -248,3 +253,18 @@ def test_the_envelope_keeps_each_runs_lowest_and_highest_step():
     for start in range(0, 1000, 100):
         run = values[start:start + 100]
         assert start + int(np.argmin(run)) in steps and start + int(np.argmax(run)) in steps
+
+
+def test_exact_hits_sit_on_a_floor_that_a_log_axis_can_show():
+    # From w* = 2 itself every gradient is exactly 0, so every error is 0, which a log axis
+    # cannot draw: such points sit on a positive floor, in view, below every other point.
+    rates = stability.stable_learning_rates(LECTURE[0])
+    for inits in ([2.0], [2.0, 1.0]):
+        result = sweep.train_grid(np.float32([0.01, 0.1]), inits, *LECTURE, epochs=5)
+        assert np.all(np.float64(result.final_w)[np.float64(result.w_init) == 2.0] == 2.0)
+        ax = plots.sweep_figure(result, {"w": 2.0}, rates, "t").axes[0]
+        exact = labelled(ax, "w_init=2").get_ydata()
+        assert np.all(exact > 0) and np.all(exact == exact[0])
+        assert ax.get_ylim()[0] <= exact[0] < ax.get_ylim()[1]
+        if len(inits) > 1:
+            assert exact[0] < labelled(ax, "w_init=1").get_ydata().min()

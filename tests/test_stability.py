@@ -94,6 +94,27 @@ def test_squares_beyond_float64_are_not_analysed(model_name, x):
     assert "beyond float64's range" in rates.why
 
 
+def test_the_range_of_squares_is_each_samples_own_feature_norm_not_a_sum_over_samples():
+    # Each sample's |phi_i|^2 = 8.1e299 + 1 lies within SQUARES; their sum over the two
+    # samples (1.6e300) does not, and is not what the step multiplies by.
+    with np.errstate(all="raise"):
+        rates = stability.for_model("affine", np.array([9e149, -9e149]), 1e-299)
+    assert rates.method == "numerical" and rates.why == ""
+    assert rates.intervals[0][0] == 0 and rates.intervals[0][1] > 0
+
+
+@pytest.mark.parametrize("phi", [[[-35.638358278099695, 1.0]],
+                                 [[502610.5947292364, -708.9503471536186, 1.0]],
+                                 [[4370.628137598072, 66.11072634299272, 1.0]]])
+def test_a_search_up_to_the_bound_is_the_one_interval_below_it(phi):
+    # lr_max at exactly 1 / max |phi_i|^2: every rate below it is stable (the bound), so no
+    # search runs; a search would bisect between equal rates and could add an empty interval.
+    phi = np.asarray(phi)
+    bound = 1 / np.sum(phi * phi, axis=1).max()
+    assert stability.numerical_learning_rates(phi, bound) == \
+        stability.StableRates([(0.0, bound)], False, "numerical")
+
+
 def test_a_learning_rate_near_float64s_max_is_searched_as_far_as_float64_reaches():
     with np.errstate(all="raise"):
         capped = stability.for_model("affine", np.array([1.0, 2.0, 3.0]), 1.7e308)

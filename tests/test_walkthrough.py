@@ -136,6 +136,12 @@ def test_the_graph_without_graphviz_draws_every_node_and_edge(name):
         # a backward arrow bends away, by a part of its length (arc3, rad 0.3)
         near = 0.2 * chord + 0.4 if arrow.arrow_patch.get_linestyle() != "-" else 0.4
         assert np.hypot(*(np.array(label.get_position()) - mid)) < near, label.get_text()
+        # a forward label left of its arrow's direction, a backward one right of its own, on
+        # the side it bends to: a pair's two labels never share a side
+        d = np.array(arrow.xy) - np.array(arrow.xyann)
+        off = np.array(label.get_position()) - mid
+        side = d[0] * off[1] - d[1] * off[0]
+        assert side > 0 if arrow.arrow_patch.get_linestyle() == "-" else side < 0, label
         assert boxes[0].get_zorder() < arrow.get_zorder() < label.get_zorder()
     assert plots.graph_png(walk, params).startswith(b"\x89PNG")
     import matplotlib.pyplot as plt

@@ -62,6 +62,9 @@ def _argmax_concave(f, lo: float, hi: float) -> float:
     """Golden-section search for the maximum of a concave ``f`` on ``(lo, hi)``."""
     while True:
         a, b = hi - 0.618 * (hi - lo), lo + 0.618 * (hi - lo)
+        # equivalent mutant (ReplaceComparisonOperator_Lt_LtE): a == b only once the bracket is
+        # a few ulps wide; one more step leaves the midpoint within those ulps, and the peak
+        # only splits the gap for the bisections, which end at the same roots.
         if not lo < a < b < hi:
             return 0.5 * (lo + hi)
         lo, hi = (a, hi) if f(a) < f(b) else (lo, b)
@@ -114,6 +117,8 @@ def stable_learning_rates(x, max_windows: int = 256) -> StableRates:
     if len(searched) < len(poles):
         return StableRates(intervals + [(start, float(searched[-1]))], False)
     upper = 2 * poles[-1]
+    # equivalent mutant (NumberReplacer): past the last pole |P| only grows, so a higher
+    # upper end brackets the same one root, and the bisection ends at it to float64 precision.
     while f(upper) < 0:  # at twice the last pole |P| >= 1 (that factor is -1, the others >= 1)
         upper *= 2  # pragma: no cover (only rounding could make |P| < 1 there)
     return StableRates(intervals + [(start, _bisect(f, poles[-1], upper))], True)
