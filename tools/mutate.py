@@ -88,7 +88,7 @@ TESTS = {
     "lec4_jax/tool/outputs.py": ["test_outputs.py", "test_cli.py", "test_contract_outputs.py"],
     "lec4_jax/tool/pictures.py": ["test_language.py"],
     "lec4_jax/tool/platform.py": ["test_platform.py", "test_cli.py"],
-    "lec4_jax/tool/plots.py": ["test_plots.py", "test_cli.py"],
+    "lec4_jax/tool/plots.py": ["test_plots.py", "test_plots_pixels.py", "test_cli.py"],
     "lec4_jax/tool/report.py": ["test_report.py", "test_cli.py"],
     "lec4_jax/tool/runs.py": ["test_runs.py", "test_report.py"],
     "lec4_jax/tool/settings.py": ["test_settings.py", "test_cli.py", "test_contract.py"],
