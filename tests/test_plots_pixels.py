@@ -6,10 +6,11 @@ read back is how it is drawn: line widths, marker sizes, font sizes, contour lev
 place of a label. A reference picture holds those, so a change to any of them fails here.
 
 The pictures are drawn as the scripts write them (120 DPI: at fewer dots, matplotlib snaps a
-marker of size 4 and one of 5 to the same pixels), in English with matplotlib's own font
-(DejaVu Sans, shipped with it), from pinned matplotlib and NumPy (constraints.txt), so they do not depend on
-the machine's fonts. The runs behind them are the lecture's: a float32 rounding of a step (a
-CPU with or without FMA) moves a point by far less than a pixel.
+marker of size 4 and one of 5 to the same pixels), in English with only matplotlib's own fonts
+(DejaVu Sans, shipped with it) and its default style, from pinned matplotlib and NumPy
+(constraints.txt), so they do not depend on the machine's fonts. The runs behind them are the
+lecture's: a float32 rounding of a step (a CPU with or without FMA) moves a point by far less
+than a pixel.
 
 After an intended change to a figure, draw the references again and look at each one:
 
