@@ -307,9 +307,11 @@ def csv_load_seconds(rows: int, repeats: int) -> tuple[float, float]:
 
     rng = np.random.default_rng(0)
     x = rng.uniform(-1, 1, rows)
+    # equivalent mutant (NumberReplacer, ReplaceBinaryOperator_Mul_Div): y is only written,
+    # parsed and timed; no result depends on its values.
+    y = 2 * x
     with tempfile.NamedTemporaryFile("w", suffix=".csv", delete=False) as f:
-        f.write("x,y\n" + "".join(f"{a!r},{b!r}\n" for a, b in zip(x.tolist(),
-                                                                     (2 * x).tolist())))
+        f.write("x,y\n" + "".join(f"{a!r},{b!r}\n" for a, b in zip(x.tolist(), y.tolist())))
     try:
         careful = median_seconds(lambda: data.load_csv_careful(f.name), max(1, repeats // 4))
         fast = median_seconds(lambda: data.load_csv(f.name), repeats)

@@ -85,3 +85,21 @@ def test_each_rows_memory_need_grows_with_its_own_size_only(field):
             assert bigger[f] - b.BASE_BYTES > 9 * (base[f] - b.BASE_BYTES) > 0
         else:
             assert bigger[f] == base[f]
+
+
+def test_a_history_rows_need_holds_the_history_and_the_data_it_is_made_from():
+    from lec4_jax.tool import limits
+
+    n = SIZES["history_samples"]
+    need = {f: need for need, _, f in b.memory_needs(*SIZES.values())}["history_samples"]
+    # 20 epochs of n samples: one step each, one parameter, float32
+    assert need >= b.BASE_BYTES + limits.history_bytes(20 * n, 1, 4) + limits.data_bytes(n)
+
+
+@pytest.mark.parametrize("kind, value, met", [
+    ("at most", 2.0, True), ("at most", 2.0000001, False),
+    ("at least", 2.0, True), ("at least", 1.9999999, False),
+])
+def test_a_goal_is_met_on_its_bound(kind, value, met):
+    row = b.bench_row("a", "x", value, "s", goal=(kind, 2.0))
+    assert row["met"] is met
