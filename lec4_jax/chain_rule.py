@@ -215,7 +215,7 @@ def backward(graph: Graph, output: Node, cotangent: Array = None) -> Walk:
     grads: list[Array | None] = [None] * len(graph.nodes)
     passed: list[tuple[Array, ...]] = [()] * len(graph.nodes)
     grads[output.index] = jnp.ones_like(output.value) if cotangent is None else cotangent
-    # equivalent mutant (NumberReplacer): a node recorded after the output feeds nothing
+    # equivalent mutant (NumberReplacer+1): a node recorded after the output feeds nothing
     # before it, so no cotangent reaches it; the slice only spares the visit.
     for node in reversed(graph.nodes[: output.index + 1]):
         ct = grads[node.index]

@@ -119,3 +119,7 @@ def test_a_mutant_marked_equivalent_in_the_code_is_its_operator_on_its_line(tmp_
     assert mutate.marked(mutant(5, "NumberReplacer"), marks) is None   # the next line's own
     assert mutate.marked(mutant(3, "NumberReplacer"), marks) is None
     assert mutate.marked(mutant(1, "NumberReplacer"), marks) is None
+    # one of a number's two changes: +1 at its even occurrences, -1 at its odd ones
+    plus_one = {10: ({"NumberReplacer+1"}, "why")}
+    assert mutate.marked(dict(mutant(10, "NumberReplacer"), occurrence=4), plus_one) == "why"
+    assert mutate.marked(dict(mutant(10, "NumberReplacer"), occurrence=5), plus_one) is None

@@ -429,7 +429,8 @@ def marked_equivalents(path: Path) -> dict[int, tuple[set[str], str]]:
     """The mutants judged equivalent, as marked in the code: line -> (operators, reason).
 
     A mark is a comment ``# equivalent mutant (Operator, ...): reason``, with an operator as
-    the report names it (``NumberReplacer``, ``ReplaceBinaryOperator_BitAnd_BitOr``). At the
+    the report names it (``NumberReplacer``, ``ReplaceBinaryOperator_BitAnd_BitOr``, or one
+    direction of a number's change, ``NumberReplacer+1``: see marked). At the
     end of a line of code it covers that line; on a line of its own it covers the next line of
     code, and the comment lines right after it go on with the reason. A mark covers the mutants
     of its operators that start on its line, and no others."""
@@ -456,9 +457,14 @@ def marked_equivalents(path: Path) -> dict[int, tuple[set[str], str]]:
 
 
 def marked(mutation: dict, marks) -> str | None:
-    """The reason ``mutation`` is marked equivalent, or None."""
+    """The reason ``mutation`` is marked equivalent, or None. ``NumberReplacer+1`` and
+    ``NumberReplacer-1`` in a mark name one of the two changes of a number (cosmic-ray adds 1
+    at its even occurrences and subtracts 1 at its odd ones); ``NumberReplacer``, both."""
     ops, reason = marks.get(mutation["start_pos"][0], (set(), None))
-    return reason if mutation["operator_name"].removeprefix("core/") in ops else None
+    names = {mutation["operator_name"].removeprefix("core/")}
+    if names == {"NumberReplacer"}:
+        names.add("NumberReplacer" + ("+1", "-1")[mutation.get("occurrence", 0) % 2])
+    return reason if names & ops else None
 
 
 def skip_equivalents(db: Path, module: str) -> None:
@@ -478,7 +484,8 @@ def skip_equivalents(db: Path, module: str) -> None:
                 output=EQUIVALENT, worker_outcome=WorkerOutcome.SKIPPED))
         for item in pending:
             m = item.mutations[0]
-            reason = marked({"start_pos": m.start_pos, "operator_name": m.operator_name}, marks)
+            reason = marked({"start_pos": m.start_pos, "operator_name": m.operator_name,
+                             "occurrence": m.occurrence}, marks)
             if reason and item.job_id not in skip:
                 work_db.set_result(item.job_id, WorkResult(
                     output=MARKED + reason, worker_outcome=WorkerOutcome.SKIPPED))
