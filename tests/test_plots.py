@@ -240,6 +240,12 @@ def test_the_sweep_figure_marks_each_stable_edge_within_its_rates():
     ax = plots.sweep_figure(result, model.least_squares("linear", *LECTURE), rates, "t").axes[0]
     edges = [line.get_xdata()[0] for line in ax.get_lines() if line.get_linestyle() == ":"]
     np.testing.assert_allclose(edges, [0.204018, 0.476538, 0.519014], rtol=1e-5)
+    # a grid from rate 0 (nothing moves) holds the first window's edge at 0 too: still no
+    # line there
+    result = sweep.train_grid(np.float32([0.0, 0.1, 0.3]), [1.0], *LECTURE, epochs=5)
+    ax = plots.sweep_figure(result, model.least_squares("linear", *LECTURE), rates, "t").axes[0]
+    edges = [line.get_xdata()[0] for line in ax.get_lines() if line.get_linestyle() == ":"]
+    np.testing.assert_allclose(edges, [0.204018], rtol=1e-5)
 
 
 def test_the_envelope_keeps_each_runs_lowest_and_highest_step():

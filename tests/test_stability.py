@@ -268,3 +268,18 @@ def test_unstable_windows_off_the_middle_of_a_gap_are_found(x, intervals):
                            (hi * (1 - 1e-9), True), (hi * (1 + 1e-9), False)):
             assert (abs(stability.epoch_factor(lr, x)) < 1) == stable, (lr, stable)
 
+
+
+def test_a_gap_its_tangent_shows_stable_costs_one_pass(monkeypatch):
+    # The lecture's poles are 1/18, 1/8 and 1/2: the gap (1/18, 1/8) is stable throughout, and
+    # the tangent at its middle shows it with one evaluation there; the gap (1/8, 1/2) holds
+    # an unstable window, searched with many.
+    calls = []
+    log_factor = stability._log_factor
+    monkeypatch.setattr(stability, "_log_factor",
+                        lambda lr, c: calls.append(lr) or log_factor(lr, c))
+    rates = stability.stable_learning_rates([1.0, 2.0, 3.0])
+    assert len(rates.intervals) == 2
+    first = [lr for lr in calls if 1 / 18 < lr < 1 / 8]
+    assert first == [0.5 * (1 / 18 + 1 / 8)]
+    assert len([lr for lr in calls if 1 / 8 < lr < 1 / 2]) > 20

@@ -140,6 +140,8 @@ def _span(phi: np.ndarray) -> np.ndarray:
     if not phi.any():
         return phi[:, :0]
     _, sv, vt = np.linalg.svd(phi, full_matrices=False)
+    # equivalent mutant (ReplaceComparisonOperator_Gt_GtE): sv[0] > 0 here (phi is not all
+    # zero), and a singular value exactly 1e-12 of it would be a coincidence of rounding.
     return phi @ vt[: int(np.sum(sv > sv[0] * 1e-12))].T
 
 
