@@ -103,3 +103,49 @@ def test_a_history_rows_need_holds_the_history_and_the_data_it_is_made_from():
 def test_a_goal_is_met_on_its_bound(kind, value, met):
     row = b.bench_row("a", "x", value, "s", goal=(kind, 2.0))
     assert row["met"] is met
+
+
+@pytest.mark.parametrize("peer", ["numpy", "torch"])
+def test_the_peers_call_divergence_as_the_sweep_does(peer, monkeypatch):
+    # Rates just past the lecture's stable edge (0.204018): losses that grew from the start,
+    # some by little (each peer's loss at the start is the lecture's, w = 1).
+    grid = np.float32(np.geomspace(0.2, 0.3, 48))
+    monkeypatch.setattr(b, "_sweep_grid", lambda n: grid[:n])
+    r = sweep.train_grid(grid, [1.0], LECTURE_X, LECTURE_Y, epochs=b.SWEEP_EPOCHS)
+    job = b.numpy_sweep_job(48) if peer == "numpy" else b.torch_sweep_job(48)
+    _, loss, diverged = job()
+    assert 0 < r.diverged.sum() < 48 and np.any((loss > 4.7) & (loss < 18))
+    np.testing.assert_array_equal(diverged, r.diverged)
+
+
+def test_the_sweep_timed_is_the_peers_sweep(monkeypatch):
+    # the same rates, w from 1 as the peers start, the same epochs, results brought to NumPy
+    seen = []
+    train_grid = b.sweep.train_grid
+    monkeypatch.setattr(b.sweep, "train_grid",
+                        lambda *args, **kwargs: seen.append((args, kwargs)) or
+                        train_grid(*args, **kwargs))
+    b.sweep_throughput(8, 1)
+    (lrs, inits, x, y), kwargs = seen[-1]
+    np.testing.assert_array_equal(lrs, b._sweep_grid(8))
+    assert (list(inits), list(x), list(y)) == ([1.0], list(LECTURE_X), list(LECTURE_Y))
+    assert kwargs == {"epochs": b.SWEEP_EPOCHS, "to_host": True}
+
+
+def test_the_cpus_name_is_procs_model_name():
+    try:
+        with open("/proc/cpuinfo") as f:
+            names = [line.split(":", 1)[1].strip() for line in f
+                     if line.startswith("model name")]
+    except OSError:
+        names = []
+    if not names:
+        pytest.skip("no model name in /proc/cpuinfo")
+    assert b.cpu_name() == names[0]
+
+
+def test_a_failing_process_measured_for_memory_says_its_exit_status():
+    import sys
+
+    with pytest.raises(RuntimeError, match=r" exited 3$"):
+        b.peak_rss_bytes([sys.executable, "-c", "raise SystemExit(3)"])
