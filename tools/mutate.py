@@ -529,14 +529,17 @@ def report(modules: list[str], others: list[Path] = ()) -> None:
     module by its number of mutants (a stratified sample), with a 95% confidence interval."""
     strata = []  # (the module's mutants, killed, judged)
     for module in modules:
-        db = next((w / f"{name_of(module)}.sqlite" for w in (WORK, *others)
-                   if (w / f"{name_of(module)}.sqlite").exists()), None)
-        if db is None:
+        where = next((w for w in (WORK, *others) if (w / f"{name_of(module)}.sqlite").exists()),
+                     None)
+        if where is None:
             continue
+        db = where / f"{name_of(module)}.sqlite"
         todo, done, equivalent, unsampled, marks = results(db)
         counts = {"killed": 0, "timeout": 0, "survived": 0, "other": 0, "annotation": equivalent}
         survivors, late = [], 0
-        source = (TREE if TREE.exists() else ROOT) / module
+        # the module as its session last ran it (its marks and lines), else as it is now
+        source = next(p for p in (where / "pristine" / module, where / "tree" / module,
+                                  ROOT / module) if p.exists())
         spans, in_code = annotation_spans(source), marked_equivalents(source)
         for mutation, result in done:
             if in_annotation(mutation, spans):

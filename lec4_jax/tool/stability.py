@@ -62,9 +62,9 @@ def _argmax_concave(f, lo: float, hi: float) -> float:
     """Golden-section search for the maximum of a concave ``f`` on ``(lo, hi)``."""
     while True:
         a, b = hi - 0.618 * (hi - lo), lo + 0.618 * (hi - lo)
-        # equivalent mutant (ReplaceComparisonOperator_Lt_LtE): a == b only once the bracket is
-        # a few ulps wide; one more step leaves the midpoint within those ulps, and the peak
-        # only splits the gap for the bisections, which end at the same roots.
+        # equivalent mutant (ReplaceComparisonOperator_Lt_LtE): any of these three is equal only
+        # once the bracket is a few ulps wide; one more step leaves the midpoint within those
+        # ulps, and the peak only splits the gap for the bisections, which end at the same roots.
         if not lo < a < b < hi:
             return 0.5 * (lo + hi)
         lo, hi = (a, hi) if f(a) < f(b) else (lo, b)
