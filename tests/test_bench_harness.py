@@ -12,6 +12,13 @@ from lec4_jax.tool.data import LECTURE_X, LECTURE_Y
 MODELS = 64  # learning rates from 1e-4 to 0.2, all stable (below 0.204018)
 
 
+def test_the_sweep_rows_grid_is_log_spaced_from_1e_4_to_0_2():
+    grid = b._sweep_grid(MODELS)
+    assert grid.dtype == np.float32 and len(grid) == MODELS
+    assert (grid[0], grid[-1]) == (np.float32(1e-4), np.float32(0.2))
+    np.testing.assert_allclose(np.diff(np.log(grid)), np.log(2000) / (MODELS - 1), rtol=1e-4)
+
+
 @pytest.fixture(scope="module")
 def library():
     r = sweep.train_grid(b._sweep_grid(MODELS), [1.0], LECTURE_X, LECTURE_Y,
@@ -108,8 +115,9 @@ def test_a_goal_is_met_on_its_bound(kind, value, met):
 @pytest.mark.parametrize("peer", ["numpy", "torch"])
 def test_the_peers_call_divergence_as_the_sweep_does(peer, monkeypatch):
     # Rates just past the lecture's stable edge (0.204018): losses that grew from the start,
-    # some by little (each peer's loss at the start is the lecture's, w = 1).
-    grid = np.float32(np.geomspace(0.2, 0.3, 48))
+    # some by little (each peer's loss at the start is the lecture's, w = 1); at rate 0 the
+    # loss ends where it began, which is not divergence.
+    grid = np.float32(np.r_[0.0, np.geomspace(0.2, 0.3, 47)])  # 0: the loss stays put
     monkeypatch.setattr(b, "_sweep_grid", lambda n: grid[:n])
     r = sweep.train_grid(grid, [1.0], LECTURE_X, LECTURE_Y, epochs=b.SWEEP_EPOCHS)
     job = b.numpy_sweep_job(48) if peer == "numpy" else b.torch_sweep_job(48)

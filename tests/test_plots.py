@@ -123,7 +123,7 @@ def test_each_animation_frame_draws_its_steps_parabola_tangent_and_update(lr, sh
     h, w = run.history, np.append(np.float64(run.history.params["w"]), run.final_params["w"])
     fig, frames, draw = plots.animation_frames(run, "t")
     assert list(frames) == list(range(shown))
-    for i in (0, shown // 2, shown - 1):
+    for i in (0, shown // 2, shown - 2, shown - 1):  # the last two: w_{i+1} recorded, or final
         draw(i)
         ax = fig.axes[0]
         parabola, tangent, dot = ax.get_lines()
