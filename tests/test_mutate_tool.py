@@ -123,3 +123,18 @@ def test_a_mutant_marked_equivalent_in_the_code_is_its_operator_on_its_line(tmp_
     plus_one = {10: ({"NumberReplacer+1"}, "why")}
     assert mutate.marked(dict(mutant(10, "NumberReplacer"), occurrence=4), plus_one) == "why"
     assert mutate.marked(dict(mutant(10, "NumberReplacer"), occurrence=5), plus_one) is None
+
+
+def test_tests_that_hang_are_stopped_with_every_process_they_started(tmp_path, monkeypatch,
+                                                                     capfd):
+    (tmp_path / "test_hang.py").write_text(
+        "import subprocess, time\n"
+        "def test_hang():\n"
+        "    subprocess.Popen(['sleep', '600'])\n"
+        "    time.sleep(600)\n")
+    monkeypatch.chdir(tmp_path)
+    assert mutate.run_pytest(["test_hang.py"], 3) == 1
+    assert mutate.PAST_TIME in capfd.readouterr().out
+    import subprocess
+
+    assert subprocess.run(["pgrep", "-f", "sleep 600"]).returncode == 1  # none left

@@ -63,6 +63,7 @@ import json
 import os
 import re
 import shutil
+import signal
 import sqlite3
 import subprocess
 import sys
@@ -147,6 +148,24 @@ def copy_tree() -> None:
 
 def pytest_command(tests: list[str]) -> list[str]:
     return [sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider", *tests]
+
+
+PAST_TIME = "mutate.py: these tests ran past their time"  # a hang: killed, counted as a timeout
+
+
+def run_pytest(tests: list[str], seconds: float) -> int:
+    """pytest on ``tests``, stopped (with every process it started) after ``seconds``: two
+    minutes plus three times what the tests took in the map's run. A mutant that makes them
+    hang (a lock never released, a loop that never ends) is then killed in minutes, where
+    cosmic-ray's own timeout covers a mutant's every step."""
+    proc = subprocess.Popen(pytest_command(tests), start_new_session=True)
+    try:
+        return proc.wait(timeout=seconds)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+        print(f"{PAST_TIME} ({seconds:.0f} s)", flush=True)
+        return 1
 
 
 def test_command(module: str) -> str:
@@ -266,8 +285,13 @@ def run_tests(name: str) -> int:
     covering, seconds = found["lines"].get(module, {}), found["durations"]
     files = [f"tests/{t}" for t in TESTS[module] if (TREE / "tests" / t).exists()]
     own, rest = files[:1], files[1:]
+
+    def budget(tests):  # see run_pytest
+        return 120 + 3 * sum(s for t, s in seconds.items()
+                             if t in tests or t.split("::")[0] in tests)
+
     if own:
-        code = subprocess.run(pytest_command(own)).returncode
+        code = run_pytest(own, budget(own))
         if code != 0:
             return code
     # the quickest first: a killed mutant stops at its first failing test
@@ -278,15 +302,15 @@ def run_tests(name: str) -> int:
         first = []  # run at import: the map names only the tests whose processes imported it
     if first:
         print(f"mutate.py: lines {sorted(lines)}: {len(first)} tests run them", flush=True)
-        code = subprocess.run(pytest_command(first)).returncode
+        code = run_pytest(first, budget(first))
         if code not in (0, 4, 5):  # 4, 5: a test of the map is gone (a --keep-map); not a kill
             return code
         if code != 0:
             first = []  # none of them ran: the module's files run whole
-    if not rest:
+    if not rest or os.environ.get("LEC4_MUTATE_QUICK") == "1":  # --quick: steps 1 and 2 only
         return 0
     print(f"mutate.py: then the module's other test files: {' '.join(rest)}", flush=True)
-    return subprocess.run(pytest_command([*rest, *(f"--deselect={t}" for t in first)])).returncode
+    return run_pytest([*rest, *(f"--deselect={t}" for t in first)], budget(rest))
 
 
 def forget_survivors(db: Path) -> int:
@@ -552,7 +576,7 @@ def report(modules: list[str], others: list[Path] = ()) -> None:
             elif result["test_outcome"] == "survived":
                 counts["survived"] += 1
                 survivors.append((mutation, result))
-            elif result["output"] == "timeout":
+            elif result["output"] == "timeout" or PAST_TIME in (result["output"] or ""):
                 counts["timeout"] += 1
             else:
                 counts["killed"] += 1
@@ -629,6 +653,11 @@ def main() -> None:
                         help="use the map as it is, though the code or the tests changed since "
                              "(quicker; each mutant still runs its module's test files as they "
                              "are now, but a new test outside them is not run)")
+    parser.add_argument("--quick", action="store_true",
+                        help="judge the survivors again (after tests were added) by their "
+                             "module's own test file and the tests the map names for their "
+                             "lines only: one that none of those kills keeps its verdict "
+                             "(quicker; a kill is still a failing test)")
     parser.add_argument("--also", type=Path, action="append", default=[], metavar="WORKDIR",
                         help="with --report: sessions of another --workdir too (a module's "
                              "session is taken from the first folder that has one)")
@@ -650,6 +679,8 @@ def main() -> None:
         copy_tree()
         os.environ["PYTHONPATH"] = str(TREE)
         os.environ["PYTHONDONTWRITEBYTECODE"] = "1"
+        if args.quick:
+            os.environ["LEC4_MUTATE_QUICK"] = "1"
         build_map(args.keep_map)
         for module in modules:
             pristine = WORK / "pristine" / module
