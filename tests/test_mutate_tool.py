@@ -138,3 +138,18 @@ def test_tests_that_hang_are_stopped_with_every_process_they_started(tmp_path, m
     import subprocess
 
     assert subprocess.run(["pgrep", "-f", "sleep 600"]).returncode == 1  # none left
+
+
+def test_a_mark_added_after_a_run_is_read_at_the_line_the_run_knew(tmp_path):
+    ran, now = tmp_path / "ran.py", tmp_path / "now.py"
+    ran.write_text("a = 1\n\nb = a < 2  # why b\n")
+    # two comment lines and a blank one added above b, the mark among them
+    now.write_text("a = 1\n\n# equivalent mutant (ReplaceComparisonOperator_Lt_LtE): a is 1,\n"
+                   "# never 2\n\nb = a < 2  # why b\n")
+    assert mutate.marks_for(ran, now) == {
+        3: ({"ReplaceComparisonOperator_Lt_LtE"}, "a is 1, never 2")}
+    # the code changed too: the marks of the file that ran, none here
+    now.write_text(now.read_text().replace("a < 2", "a < 3"))
+    assert mutate.marks_for(ran, now) == {}
+    now.unlink()
+    assert mutate.marks_for(ran, now) == {}

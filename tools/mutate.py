@@ -480,6 +480,32 @@ def marked_equivalents(path: Path) -> dict[int, tuple[set[str], str]]:
     return marks
 
 
+def code_lines(path: Path) -> list[tuple[int, list[tuple[int, str]]]]:
+    """Each line where a token of code starts, with those tokens: comments and blank lines
+    left out, so that two files with the same code and other comments give the same tokens."""
+    lines: dict[int, list[tuple[int, str]]] = {}
+    skip = {tokenize.COMMENT, tokenize.NL, tokenize.ENCODING, tokenize.ENDMARKER,
+            tokenize.INDENT, tokenize.DEDENT, tokenize.NEWLINE}
+    with path.open("rb") as f:
+        for token in tokenize.tokenize(f.readline):
+            if token.type not in skip:
+                lines.setdefault(token.start[0], []).append((token.type, token.string))
+    return sorted(lines.items())
+
+
+def marks_for(ran: Path, now: Path) -> dict[int, tuple[set[str], str]]:
+    """The marks of a session's module, by the lines of the file it ran (``ran``): the marks
+    of the file as it is ``now``, when only comments and blank lines changed since (a mark
+    added after the run), else those of the file it ran."""
+    if now.exists() and now.read_bytes() != ran.read_bytes():
+        before, after = code_lines(ran), code_lines(now)
+        if [t for _, t in before] == [t for _, t in after]:
+            at = {line_now: line_ran for (line_ran, _), (line_now, _) in zip(before, after)}
+            return {at[line]: mark for line, mark in marked_equivalents(now).items()
+                    if line in at}
+    return marked_equivalents(ran)
+
+
 def marked(mutation: dict, marks) -> str | None:
     """The reason ``mutation`` is marked equivalent, or None. ``NumberReplacer+1`` and
     ``NumberReplacer-1`` in a mark name one of the two changes of a number (cosmic-ray adds 1
@@ -561,10 +587,11 @@ def report(modules: list[str], others: list[Path] = ()) -> None:
         todo, done, equivalent, unsampled, marks = results(db)
         counts = {"killed": 0, "timeout": 0, "survived": 0, "other": 0, "annotation": equivalent}
         survivors, late = [], 0
-        # the module as its session last ran it (its marks and lines), else as it is now
+        # the module as its session last ran it (its lines), with the marks it has now if
+        # only comments changed since
         source = next(p for p in (where / "pristine" / module, where / "tree" / module,
                                   ROOT / module) if p.exists())
-        spans, in_code = annotation_spans(source), marked_equivalents(source)
+        spans, in_code = annotation_spans(source), marks_for(source, ROOT / module)
         for mutation, result in done:
             if in_annotation(mutation, spans):
                 counts["annotation"] += 1

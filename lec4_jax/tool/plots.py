@@ -531,6 +531,7 @@ def animation_bytes(run, fmt: str, title: str) -> bytes:
     except subprocess.CalledProcessError as e:  # ffmpeg failed: why, and its last words
         text = e.stderr.decode(errors="replace") if isinstance(e.stderr, bytes) else e.stderr
         words = "".join(f": {w}" for w in (text or "").strip().splitlines()[-1:])
+        # equivalent mutant (NumberReplacer-1): a failed process never exits 0
         how = (f"exit status {e.returncode}" if e.returncode > 0 else  # killed by a signal:
                signal.strsignal(-e.returncode) or f"signal {-e.returncode}")  # past ulimit -f
         raise InputError(f"ffmpeg failed ({how}){words}") from None
@@ -557,6 +558,8 @@ def graph_figure(walk, params, title: str = "", dtype="float32", lang: str | Non
         fill = "#fff3c4" if n.name in params else "white"
         style = "round,pad=0.4" if n.is_leaf else "square,pad=0.4"
         boxes[n.index] = ax.text(*xy[n.index], walkthrough.node_label(walk, n, dtype, lang),
+                                 # equivalent mutant (NumberReplacer-1): the boxes need only be
+                                 # below the arrows (3); nothing else is drawn.
                                  ha="center", va="center", fontsize=9, zorder=2,
                                  bbox={"boxstyle": style, "fc": fill, "ec": "black"})
     for n in walk.graph.nodes:

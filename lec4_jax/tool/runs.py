@@ -66,6 +66,8 @@ def _summary(h, p0, x, y, predict_x, m):
     if h.params is not None:
         n_steps = len(h.loss)
         use = (h.first_bad >= 0) & (h.first_bad < n_steps)
+        # equivalent mutant (NumberReplacer-1): the clipped index is used only where first_bad
+        # is in range, and a gather past either end reads the end.
         at_bad = jax.tree.map(lambda leaf: leaf[jnp.clip(h.first_bad, 0, n_steps - 1)], h.params)
         final = jax.tree.map(lambda a, b: jnp.where(use, a, b), at_bad, final)
     return (final, m.predict(p0, predict_x), m.predict(final, predict_x),

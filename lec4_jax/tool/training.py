@@ -122,6 +122,8 @@ def init_state(params, learning_rate, rule: Rule):
     return rule.optimizer(learning_rate).init(params)
 
 
+# equivalent mutant (NumberReplacer): the default only stands for "no loss to check"; any
+# finite number does.
 def _finite(params, loss=0.0):
     return jnp.isfinite(loss) & jnp.all(jnp.array([jnp.all(jnp.isfinite(p))
                                                    for p in jax.tree.leaves(params)]))
@@ -294,6 +296,8 @@ def history(params, x, y, learning_rate, *, epochs, rule, keep_history, progress
         progress=progress, python=python)
     if not keep_history:
         return History(None, None, None, None, None, None, epoch_loss, first_bad, final)
+    # equivalent mutant (NumberReplacer+1): every parameter is a scalar, so a.shape is
+    # (epochs, samples) and the shape after it is () from index 2 or 3.
     flat = jax.tree.map(lambda a: a.reshape((-1,) + a.shape[2:]), per_step)
     epoch_index = jnp.repeat(jnp.arange(epochs, dtype=jnp.int32), len(x))
     return History(epoch_index, jnp.tile(x, epochs), jnp.tile(y, epochs), *flat, epoch_loss,
@@ -335,6 +339,8 @@ def mean_loss(params, x, y, model: model_lib.Model = model_lib.LECTURE, *,
     if in_order:
         zero = jnp.zeros_like(loss(params, x[0], y[0]))
         total, _ = jax.lax.scan(lambda t, xy: (t + loss(params, *xy), None), zero, (x, y),
+                                # equivalent mutant (NumberReplacer): unrolling copies the
+                                # body, the additions keep their order; only speed changes.
                                 unroll=8)
         return total / n
     return jnp.sum(jax.vmap(loss, in_axes=(None, 0, 0))(params, x, y)) / n
