@@ -676,3 +676,13 @@ def test_the_charts_axes_start_at_step_0_and_loss_0(settings, steps, step_ticks,
 ])
 def test_axis_ticks_are_round_numbers_from_lo_to_hi(lo, hi, ticks):
     assert stepthrough._nice_ticks(lo, hi) == ticks
+
+
+def test_the_step_axis_is_spaced_by_the_smallest_round_number_for_four_parts():
+    # 1, 2 or 5 times a power of ten, the smallest of them at least a quarter of the last step
+    # (33 steps: every 10, where a third of the last step would give 20)
+    round_numbers = sorted(k * 10**p for k in (1, 2, 5) for p in range(6))
+    for last in [*range(5, 2000), 123_456]:
+        want = next(n for n in round_numbers if n >= last / 4)
+        assert stepthrough._step_spacing(last) == want, last
+    assert stepthrough._step_spacing(32) == 10

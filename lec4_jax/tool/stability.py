@@ -47,6 +47,8 @@ def _bisect(f, lo: float, hi: float, below_at_lo: bool | None = None) -> float:
     Returns the end of the bracket on the stable (``f < 0``) side. ``below_at_lo`` says which
     side ``lo`` is on when it is known (a limit of stable rates where ``f(lo)`` is 0, say).
     """
+    # equivalent mutant (ReplaceComparisonOperator_Lt_LtE): the callers' lo is a pole (f is
+    # -inf there) or a peak already found >= 0; f is exactly 0 there only by coincidence.
     below_at_lo = f(lo) < 0 if below_at_lo is None else below_at_lo
     while True:
         mid = 0.5 * (lo + hi)
@@ -164,6 +166,8 @@ def epoch_log_radius(learning_rates, phi) -> np.ndarray:
         return np.full(lrs.shape, -np.inf)
     eye = np.eye(r)
     m, log = np.broadcast_to(eye, (len(lrs), r, r)), np.zeros(len(lrs))
+    # equivalent mutant (NumberReplacer): the block of samples bounds memory; another size
+    # multiplies the same factors in another grouping, equal to rounding.
     block = max(1, _MATRICES // (8 * len(lrs)))
     for start in range(0, len(q), block):
         f = q[start:start + block]  # this block's factors, (samples, rates, r, r)
@@ -174,6 +178,7 @@ def epoch_log_radius(learning_rates, phi) -> np.ndarray:
                 f = np.concatenate([f, np.broadcast_to(eye, (1,) + f.shape[1:])])
                 f_log = np.concatenate([f_log, np.zeros((1,) + f_log.shape[1:])])
             f, f_log = _normalized(f[1::2] @ f[0::2], f_log[1::2] + f_log[0::2])
+        # equivalent mutant (NumberReplacer-1): one product is left, f[0] is f[-1]
         m, log = _normalized(f[0] @ m, log + f_log[0])
     with np.errstate(divide="ignore"):
         return np.log(np.abs(np.linalg.eigvals(m)).max(axis=-1)) + log
@@ -199,6 +204,7 @@ def numerical_learning_rates(phi, lr_max: float) -> StableRates:
     # elsewhere the product rounds away from 1.
     stable = epoch_log_radius(lrs, phi) < 0
     stable[0] = True  # the bound itself: a limit of stable rates
+    # equivalent mutant (NumberReplacer-1): one rate in, one radius out
     f = lambda lr: float(epoch_log_radius(lr, phi)[0])  # noqa: E731  (< 0: stable)
     intervals, start = [], 0.0
     for i in np.flatnonzero(stable[1:] != stable[:-1]):

@@ -250,6 +250,8 @@ def _nice_ticks(lo: float, hi: float, count: int = 4) -> list[str]:
     if not (math.isfinite(lo) and math.isfinite(hi) and math.isfinite(raw) and raw > 0):
         return []  # a range wider than the largest float: the chart has no ticks
     power = 10.0 ** math.floor(math.log10(raw))
+    # equivalent mutant (ReplaceComparisonOperator_GtE_Gt): equal only if k * power happens to
+    # be raw less exactly one part in 1e9 of it
     step = next(k * power for k in (1, 2, 5, 10) if k * power >= raw * (1 - 1e-9))
     decimals = max(0, -math.floor(math.log10(step) + 1e-9))
     first, last = math.floor(lo / step + 1e-9), math.ceil(hi / step - 1e-9)
