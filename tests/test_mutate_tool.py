@@ -153,3 +153,13 @@ def test_a_mark_added_after_a_run_is_read_at_the_line_the_run_knew(tmp_path):
     assert mutate.marks_for(ran, now) == {}
     now.unlink()
     assert mutate.marks_for(ran, now) == {}
+
+
+def test_a_float_that_one_more_leaves_the_same_is_equivalent_by_construction(tmp_path):
+    source = tmp_path / "m.py"
+    source.write_text("SQUARES = (1e-300, 1e300)\nN = 10**20\nBIG = 9.0e15\n")
+    spans = mutate.annotation_spans(source)
+    assert mutate.in_annotation({"start_pos": [1, 19]}, spans)       # 1e300
+    assert not mutate.in_annotation({"start_pos": [1, 11]}, spans)   # 1e-300: + 1 is 1.0
+    assert not mutate.in_annotation({"start_pos": [2, 4]}, spans)    # an int
+    assert not mutate.in_annotation({"start_pos": [3, 6]}, spans)    # 9e15 + 1 is 9e15 + 1

@@ -537,7 +537,7 @@ def test_the_quiz_checks_the_learners_gradients(driver, lecture_page):
     assert feedback.startswith("✗ Not yet (try 1 of 3).")
     assert "dloss/dy_hat = dloss/ds · ∂s/∂y_hat" in feedback
     assert "the local gradient ∂s/∂y_hat = 1" in feedback and "-2.0" not in feedback
-    answer(driver, "3")
+    assert answer(driver, "-2.02").startswith("✗ Not yet (try 2 of 3).")  # 1 % off: wrong
     feedback = answer(driver, "4")  # the third wrong try reveals it
     assert feedback.startswith("The answer is dloss/dy_hat = -2.0")
     assert find("id", "score").text == "score: 1 of 2 right"

@@ -41,7 +41,8 @@ How it works, and why this way:
   and ``or``, ``True`` and ``False``, ``break`` and ``continue``, exceptions, decorators, loops
   that run zero times). See OPERATORS.
 - Mutants equivalent by construction are skipped before they run: in annotations that are never
-  evaluated, and the bare ``*`` of keyword-only parameters (see annotation_spans).
+  evaluated, the bare ``*`` of keyword-only parameters, and floats that 1 more or less leaves
+  the same (see annotation_spans).
 - Mutants judged equivalent are marked in the code, on their line, with the operator and the
   reason: ``# equivalent mutant (ReplaceComparisonOperator_Lt_LtE): why no test can tell``
   (see marked_equivalents). They are skipped too, and the report lists each with its reason:
@@ -415,7 +416,8 @@ def annotation_spans(path: Path) -> list[tuple[tuple[int, int], tuple[int, int]]
       evaluated (``str | None`` -> ``str & None``);
     - the bare ``*`` that makes the parameters after it keyword-only, which cosmic-ray takes for
       a multiplication (``def f(a, *, name)`` -> ``def f(a, /, name)``): every call that the
-      original accepts does the same with the mutant.
+      original accepts does the same with the mutant;
+    - a float too large for 1 more or less to change it (``1e300`` -> ``1e+300``).
     """
     tree = ast.parse(path.read_text())
     found = []
@@ -429,6 +431,13 @@ def annotation_spans(path: Path) -> list[tuple[tuple[int, int], tuple[int, int]]
             elif isinstance(node, ast.AnnAssign):
                 found.append(node.annotation)
     spans = [((a.lineno, a.col_offset), (a.end_lineno, a.end_col_offset)) for a in found if a]
+    # a float that 1 more or less leaves the same (1e300 + 1 == 1e300): a number's mutants
+    with path.open("rb") as f:
+        for token in tokenize.tokenize(f.readline):
+            if token.type == tokenize.NUMBER:
+                value = ast.literal_eval(token.string)
+                if isinstance(value, float) and value + 1 == value == value - 1:
+                    spans.append((token.start, token.end))
     for node in ast.walk(tree):
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
             args = node.args

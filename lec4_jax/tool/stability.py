@@ -119,8 +119,9 @@ def stable_learning_rates(x, max_windows: int = 256) -> StableRates:
     if len(searched) < len(poles):
         return StableRates(intervals + [(start, float(searched[-1]))], False)
     upper = 2 * poles[-1]
-    # equivalent mutant (NumberReplacer): past the last pole |P| only grows, so a higher
-    # upper end brackets the same one root, and the bisection ends at it to float64 precision.
+    # equivalent mutant (NumberReplacer, ReplaceComparisonOperator_Lt_LtE): past the last pole
+    # |P| only grows, so a higher upper end brackets the same one root, and the bisection ends
+    # at it to float64 precision.
     while f(upper) < 0:  # at twice the last pole |P| >= 1 (that factor is -1, the others >= 1)
         upper *= 2  # pragma: no cover (only rounding could make |P| < 1 there)
     return StableRates(intervals + [(start, _bisect(f, poles[-1], upper))], True)

@@ -247,6 +247,7 @@ def _nice_ticks(lo: float, hi: float, count: int = 4) -> list[str]:
     if hi <= lo:
         lo, hi = lo - 1, hi + 1
     raw = (hi - lo) / count
+    # equivalent mutant (NumberReplacer-1): hi > lo here, so raw is never in (-1, 0]
     if not (math.isfinite(lo) and math.isfinite(hi) and math.isfinite(raw) and raw > 0):
         return []  # a range wider than the largest float: the chart has no ticks
     power = 10.0 ** math.floor(math.log10(raw))
