@@ -176,11 +176,28 @@ def test_command(module: str) -> str:
             f"--run-tests {name_of(module)}")
 
 
+def code_hash(path: Path) -> str:
+    """A hash of a module's code and the operators, blind to its comments and blank lines: a
+    mark of an equivalent mutant, added after a session ran, does not start it afresh."""
+    tokens = [(t.type, t.string) for t in tokenize.tokenize(path.open("rb").readline)
+              if t.type not in (tokenize.COMMENT, tokenize.NL)]
+    return hashlib.sha256(OPERATORS.encode() + repr(tokens).encode()).hexdigest()
+
+
 def fingerprint(module: str) -> str:
-    """Two hashes, ``<the module and the operators> <the tests and the code they run>``."""
-    code = hashlib.sha256(OPERATORS.encode() + (TREE / module).read_bytes()).hexdigest()
+    """Two hashes, ``<the module's code and the operators> <the tests and the code they
+    run>``."""
     tests = hashlib.sha256((test_command(module) + tree_stamp()).encode())
-    return f"{code} {tests.hexdigest()}"
+    return f"{code_hash(TREE / module)} {tests.hexdigest()}"
+
+
+def same_code(stamp: str, ran: Path, now: Path) -> bool:
+    """Whether a session stamped ``stamp`` (a code hash, or before code_hash the hash of the
+    file's bytes) ran on ``ran``, whose code is that of ``now`` but for comments."""
+    if not ran.exists():
+        return False
+    by_bytes = hashlib.sha256(OPERATORS.encode() + ran.read_bytes()).hexdigest()
+    return stamp in (by_bytes, code_hash(ran)) and code_hash(ran) == code_hash(now)
 
 
 def tree_stamp() -> str:
@@ -333,6 +350,16 @@ def run_module(module: str, fresh: bool = False, sample: int | float | None = No
     old = stamp.read_text().split() if db.exists() and stamp.exists() else []
     if fresh or len(old) != 2:
         old = ["", ""]
+    pristine = WORK / "pristine" / module  # the module as its session last ran it
+    ran = WORK / f"{name}.py"  # the module its session's positions are in (ran_file)
+    moved = old[0] != fp.split()[0] and same_code(old[0], pristine, TREE / module)
+    if moved:  # only comments changed: the session goes on (its positions are the old file's)
+        old[0] = fp.split()[0]
+        stamp.write_text(f"{old[0]} {old[1]}")
+    if not ran.exists() and pristine.exists() and db.exists():
+        shutil.copy2(pristine, ran)
+    pristine.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copy2(TREE / module, pristine)
     if old[0] == fp.split()[0] and old[1] != fp.split()[1]:
         # Only the tests changed: the killed stay killed, the survivors run again.
         again = forget_survivors(db)
@@ -350,12 +377,14 @@ def run_module(module: str, fresh: bool = False, sample: int | float | None = No
             "[cosmic-ray.filters.operators-filter]\n"
             f"exclude-operators = ['(?!{OPERATORS})']\n")
         db.unlink(missing_ok=True)
+        shutil.copy2(TREE / module, ran)
         cr("cosmic-ray", "init", str(cfg), str(db))
         cr("cr-filter-operators", str(db), str(cfg))
         stamp.write_text(fp)
         print(f"{module}: its tests took {clean:.0f} s in the map's run; "
               f"{len(results(db)[0])} mutants", flush=True)
-    skip_equivalents(db, module)
+    if not moved:  # (else the marks' lines are not the session's: the report maps them)
+        skip_equivalents(db, module)
     if sample is not None:
         take_sample(db, sample, seed)
     start = time.monotonic()
@@ -598,8 +627,8 @@ def report(modules: list[str], others: list[Path] = ()) -> None:
         survivors, late = [], 0
         # the module as its session last ran it (its lines), with the marks it has now if
         # only comments changed since
-        source = next(p for p in (where / "pristine" / module, where / "tree" / module,
-                                  ROOT / module) if p.exists())
+        source = next(p for p in (where / f"{name_of(module)}.py", where / "pristine" / module,
+                                  where / "tree" / module, ROOT / module) if p.exists())
         spans, in_code = annotation_spans(source), marks_for(source, ROOT / module)
         for mutation, result in done:
             if in_annotation(mutation, spans):
@@ -719,9 +748,6 @@ def main() -> None:
             os.environ["LEC4_MUTATE_QUICK"] = "1"
         build_map(args.keep_map)
         for module in modules:
-            pristine = WORK / "pristine" / module
-            pristine.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(TREE / module, pristine)
             run_module(module, args.fresh, args.sample, args.seed)
     report(modules, [a if a.is_absolute() else ROOT / a for a in args.also])
 
