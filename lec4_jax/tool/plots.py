@@ -520,6 +520,8 @@ def animation_bytes(run, fmt: str, title: str) -> bytes:
     from lec4_jax.tool import outputs
 
     fig, frames, draw = animation_frames(run, title)
+    # equivalent mutant (NumberReplacer): saved by a writer at its own fps; the interval only
+    # paces a live window, which is never opened
     anim = animation.FuncAnimation(fig, draw, frames=list(frames), interval=150)
     writer = (animation.PillowWriter(fps=6) if fmt == ".gif" else
               animation.FFMpegWriter(fps=6, metadata={"comment": ""}))
