@@ -293,3 +293,13 @@ def test_a_chunk_is_passed_in_place_when_it_can_be_and_padded_when_short():
     offset[:] = np.arange(8)
     moved = sweep._chunk_rates(offset, 8, np.float32)
     assert moved is not offset and moved.ctypes.data % 64 == 0 and moved.tolist() == list(range(8))
+
+
+def test_refined_rates_close_in_on_each_edge_from_both_sides():
+    # near = 3: 0.5e-1, 0.5e-2 and 0.5e-3 of the edge below it and above it
+    edge = 0.204018
+    rates = sweep.refined_rates([(0.0, edge)], 0.01, 0.6, inside=2, near=3)
+    for k in (1, 2, 3):
+        for side in (-1, 1):
+            want = edge * (1 + side * 0.5 * 10.0**-k)
+            assert np.min(np.abs(rates - want)) <= 1e-15, (k, side)
