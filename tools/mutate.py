@@ -180,8 +180,7 @@ def test_command(module: str) -> str:
 def code_hash(path: Path) -> str:
     """A hash of a module's code and the operators, blind to its comments and blank lines: a
     mark of an equivalent mutant, added after a session ran, does not start it afresh."""
-    tokens = [(t.type, t.string) for t in tokenize.tokenize(path.open("rb").readline)
-              if t.type not in (tokenize.COMMENT, tokenize.NL)]
+    tokens = [t for _, line in code_lines(path) for t in line]
     return hashlib.sha256(OPERATORS.encode() + repr(tokens).encode()).hexdigest()
 
 
@@ -520,11 +519,11 @@ def marked_equivalents(path: Path) -> dict[int, tuple[set[str], str]]:
 
 
 def code_lines(path: Path) -> list[tuple[int, list[tuple[int, str]]]]:
-    """Each line where a token of code starts, with those tokens: comments and blank lines
-    left out, so that two files with the same code and other comments give the same tokens."""
+    """Each line where a token of code starts, with those tokens (the indents and the ends of
+    statements included): comments and blank lines left out, so that two files with the same
+    code and other comments give the same tokens."""
     lines: dict[int, list[tuple[int, str]]] = {}
-    skip = {tokenize.COMMENT, tokenize.NL, tokenize.ENCODING, tokenize.ENDMARKER,
-            tokenize.INDENT, tokenize.DEDENT, tokenize.NEWLINE}
+    skip = {tokenize.COMMENT, tokenize.NL, tokenize.ENCODING, tokenize.ENDMARKER}
     with path.open("rb") as f:
         for token in tokenize.tokenize(f.readline):
             if token.type not in skip:
@@ -634,8 +633,8 @@ def report(modules: list[str], others: list[Path] = ()) -> None:
         for mutation, result in done:
             if in_annotation(mutation, spans):
                 counts["annotation"] += 1
-            elif marked(mutation, in_code):  # marked after it ran
-                marks.append((mutation, marked(mutation, in_code)))
+            elif reason := marked(mutation, in_code):  # marked after it ran
+                marks.append((mutation, reason))
                 late += 1
             elif result["worker_outcome"] != "normal" or result["test_outcome"] == "incompetent":
                 counts["other"] += 1
