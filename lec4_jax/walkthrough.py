@@ -15,7 +15,7 @@ import jax
 import numpy as np
 
 from lec4_jax import chain_rule as cr
-from lec4_jax import language
+from lec4_jax import messages
 from lec4_jax import model as model_lib
 from lec4_jax.tool.data import InputError, check_value
 
@@ -25,37 +25,13 @@ def fmt(value, dtype) -> str:
     return str(np.dtype(dtype).type(value))
 
 
-# What the tables and the graph's labels say, in each language (lec4_jax.language); ``lang=None``
-# is the language set by lec4_jax.set_language, English where none was.
-WORDS = {
-    "en": {"at": "at {at}", "forward": "forward pass", "node": "node", "op": "op",
-           "inputs": "inputs", "value": "value", "param": "param", "input": "input",
-           "backward": "backward pass (upstream = dloss/dnode; passed = upstream * local)",
-           "upstream": "upstream", "local": "local d(node)/d(input)",
-           "passed": "passed to inputs",
-           "modes": "forward mode: {n} jax.jvp pass(es), one per parameter (a change of 1 on "
-                    "it, 0 on the others), carried forward; reverse mode: one jax.vjp pass from "
-                    "the gradient 1 at the loss, carried back",
-           "jvp": "d(node)/d{p} (jvp)", "vjp": "dloss/d(node) (vjp walk)",
-           "agree": "forward and reverse mode agree", "disagree": "forward and reverse mode "
-                                                                  "DISAGREE"},
-    "ko": {"at": "{at}에서", "forward": "순전파", "node": "노드", "op": "연산",
-           "inputs": "입력", "value": "값", "param": "파라미터", "input": "입력",
-           "backward": "역전파 (받은 기울기 = dloss/d(노드); 전하는 기울기 = 받은 기울기 × 국소 "
-                       "기울기)",
-           "upstream": "받은 기울기", "local": "국소 기울기 d(노드)/d(입력)",
-           "passed": "입력에 전하는 기울기",
-           "modes": "순방향 모드: 파라미터마다 jax.jvp를 한 번씩, 모두 {n}번 실행 (그 파라미터의 "
-                    "변화량을 1, 나머지를 0으로 두고 앞으로 전함); 역방향 모드: jax.vjp를 한 번 "
-                    "실행 (손실에 기울기 1을 두고 거꾸로 전함)",
-           "jvp": "d(노드)/d{p} (jvp)", "vjp": "dloss/d(노드) (vjp)",
-           "agree": "순방향 모드와 역방향 모드가 같음", "disagree": "순방향 모드와 역방향 모드가 "
-                                                            "다름"},
-}
+# What the tables and the graph's labels say, in each language, is in the catalogue
+# (lec4_jax/locale/<lang>/walkthrough.toml); ``lang=None`` is the language set by
+# lec4_jax.set_language, English where none was.
 
 
 def _words(lang: str | None) -> dict[str, str]:
-    return WORDS[language.language(lang)]
+    return messages.section("walkthrough", lang)
 
 
 INSTALL_GRAPHVIZ = "install Graphviz (Debian/Ubuntu: apt-get install graphviz; macOS: brew " \
@@ -152,7 +128,8 @@ def modes_table(example: Example, dtype="float32", lang: str | None = None) -> l
             f"{result}  ({words['agree' if agree else 'disagree']})"]
 
 
-def _op(node: cr.Node, params: Sequence[str], words: dict[str, str] = WORDS["en"]) -> str:
+def _op(node: cr.Node, params: Sequence[str], words: dict[str, str] | None = None) -> str:
+    words = words or messages.section("walkthrough", "en")
     if node.is_leaf:
         return words["param"] if node.name in params else words["input"]
     if node.primitive is cr.POW:
