@@ -80,7 +80,7 @@ def title(example: Example, dtype="float32", lang: str | None = None) -> str:
     return f"{m.name}: {m.formula}, loss = (y_hat - y)^2, " + _words(lang)["at"].format(at=at)
 
 
-def node_values(model: str, x, y):
+def node_values(model: model_lib.Model | str, x, y):
     """``params -> {node name: value}``: every named node of the model's graph, as a plain JAX
     function of the parameters (so ``jax.jvp`` can push tangents through every node)."""
     m = model_lib.get(model)
@@ -105,7 +105,7 @@ def modes_table(example: Example, dtype="float32", lang: str | None = None) -> l
     m = model_lib.get(example.model)
     cast = np.dtype(dtype).type
     params = {k: cast(v) for k, v in example.params.items()}
-    values = node_values(m.name, cast(example.x), cast(example.y))
+    values = node_values(m, cast(example.x), cast(example.y))
     primal = values(params)
     tangents = {}
     for p in m.params:
@@ -176,7 +176,7 @@ def table(walk: cr.Walk, params: Sequence[str], dtype="float32",
                     backward)]
 
 
-def check_against_jax(model: str, walk: cr.Walk, dtype="float32") -> str:
+def check_against_jax(model: model_lib.Model | str, walk: cr.Walk, dtype="float32") -> str:
     """One line: dloss/d(each parameter) from the walk, checked against ``jax.grad``."""
     m = model_lib.get(model)
     params = {k: walk.value(k) for k in m.params}

@@ -2,16 +2,17 @@
 
 The default is the lecture's worked example (x=1, w=1, y=2): loss 1, dloss/ds = -2,
 dloss/dy_hat = -2, dloss/dw = -2. The exercises: ``--x=2 --y=4`` and
-``--model=affine --b_init=2``. Each model's default example has a nonzero gradient at every
+``--model=affine --b_init=2``; a formula of your own: ``--model="x*w*w + b"
+--init=w=1.5,b=0.5 --x=2 --y=3``. Each model's default example has a nonzero gradient at every
 parameter. Exit status: 0, or 2 for a bad flag, number, file or environment.
 """
 
 from absl import flags
 
 import _cli
-from lec4_jax import model, walkthrough
+from lec4_jax import walkthrough
 
-_MODEL = _cli.define_flags("model")["model"]
+_MODEL, _INIT = _cli.define_flags("model", "init").values()
 _PARAM_FLAGS = _cli.define_param_flags(" at which to walk the graph (default: the model's "
                                        "example)")
 _X = flags.DEFINE_float("x", None, "The sample's input (default: the model's example).")
@@ -24,14 +25,15 @@ _FORWARD = flags.DEFINE_bool("forward_mode", False, "Also show forward mode (jax
 
 
 def main(_):
+    m = _cli.chosen_model(_MODEL)
+    example = walkthrough.Example.of(m, _cli.given_init(m, _INIT, _PARAM_FLAGS), _X.value,
+                                     _Y.value)
     out = _cli.outputs_from([(_DOT, None), (_SVG, walkthrough.find_dot),
                              (_PNG, walkthrough.find_dot)])
-    m = model.get(_MODEL.value)
-    example = walkthrough.Example.of(m.name, _cli.given_params(_PARAM_FLAGS), _X.value, _Y.value)
     walk = walkthrough.explain(example)
     title = walkthrough.title(example)
     lines = [title, "", *walkthrough.table(walk, m.params), "",
-             walkthrough.check_against_jax(m.name, walk)]
+             walkthrough.check_against_jax(m, walk)]
     if _FORWARD.value:
         lines += ["", *walkthrough.modes_table(example)]
     out.print_lines(lines)

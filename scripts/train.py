@@ -17,8 +17,9 @@ from lec4_jax import model  # noqa: E402 (after the arithmetic is set: it starts
 from lec4_jax.tool import platform, report, runs, stepthrough, training  # noqa: E402
 from lec4_jax.tool.settings import Settings  # noqa: E402
 
-_SHARED = _cli.define_flags("model", "epochs", "grad", "optimizer", "platform", "x64", "progress")
-_MODEL, _EPOCHS, _GRAD, _OPTIMIZER, _PLATFORM, _X64, _PROGRESS = _SHARED.values()
+_SHARED = _cli.define_flags("model", "init", "epochs", "grad", "optimizer", "platform", "x64",
+                            "progress")
+_MODEL, _INIT, _EPOCHS, _GRAD, _OPTIMIZER, _PLATFORM, _X64, _PROGRESS = _SHARED.values()
 _LEARNING_RATE = flags.DEFINE_float("learning_rate", 0.01, "SGD step size: > 0, finite.")
 _PARAM_FLAGS = _cli.define_param_flags(", initial value (default: the model's)")
 _DATA_FLAGS = _cli.define_data_flags()
@@ -35,7 +36,7 @@ _ANIMATE = flags.DEFINE_string("animate", None, "Animate the run, one frame per 
 _HTML = flags.DEFINE_string("html", None, "Write a step-through page of the whole run here: one "
                             "self-contained HTML file; open it from disk.")
 _LANG = flags.DEFINE_enum("lang", "en", ["en", "ko"], "The step-through page's labels.")
-_FLAGS = (_MODEL, _LEARNING_RATE, _EPOCHS, *_PARAM_FLAGS.values(), *_DATA_FLAGS.values(),
+_FLAGS = (_MODEL, _INIT, _LEARNING_RATE, _EPOCHS, *_PARAM_FLAGS.values(), *_DATA_FLAGS.values(),
           _PREDICT_X, _GRAD, _OPTIMIZER, _LOOP, _PLATFORM, _X64, _TRACE, _OUTPUT, _PLOT,
           _LANDSCAPE, _ANIMATE, _HTML, _LANG)
 
@@ -43,11 +44,13 @@ _FLAGS = (_MODEL, _LEARNING_RATE, _EPOCHS, *_PARAM_FLAGS.values(), *_DATA_FLAGS.
 def main(_):
     from lec4_jax.tool import plots
 
+    m = _cli.chosen_model(_MODEL)
+    init = _cli.given_init(m, _INIT, _PARAM_FLAGS)
     out = _cli.outputs_from([
         (_OUTPUT, None), (_PLOT, plots.require_matplotlib),
-        (_LANDSCAPE, lambda: (plots.require_matplotlib(), plots.require_landscape(_MODEL.value))),
+        (_LANDSCAPE, lambda: (plots.require_matplotlib(), plots.require_landscape(m))),
         (_ANIMATE, lambda: plots.require_animation(_ANIMATE.value)), (_HTML, None)])
-    settings = Settings(model=_MODEL.value, init=_cli.given_params(_PARAM_FLAGS),
+    settings = Settings(model=m, init=init,
                         learning_rate=_LEARNING_RATE.value, epochs=_EPOCHS.value,
                         optimizer=_OPTIMIZER.value, grad=_GRAD.value, loop=_LOOP.value,
                         x64=_X64.value, predict_x=_PREDICT_X.value,
