@@ -73,7 +73,38 @@ def _square_vjp(ct, a):
 
 
 def _pow_vjp(ct, a, *, exponent):
-    return (ct * (exponent * a ** (exponent - 1)),)  # d(a^p)/da = p a^(p-1)
+    return (ct * (exponent * _pow(a, exponent=exponent - 1)),)  # d(a^p)/da = p a^(p-1)
+
+
+# The rules of the formula ops (lec4_jax.formula). Each rounds as jax.grad's own rule does, so
+# the walk and jax.grad agree bit for bit on the same eager values.
+
+def _div_vjp(ct, a, b):
+    # d(a/b)/da = 1/b, d(a/b)/db = -a/b^2 (as JAX rounds it: (-ct * a) * b^-2)
+    return _sum_to(ct / b, a), _sum_to(-ct * a * _pow(b, exponent=-2), b)
+
+
+def _exp_vjp(ct, a):
+    return (ct * _exp(a),)  # d(e^a)/da = e^a
+
+
+def _log_vjp(ct, a):
+    return (ct / a,)  # d(log a)/da = 1/a
+
+
+def _tanh_vjp(ct, a):
+    t = _tanh(a)
+    return ((ct + ct * t) * (1 - t),)  # d(tanh a)/da = 1 - tanh^2 a = (1 + t)(1 - t)
+
+
+def _sigmoid_vjp(ct, a):
+    s = _sigmoid(a)
+    return (ct * (s * (1 - s)),)  # d(sigmoid a)/da = sigmoid(a) (1 - sigmoid(a))
+
+
+def _relu_vjp(ct, a):
+    # d(relu a)/da = 1 where a > 0, else 0 (0 at a = 0, as jax.nn.relu and torch.relu say)
+    return (jnp.where(jnp.asarray(a) > 0, ct, jnp.zeros_like(ct)),)
 
 
 ADD = Primitive("add", "+", lambda a, b: a + b, _add_vjp)
@@ -91,8 +122,45 @@ def _square(a):
     return a ** 2
 
 
+def _is_jax(a) -> bool:
+    """A value JAX computes with (a JAX array or tracer, a NumPy value, a Python number); any
+    other array type (torch's tensors) computes with its own methods."""
+    return isinstance(a, (jax.Array, np.ndarray, np.generic, int, float))
+
+
+def _pow(a, *, exponent):
+    """``a ** exponent``: an integer exponent as JAX's ``integer_pow`` (repeated products, as
+    ``x ** 3`` is in JAX), a Python number's own ``**``, another array type's own ``**``."""
+    if isinstance(a, (int, float)) and not isinstance(a, np.generic):
+        return a**exponent
+    if isinstance(a, (jax.Array, np.ndarray, np.generic)):
+        if float(exponent).is_integer():
+            return lax.integer_pow(jnp.asarray(a), int(exponent))
+        return jnp.asarray(a) ** exponent
+    return a**exponent
+
+
+def _unary(jax_fn: Callable, method: str) -> Callable:
+    """An op that JAX computes with ``jax_fn``, and another array type with its own ``method``
+    (``tensor.exp()``: the parity tests run a formula's ops in PyTorch)."""
+    return lambda a: jax_fn(a) if _is_jax(a) else getattr(a, method)()
+
+
+_exp = _unary(jnp.exp, "exp")
+_log = _unary(jnp.log, "log")
+_tanh = _unary(jnp.tanh, "tanh")
+_sigmoid = _unary(jax.nn.sigmoid, "sigmoid")
+_relu = _unary(jax.nn.relu, "relu")
+
 SQUARE = Primitive("square", "^2", _square, _square_vjp)
-POW = Primitive("pow", "^p", lambda a, *, exponent: a**exponent, _pow_vjp)
+POW = Primitive("pow", "^p", _pow, _pow_vjp)
+DIV = Primitive("div", "/", lambda a, b: a / b, _div_vjp)
+EXP = Primitive("exp", "exp", _exp, _exp_vjp)
+LOG = Primitive("log", "log", _log, _log_vjp)
+TANH = Primitive("tanh", "tanh", _tanh, _tanh_vjp)
+SIGMOID = Primitive("sigmoid", "sigmoid", _sigmoid, _sigmoid_vjp)
+RELU = Primitive("relu", "relu", _relu, _relu_vjp)
+FUNCTIONS = {p.name: p for p in (EXP, LOG, TANH, SIGMOID, RELU)}  # one input, written f(a)
 
 
 class Node:
@@ -120,6 +188,8 @@ class Node:
     __rmul__ = lambda self, other: mul(other, self)  # noqa: E731
     __neg__ = lambda self: neg(self)  # noqa: E731
     __pow__ = lambda self, exponent: power(self, exponent)  # noqa: E731
+    __truediv__ = lambda self, other: div(self, other)  # noqa: E731
+    __rtruediv__ = lambda self, other: div(other, self)  # noqa: E731
 
 
 class Graph:
@@ -174,6 +244,46 @@ def square(a, *, name=None):
 def power(a, exponent: float, *, name=None):
     """``a ** exponent`` for a constant exponent (the exponent is not differentiated)."""
     return _apply(POW, a, name=name, exponent=exponent)
+
+
+def div(a, b, *, name=None):
+    return _apply(DIV, a, b, name=name)
+
+
+def exp(a, *, name=None):
+    return _apply(EXP, a, name=name)
+
+
+def log(a, *, name=None):
+    return _apply(LOG, a, name=name)
+
+
+def tanh(a, *, name=None):
+    return _apply(TANH, a, name=name)
+
+
+def sigmoid(a, *, name=None):
+    return _apply(SIGMOID, a, name=name)
+
+
+def relu(a, *, name=None):
+    return _apply(RELU, a, name=name)
+
+
+def expression(node: Node) -> str:
+    """The node as a formula of its inputs' names, e.g. ``y_hat - y``, ``exp(a)``, ``a^3``."""
+    names = [i.name for i in node.inputs]
+    if node.is_leaf:
+        return node.name
+    if node.primitive in (ADD, SUB, MUL, DIV):
+        return f" {node.primitive.symbol} ".join(names)
+    (operand,) = names  # the other ops have one input
+    if node.primitive is NEG:
+        return f"-{operand}"
+    if node.primitive.name in FUNCTIONS:
+        return f"{node.primitive.name}({operand})"
+    exponent = 2 if node.primitive is SQUARE else node.params["exponent"]
+    return f"{operand}^{exponent}"
 
 
 @dataclasses.dataclass
