@@ -76,12 +76,12 @@ def _pow_vjp(ct, a, *, exponent):
     return (ct * (exponent * _pow(a, exponent=exponent - 1)),)  # d(a^p)/da = p a^(p-1)
 
 
-# The rules of the formula ops (lec4_jax.formula). Each rounds as jax.grad's own rule does, so
-# the walk and jax.grad agree bit for bit on the same eager values.
+# The rules of the formula ops (lec4_jax.formula). Each multiplies in the order jax.grad does
+# (JAX's JVP rule, transposed), so the walk and jax.grad agree bit for bit on eager values.
 
 def _div_vjp(ct, a, b):
-    # d(a/b)/da = 1/b, d(a/b)/db = -a/b^2 (as JAX rounds it: (-ct * a) * b^-2)
-    return _sum_to(ct / b, a), _sum_to(-ct * a * _pow(b, exponent=-2), b)
+    # d(a/b)/da = 1/b, d(a/b)/db = -a/b^2 (as JAX rounds it: -((ct * b^-2) * a))
+    return _sum_to(ct / b, a), _sum_to(-(ct * _pow(b, exponent=-2) * a), b)
 
 
 def _exp_vjp(ct, a):
@@ -94,7 +94,8 @@ def _log_vjp(ct, a):
 
 def _tanh_vjp(ct, a):
     t = _tanh(a)
-    return ((ct + ct * t) * (1 - t),)  # d(tanh a)/da = 1 - tanh^2 a = (1 + t)(1 - t)
+    c = ct * (1 - t)
+    return (c + c * t,)  # d(tanh a)/da = 1 - tanh^2 a = (1 - t)(1 + t)
 
 
 def _sigmoid_vjp(ct, a):

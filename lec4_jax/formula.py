@@ -21,8 +21,11 @@ from __future__ import annotations
 
 import ast
 import functools
+import itertools
+import keyword
 import math
 import re
+import string
 
 import numpy as np
 
@@ -32,9 +35,9 @@ from lec4_jax import symbolic
 from lec4_jax.symbolic import Expr
 from lec4_jax.tool.data import InputError, check_value
 
-MAX_LENGTH = 2000  # characters
+MAX_LENGTH = 5000  # characters
 MAX_DEPTH = 50  # brackets inside brackets
-MAX_NODES = 2000  # numbers, names and operations
+MAX_NODES = 2000  # numbers, names, operations and calls, as written
 MAX_EXPONENT = 64  # |p| in a ** p
 FUNCTIONS = tuple(cr.FUNCTIONS)  # exp, log, tanh, sigmoid, relu
 # Names the graph of the loss already uses (s = y_hat - y, loss = s^2, constants).
@@ -140,17 +143,20 @@ def _name(node: ast.Name) -> str:
 
 
 def _call(node: ast.Call, text: str) -> str:
+    if (isinstance(node.func, ast.Name) and node.func.id in FUNCTIONS and len(node.args) == 1
+            and not node.keywords and not isinstance(node.args[0], ast.Starred)):
+        return node.func.id
     piece = _short(ast.get_source_segment(text, node) or "call")
     if not isinstance(node.func, ast.Name):
         raise FormulaError(f"{piece!r} calls something other than {', '.join(FUNCTIONS)}")
     if node.func.id not in FUNCTIONS:
         raise FormulaError(f"unknown function {_short(node.func.id)!r} (the functions: "
                            f"{', '.join(FUNCTIONS)})")
-    if node.keywords or any(isinstance(a, ast.Starred) for a in node.args):
+    if node.keywords:
         raise FormulaError(f"{piece!r}: {node.func.id} takes one argument, not keywords")
-    if len(node.args) != 1:
-        raise FormulaError(f"{piece!r}: {node.func.id} takes 1 argument, got {len(node.args)}")
-    return node.func.id
+    if any(isinstance(a, ast.Starred) for a in node.args):
+        raise FormulaError(f"{piece!r}: {node.func.id} takes one argument, not unpacking")
+    raise FormulaError(f"{piece!r}: {node.func.id} takes 1 argument, got {len(node.args)}")
 
 
 def _exponent(node: ast.AST, text: str) -> float:
@@ -179,8 +185,8 @@ def _tree(text: str) -> tuple[Expr, list[Expr], tuple[str, ...]]:
     count = 0
     while stack:
         node, visited = stack.pop()
-        count += 1
-        if count > 2 * MAX_NODES:
+        count += not visited
+        if count > MAX_NODES:
             raise FormulaError(f"the formula has more than {MAX_NODES} parts")
         value = _number(node, text) if isinstance(node, (ast.Constant, ast.UnaryOp)) else None
         if value is not None:
@@ -216,13 +222,14 @@ def _tree(text: str) -> tuple[Expr, list[Expr], tuple[str, ...]]:
         else:
             raise _reject(node, text)
     (root,) = done
-    if len(table.order) > MAX_NODES:
-        raise FormulaError(f"the formula has more than {MAX_NODES} parts")
     params = tuple(dict.fromkeys(n for *_, n in sorted(names) if n != "x"))
     if not params:
         raise FormulaError(f"{_short(text)!r} has no parameter: every name other than x is one "
                            "(e.g. x*w + b)")
     return root, table.order, params
+
+
+_MODELS: dict[str, model_lib.Model] = {}  # normalised text -> its one Model
 
 
 def parse(text: str) -> model_lib.Model:
@@ -237,17 +244,16 @@ def parse(text: str) -> model_lib.Model:
     Traceback (most recent call last):
     lec4_jax.formula.FormulaError: y is the target: a prediction y_hat may not use it
     """
-    return _model(_normalised(text))
-
-
-@functools.lru_cache(maxsize=4096)
-def _normalised(text: str) -> str:
-    return _tree(text)[0].text
-
-
-@functools.cache
-def _model(text: str) -> model_lib.Model:
     root, order, params = _tree(text)
+    found = _MODELS.get(root.text)
+    if found is None:
+        found = _MODELS.setdefault(root.text, build(root, order, params))
+    return found
+
+
+def build(root: Expr, order: list[Expr], params: tuple[str, ...]) -> model_lib.Model:
+    """A new :class:`~lec4_jax.model.Model` from a parsed formula (:func:`parse` keeps one per
+    formula; this makes another each call: what a benchmark of parsing times)."""
     defaults = {p: 1.0 for p in params}
     derivatives = symbolic.Derivatives(root, order, params)
     return model_lib.Model(
@@ -311,3 +317,40 @@ def parse_init(text: str, model: model_lib.Model | str) -> dict[str, float]:
             raise FormulaError(f"{name}={number}: {e}", "init") from None
         out[name] = value
     return out
+
+
+_TERMS = ("x*{0}", "tanh(x*{0} + {1})", "sigmoid({0}*x)**2", "{0}/(x + 2)", "-log(x*x + {0})",
+          "relu(x - {0})*{1}", "exp(-x*{0})", "x**3*{0} - {1}")
+
+
+def size(text: str) -> int:
+    """The nodes of a formula as written (numbers, names, operations, calls): what
+    :data:`MAX_NODES` bounds.
+
+    >>> size("x*w + b"), size("sigmoid(-x)")
+    (5, 3)
+    """
+    nodes = list(ast.walk(_read(text)))
+    folded = sum(isinstance(n, ast.UnaryOp) and isinstance(n.operand, ast.Constant) or
+                 isinstance(n, ast.Call) for n in nodes)  # -2 is one number; f(a) one call
+    return sum(isinstance(n, ast.expr) for n in nodes) - folded
+
+
+def sample(nodes: int = 1000) -> str:
+    """A formula of at least ``nodes`` nodes (:func:`size`) using every op, distinct
+    parameters in every term: for timing the parser.
+
+    >>> size(sample(1000)) >= 1000
+    True
+    """
+    names = (a + b for a, b in itertools.product(["", *string.ascii_lowercase],
+                                                 string.ascii_lowercase)
+             if a + b not in "sxy" and not keyword.iskeyword(a + b))
+    terms, count = [], 0
+    for template in itertools.cycle(_TERMS):
+        term = template.format(next(names), next(names))
+        terms.append(term)
+        count += size(term) + (len(terms) > 1)
+        if count >= nodes:
+            return " + ".join(terms)
+    raise AssertionError("unreachable")  # pragma: no cover
