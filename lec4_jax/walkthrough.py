@@ -188,21 +188,23 @@ def check_against_jax(model: model_lib.Model | str, walk: cr.Walk, dtype="float3
     return f"{ours}  (jax.grad DISAGREES: {theirs})"
 
 
-def _expr(node: cr.Node) -> str:
-    """The node as a formula of its inputs, e.g. ``y_hat - y``."""
-    names = [i.name for i in node.inputs]
-    if node.primitive in (cr.ADD, cr.SUB, cr.MUL):
-        return f" {node.primitive.symbol} ".join(names)
-    (operand,) = names  # the other ops have one input
-    if node.primitive is cr.NEG:
-        return f"-{operand}"
-    exponent = 2 if node.primitive is cr.SQUARE else node.params["exponent"]
-    return f"{operand}^{exponent}"
+def first_non_finite(walk: cr.Walk) -> str | None:
+    """Where the walk's numbers blow up (a ``log`` of a negative number, a division by zero,
+    an overflow): the first node in forward order whose value is not finite, else the first
+    whose gradient is not, as text (``"log(x*w) is nan"``, ``"dloss/dw is inf"``); None when
+    every number is finite."""
+    nodes = [n for n in walk.graph.nodes if n.name != "const"]
+    for label, number in ((lambda n: n.name, lambda n: n.value),
+                          (lambda n: f"dloss/d{n.name}", lambda n: walk.grad(n.name))):
+        for n in nodes:
+            if not np.all(np.isfinite(number(n))):
+                return f"{label(n)} is {float(number(n))}"
+    return None
 
 
 def node_label(walk: cr.Walk, node: cr.Node, dtype="float32", lang: str | None = None) -> str:
     """A node's three lines: its formula, its value, and dloss/d(node)."""
-    what = node.name if node.is_leaf else f"{node.name} = {_expr(node)}"
+    what = node.name if node.is_leaf else f"{node.name} = {cr.expression(node)}"
     return (f"{what}\n{_words(lang)['value']} {fmt(node.value, dtype)}\n"
             f"dloss/d{node.name} {fmt(walk.grad(node.name), dtype)}")
 

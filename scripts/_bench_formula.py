@@ -62,23 +62,23 @@ def sweep_pair(num_models: int, repeats: int) -> tuple[float, float]:
 
 
 def long_formula(nodes: int = PARSE_NODES) -> str:
-    """A formula of about ``nodes`` nodes, from lec4_jax.formula's own generator where it has
-    one, else a sum of products ``x*w0 + x*w1 + ...`` (three nodes a term)."""
+    """A valid formula of about ``nodes`` nodes (:func:`lec4_jax.formula.bench_formula`)."""
     from lec4_jax import formula
 
-    make = getattr(formula, "long_formula", None) or getattr(formula, "generate", None)
-    if make is not None:
-        return make(nodes)
-    return " + ".join(f"x*w{i}" for i in range(max(1, nodes // 3)))  # pragma: no cover
+    return formula.bench_formula(nodes)
 
 
 def parse_seconds(text: str, repeats: int) -> float:
-    """The median time of :func:`lec4_jax.formula.parse` on ``text`` (no cache: the parser
-    itself, each time)."""
+    """The median time of :func:`lec4_jax.formula.parse` on ``text``, the whole public call
+    (tree, checks, the Model), its caches emptied before each call so the parser runs each
+    time."""
     from lec4_jax import formula
 
+    caches = [f for f in vars(formula).values() if hasattr(f, "cache_clear")]
     times = []
     for _ in range(repeats):
+        for f in caches:
+            f.cache_clear()
         start = time.perf_counter()
         formula.parse(text)
         times.append(time.perf_counter() - start)

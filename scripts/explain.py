@@ -4,7 +4,8 @@ The default is the lecture's worked example (x=1, w=1, y=2): loss 1, dloss/ds = 
 dloss/dy_hat = -2, dloss/dw = -2. The exercises: ``--x=2 --y=4`` and
 ``--model=affine --b_init=2``; a formula of your own: ``--model="x*w*w + b"
 --init=w=1.5,b=0.5 --x=2 --y=3``. Each model's default example has a nonzero gradient at every
-parameter. Exit status: 0, or 2 for a bad flag, number, file or environment.
+parameter. Exit status: 0; 1 when a number of the walk is not finite (the table is printed,
+then one line says where); 2 for a bad flag, number, file or environment.
 """
 
 from absl import flags
@@ -37,12 +38,15 @@ def main(_):
     if _FORWARD.value:
         lines += ["", *walkthrough.modes_table(example)]
     out.print_lines(lines)
+    blown = walkthrough.first_non_finite(walk)
     source = walkthrough.dot(walk, m.params, title=title)
     if "--dot" in out:
         out.commit("--dot", source)
     for kind in ("svg", "png"):
         if f"--{kind}" in out:
             out.commit(f"--{kind}", lambda kind=kind: walkthrough.render(source, kind))
+    if blown is not None:  # as a diverging run ends: the table shows where, one line, exit 1
+        _cli.fail(f"the numbers blow up at this point: {blown}", _cli.EXIT_FAILED)
     return 0
 
 
