@@ -155,7 +155,15 @@ _relu = _unary(jax.nn.relu, "relu")
 
 SQUARE = Primitive("square", "^2", _square, _square_vjp)
 POW = Primitive("pow", "^p", _pow, _pow_vjp)
-DIV = Primitive("div", "/", lambda a, b: a / b, _div_vjp)
+def _div(a, b):
+    """``a / b``; NumPy values divided as JAX does (the same IEEE quotient), so that 1/0 is inf
+    without NumPy's warning."""
+    if isinstance(a, (np.ndarray, np.generic)) or isinstance(b, (np.ndarray, np.generic)):
+        return jnp.divide(a, b)
+    return a / b
+
+
+DIV = Primitive("div", "/", _div, _div_vjp)
 EXP = Primitive("exp", "exp", _exp, _exp_vjp)
 LOG = Primitive("log", "log", _log, _log_vjp)
 TANH = Primitive("tanh", "tanh", _tanh, _tanh_vjp)

@@ -112,6 +112,11 @@ def _number(node: ast.AST, text: str) -> float | None:
     except (InputError, OverflowError):
         piece = ast.get_source_segment(text, node) or str(value)
         raise FormulaError(f"the number {_short(piece)} is not finite in float32") from None
+    if np.float32(value) == 0:
+        piece = ast.get_source_segment(text, node) or str(value)
+        if re.search(r"[1-9]", re.split(r"[eE]", piece)[0]):  # 1e-50, not 0 or 0e5
+            raise FormulaError(f"the number {_short(piece)} is 0 in float32 (smallest: "
+                               f"{np.finfo(np.float32).smallest_subnormal:.6g})")
     return sign * float(value)
 
 
@@ -263,12 +268,14 @@ def build(root: Expr, order: list[Expr], params: tuple[str, ...]) -> model_lib.M
         expression=root)
 
 
+_OPS = {"add": cr.add, "sub": cr.sub, "mul": cr.mul, "div": cr.div, "neg": cr.neg,
+        "pow": lambda a, *, name, value: cr.power(a, value, name=name),
+        **{f: getattr(cr, f) for f in FUNCTIONS}}
+
+
 def _predict(order: list[Expr], params, x):
     """The prediction over the chain-rule engine's ops: each node named by its own
     sub-expression, the last (the formula itself) ``y_hat``."""
-    ops = {"add": cr.add, "sub": cr.sub, "mul": cr.mul, "div": cr.div, "neg": cr.neg,
-           "pow": lambda a, *, name, value: cr.power(a, value, name=name),
-           **{f: getattr(cr, f) for f in FUNCTIONS}}
     values: dict[int, object] = {}
     for n in order:
         if n.op == "num":
@@ -279,7 +286,10 @@ def _predict(order: list[Expr], params, x):
             name = "y_hat" if n is order[-1] else n.text
             args = [values[id(a)] for a in n.args]
             extra = {"value": n.value} if n.op == "pow" else {}
-            values[id(n)] = ops[n.op](*args, name=name, **extra)
+            if all(type(a) in (int, float) for a in args):  # numbers alone: a number
+                values[id(n)] = symbolic.fold(n.op, args, n.value)
+            else:
+                values[id(n)] = _OPS[n.op](*args, name=name, **extra)
     return values[id(order[-1])]
 
 

@@ -162,19 +162,37 @@ def evaluate(roots: Sequence[Expr | None], env: Mapping[str, Any],
                 memo[id(e)] = e.value
             elif e.op == "var":
                 memo[id(e)] = env[e.value]
-            elif e.op == "pow":
-                memo[id(e)] = ops["pow"](memo[id(e.args[0])], e.value)
             else:
-                memo[id(e)] = ops[e.op](*(memo[id(a)] for a in e.args))
+                args = [memo[id(a)] for a in e.args]
+                if all(type(a) in (int, float) for a in args):
+                    memo[id(e)] = fold(e.op, args, e.value)
+                elif e.op == "pow":
+                    memo[id(e)] = ops["pow"](*args, e.value)
+                else:
+                    memo[id(e)] = ops[e.op](*args)
     return [None if r is None else memo[id(r)] for r in roots]
 
 
-_ARITHMETIC = {"add": lambda a, b: a + b, "sub": lambda a, b: a - b, "mul": lambda a, b: a * b,
-               "div": lambda a, b: a / b, "neg": lambda a: -a, "pow": lambda a, p: a**p}
-JAX_OPS = {**_ARITHMETIC, "exp": jnp.exp, "log": jnp.log, "tanh": jnp.tanh,
-           "sigmoid": jax.nn.sigmoid, "relu": jax.nn.relu,
+def fold(op: str, args: Sequence[float], value: Any = None) -> float:
+    """A node of numbers alone, as a Python number computed in float64 by NumPy: an overflow
+    is inf and 1/0 is inf, as in the arrays around it, where Python's own float arithmetic
+    would raise (``1e300**2``, ``1/0``).
+
+    >>> fold("pow", [1e300], 2), fold("div", [1.0, 0.0]), fold("add", [1.0, 2.0])
+    (inf, inf, 3.0)
+    """
+    with np.errstate(all="ignore"):
+        args = [np.float64(a) for a in args]
+        return float(NUMPY_OPS["pow"](*args, value) if op == "pow" else NUMPY_OPS[op](*args))
+
+
+JAX_OPS = {"add": jnp.add, "sub": jnp.subtract, "mul": jnp.multiply, "div": jnp.divide,
+           "neg": jnp.negative, "pow": lambda a, p: jnp.asarray(a)**p, "exp": jnp.exp,
+           "log": jnp.log, "tanh": jnp.tanh, "sigmoid": jax.nn.sigmoid, "relu": jax.nn.relu,
            "step": lambda a: jnp.where(jnp.asarray(a) > 0, 1.0, 0.0)}
-NUMPY_OPS = {**_ARITHMETIC, "exp": np.exp, "log": np.log, "tanh": np.tanh,
+NUMPY_OPS = {"add": np.add, "sub": np.subtract, "mul": np.multiply, "div": np.divide,
+             "neg": np.negative, "pow": lambda a, p: a**p, "exp": np.exp, "log": np.log,
+             "tanh": np.tanh,
              "sigmoid": lambda a: 1 / (1 + np.exp(-a)), "relu": lambda a: np.maximum(a, 0.0),
              "step": lambda a: np.where(np.asarray(a) > 0, 1.0, 0.0)}
 EXAMPLES = ((1.0, 2.0, 1.0), (2.0, 3.0, 0.5), (0.5, -1.0, 1.5), (1.5, 2.5, -0.5),
