@@ -12,7 +12,6 @@ a bad flag, file, number or environment (docs/contract.md).
 import math
 import time
 
-import numpy as np
 from absl import flags
 
 import _cli
@@ -82,20 +81,6 @@ def _grid_axes(settings: Settings) -> tuple[dict[str, list[float]], int]:
     return inits, n_models
 
 
-def _best_fit(m, result) -> dict[str, float] | None:
-    """For a model with no closed-form stability (not linear in its parameters): the final
-    parameters of the grid's best config (the lowest final loss, not diverged), at which
-    :func:`stability.for_model` linearises SGD; None otherwise."""
-    if m.has_least_squares:
-        return None
-    loss = np.where(np.asarray(result.diverged), np.inf,
-                    np.asarray(result.final_loss, np.float64))
-    if not np.isfinite(loss).any():
-        return None
-    best = int(np.argmin(loss))
-    return {p: float(np.asarray(result.final[p])[best]) for p in m.params}
-
-
 def main(_):
     from lec4_jax.tool import plots
 
@@ -129,7 +114,7 @@ def main(_):
                               progress=_cli.progress_line("model")
                               if _PROGRESS.value and long and lead else None)
     seconds = time.perf_counter() - start
-    rates = stability.for_model(m, dataset.x, float(lrs.max()), _best_fit(m, result))
+    rates = stability.for_model(m, dataset.x, float(lrs.max()), sweep.best_fit(result))
     extra = None  # for the plot: extra rates that trace each stable window and its edges
     extra_lrs = sweep.refined_rates(rates.intervals, lrs.min(), lrs.max()) if _PLOT.value else []
     if len(extra_lrs):  # every process takes part, as in the main grid

@@ -7,11 +7,11 @@ import shutil
 
 import numpy as np
 import pytest
+from test_cli import check_output
 
 from cli_util import Server, embedded
 from lec4_jax import model
 from lec4_jax.tool import report
-from test_cli import check_output
 
 # The formulas a teacher would try first: the lecture, w through a square, a bias, a unit,
 # a parameter used twice.
