@@ -33,12 +33,27 @@ Array = Any  # a JAX array, a tracer, or a Python/NumPy scalar
 
 @dataclasses.dataclass(frozen=True)
 class Primitive:
-    """An op: how to compute it, and its VJP rule ``vjp(ct, *inputs, **params) -> input cts``."""
+    """An op: how to compute it, and its VJP rule ``vjp(ct, *inputs, **params) -> input cts``.
+
+    ``steps``, where given, is the same rule as the walk adds it up: ``[(input index, term),
+    ...]`` in the order the terms join their input's gradient. JAX adds ``tanh``'s two terms
+    one at a time and ``div``'s second input's before its first; a node fed by several others
+    then sums in JAX's order, so the walk and ``jax.grad`` round alike.
+    """
 
     name: str
     symbol: str
     apply: Callable[..., Array]
     vjp: Callable[..., tuple[Array, ...]]
+    steps: Callable[..., list[tuple[int, Array]]] | None = None
+
+
+def _totals(steps: list[tuple[int, Array]], n: int) -> tuple[Array, ...]:
+    """Each input's cotangent: its terms of ``steps`` added up in order."""
+    out: list[Array] = [None] * n
+    for i, term in steps:
+        out[i] = term if out[i] is None else out[i] + term
+    return tuple(out)
 
 
 def _sum_to(ct: Array, like: Array) -> Array:
@@ -79,9 +94,13 @@ def _pow_vjp(ct, a, *, exponent):
 # The rules of the formula ops (lec4_jax.formula). Each multiplies in the order jax.grad does
 # (JAX's JVP rule, transposed), so the walk and jax.grad agree bit for bit on eager values.
 
+def _div_steps(ct, a, b):
+    # d(a/b)/da = 1/b, d(a/b)/db = -a/b^2 (as JAX rounds it: -((ct * b^-2) * a)); b's first
+    return [(1, _sum_to(-(ct * _pow(b, exponent=-2) * a), b)), (0, _sum_to(ct / b, a))]
+
+
 def _div_vjp(ct, a, b):
-    # d(a/b)/da = 1/b, d(a/b)/db = -a/b^2 (as JAX rounds it: -((ct * b^-2) * a))
-    return _sum_to(ct / b, a), _sum_to(-(ct * _pow(b, exponent=-2) * a), b)
+    return _totals(_div_steps(ct, a, b), 2)
 
 
 def _exp_vjp(ct, a):
@@ -92,10 +111,15 @@ def _log_vjp(ct, a):
     return (ct / a,)  # d(log a)/da = 1/a
 
 
-def _tanh_vjp(ct, a):
+def _tanh_steps(ct, a):
+    # d(tanh a)/da = 1 - tanh^2 a = (1 - t)(1 + t): the terms ct (1 - t) and ct (1 - t) t
     t = _tanh(a)
     c = ct * (1 - t)
-    return (c + c * t,)  # d(tanh a)/da = 1 - tanh^2 a = (1 - t)(1 + t)
+    return [(0, c), (0, c * t)]
+
+
+def _tanh_vjp(ct, a):
+    return _totals(_tanh_steps(ct, a), 1)
 
 
 def _sigmoid_vjp(ct, a):
@@ -163,10 +187,10 @@ def _div(a, b):
     return a / b
 
 
-DIV = Primitive("div", "/", _div, _div_vjp)
+DIV = Primitive("div", "/", _div, _div_vjp, _div_steps)
 EXP = Primitive("exp", "exp", _exp, _exp_vjp)
 LOG = Primitive("log", "log", _log, _log_vjp)
-TANH = Primitive("tanh", "tanh", _tanh, _tanh_vjp)
+TANH = Primitive("tanh", "tanh", _tanh, _tanh_vjp, _tanh_steps)
 SIGMOID = Primitive("sigmoid", "sigmoid", _sigmoid, _sigmoid_vjp)
 RELU = Primitive("relu", "relu", _relu, _relu_vjp)
 FUNCTIONS = {p.name: p for p in (EXP, LOG, TANH, SIGMOID, RELU)}  # one input, written f(a)
@@ -340,9 +364,15 @@ def backward(graph: Graph, output: Node, cotangent: Array = None) -> Walk:
         ct = grads[node.index]
         if ct is None or node.is_leaf:
             continue
-        values = (i.value for i in node.inputs)
-        passed[node.index] = node.primitive.vjp(ct, *values, **node.params)
-        for inp, c in zip(node.inputs, passed[node.index]):
+        values = [i.value for i in node.inputs]
+        if node.primitive.steps is None:
+            passed[node.index] = node.primitive.vjp(ct, *values, **node.params)
+            steps = enumerate(passed[node.index])
+        else:
+            steps = node.primitive.steps(ct, *values, **node.params)
+            passed[node.index] = _totals(steps, len(values))
+        for i, c in steps:
+            inp = node.inputs[i]
             grads[inp.index] = c if grads[inp.index] is None else grads[inp.index] + c
     return Walk(graph, output, grads, passed)
 
