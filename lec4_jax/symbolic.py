@@ -13,8 +13,8 @@ or torch for the tests' twin). Every walk is a loop, so no depth needs recursion
 >>> e.text, [n.text for n in t.order]
 ('x*w + b', ['x', 'w', 'x*w', 'b', 'x*w + b'])
 >>> d = Derivatives(e, t.order, ("w", "b"))
->>> d.loss_grads({"w": 1.5, "b": 0.5}, 2.0, 3.0)
-{'w': 6.0, 'b': 3.0}
+>>> d.loss_grads({"w": 1.5, "b": 0.5}, 2.0, 3.0)  # s = 0.5: 2 s x and 2 s
+{'w': 2.0, 'b': 1.0}
 """
 
 from __future__ import annotations

@@ -167,11 +167,11 @@ def test_a_1000_node_formula_parses_into_a_dag_no_larger_than_it():
     # the structure that keeps parsing linear (timed in scripts/bench.py, not here): one node
     # per distinct sub-expression, no recursion however long the sum
     text = formula.sample(1000)
-    root, order, params = formula._tree(text)
+    root, order, params = formula.tree(text)
     assert formula.size(text) >= 1000 and len(order) <= formula.size(text)
     assert order[-1] is root and len(params) > 100
     long_sum = " + ".join(["x*w"] * 400)  # 1599 nodes as written, 399 adds deep
-    assert len(formula._tree(long_sum)[1]) == 3 + 399  # x, w, x*w once, then the adds
+    assert len(formula.tree(long_sum)[1]) == 3 + 399  # x, w, x*w once, then the adds
 
 
 def test_parse_init():
@@ -179,3 +179,13 @@ def test_parse_init():
     assert formula.parse_init("w=1,b=0", m) == {"w": 1.0, "b": 0.0}
     assert formula.parse_init(" b = -2.5e-1 ", "x*w + b") == {"b": -0.25}
     assert formula.parse_init("", m) == {} and formula.parse_init("b=0", "affine") == {"b": 0.0}
+
+
+def test_the_docstring_examples_run():
+    import doctest
+
+    from lec4_jax import grammar, symbolic
+
+    for module in (formula, grammar, symbolic, model, cr):
+        failed, tried = doctest.testmod(module)
+        assert failed == 0 and (tried > 0 or module is cr), module.__name__

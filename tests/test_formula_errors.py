@@ -6,6 +6,7 @@ anything else; a valid formula that blows up numerically computes inf/nan, never
 import ast
 import builtins
 import time
+import warnings
 
 import numpy as np
 import pytest
@@ -27,6 +28,7 @@ CLASSES = {
         ("(w := 2)", "is an assignment"), ("x[0]*w", "'x[0]' is indexing"),
         ("f'{w}'", "is a string"), ("'w'", "'w' is not a number"), ("await w", "is await"),
         ("x*w; import os", "is not a formula: invalid syntax"),
+        ("1if w else 2", "invalid decimal literal"),
         ("import os", "is not a formula: invalid syntax"), ("x*_w", "unknown name '_w'"),
         ("x*__builtins__", "unknown name '__builtins__'"), ("print(x)", "unknown function 'print'"),
     ],
@@ -143,7 +145,9 @@ _ALPHABET = st.sampled_from(list("xwby0123456789.eE+-*/()_ ,=<>[]{}'\"\\:;!@#%^&
 def test_arbitrary_text_gives_a_model_or_a_formula_error_and_nothing_else(text):
     start = time.perf_counter()
     try:
-        m = formula.parse(text)
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")  # nor a warning on stderr
+            m = formula.parse(text)
     except FormulaError as e:
         assert "\n" not in str(e) and e.field == "model"
     else:

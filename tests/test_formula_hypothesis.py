@@ -66,7 +66,7 @@ def torch_twin(m, params, x, y):
     leaves = {k: torch.tensor(v, dtype=torch.float64, requires_grad=True)
               for k, v in params.items()}
     env = {"x": torch.tensor(x, dtype=torch.float64), **leaves}
-    order = formula._tree(m.name)[1]
+    order = formula.tree(m.name)[1]
     values = symbolic.evaluate(order, env, TORCH_OPS)
     for v in values:
         if isinstance(v, torch.Tensor) and v.requires_grad and not v.is_leaf:
