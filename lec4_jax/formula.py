@@ -45,7 +45,17 @@ from lec4_jax.grammar import (  # noqa: F401
 from lec4_jax.symbolic import Expr
 from lec4_jax.tool.data import InputError, check_value
 
-_MODELS: dict[str, model_lib.Model] = {}  # normalised text -> its one Model
+
+class _Models(dict):
+    """Normalised text -> its one Model; ``cache_clear()`` as functools' caches have, so a
+    benchmark can time the parser afresh."""
+
+    def cache_clear(self) -> None:
+        self.clear()
+
+
+_MODELS = _Models()
+del _Models  # the one instance is the module's cache; the class is not another
 
 
 def parse(text: str) -> model_lib.Model:
@@ -162,3 +172,6 @@ def sample(nodes: int = 1000) -> str:
         if count >= nodes:
             return " + ".join(terms)
     raise AssertionError("unreachable")  # pragma: no cover
+
+
+bench_formula = sample  # the name scripts/_bench_formula.py times the parser with
