@@ -46,8 +46,8 @@ _PROGRESS_EPOCHS = flags.DEFINE_integer(
     "reports progress.", lower_bound=1)
 _FORMULA_SAMPLES = flags.DEFINE_integer("formula_samples", 10**6, "Synthetic samples for row "
                                         "k's training.", lower_bound=1)
-_FORMULA_MODELS = flags.DEFINE_integer("formula_sweep_models", 10**5, "Models in row k's sweep.",
-                                       lower_bound=1)
+_FORMULA_MODELS = flags.DEFINE_integer("formula_sweep_models", 10**6, "Models in row k's sweep.",
+                                       lower_bound=1, upper_bound=10**8)
 _FORMULA_ONLY = flags.DEFINE_bool("formula_row_only", False, "Measure row k alone (a formula "
                                   "against the registry), not rows a to j.")
 _OUTPUT = flags.DEFINE_string("output", None, "Write the table as JSON here.")
