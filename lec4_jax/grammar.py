@@ -174,6 +174,7 @@ def tree(text: str) -> tuple[Expr, list[Expr], tuple[str, ...]]:
     topological order, and its parameters in order of first appearance. Iterative: a formula
     as deep as its length allows needs no recursion."""
     root_ast = _read(text)
+    text = text.strip()  # the positions ast gives are in the stripped text
     table = symbolic.Table()
     names: list[tuple[int, int, str]] = []
     stack: list[tuple[ast.AST, bool]] = [(root_ast, False)]

@@ -28,6 +28,7 @@ CLASSES = {
         ("(w := 2)", "is an assignment"), ("x[0]*w", "'x[0]' is indexing"),
         ("f'{w}'", "is a string"), ("'w'", "'w' is not a number"), ("await w", "is await"),
         ("x*w; import os", "is not a formula: invalid syntax"),
+        ("   os.system", "'os.system' is attribute access"),  # the piece, however indented
         ("1if w else 2", "invalid decimal literal"),
         ("import os", "is not a formula: invalid syntax"), ("x*_w", "unknown name '_w'"),
         ("x*__builtins__", "unknown name '__builtins__'"), ("print(x)", "unknown function 'print'"),
