@@ -62,6 +62,10 @@ class Model:
     stability windows and the loss landscape from the data's moments use it. A model that is
     not linear in its parameters has none (``None``), and the tool says so where it would need
     it. The code around branches on these (the parameters, the features), never on a name.
+
+    A teacher's formula (:func:`lec4_jax.formula.parse`, through :func:`get`) is a Model too:
+    its ``name`` the formula, ``closed_form`` its symbolic derivative, ``expression`` its parsed
+    tree (None for the registry's models).
     """
 
     name: str
