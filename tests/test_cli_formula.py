@@ -186,10 +186,24 @@ def test_the_sigmoid_page_in_korean_quizzes_the_sigmoid_node(servers, tmp_path):
     # (the formula's root, named y_hat as in every model); each step holds the answer
     (k,) = [i for i, n in enumerate(page["nodes"]) if n["op"] == "sigmoid"]
     assert page["nodes"][k]["inputs"] == ["x*w + b"]
+    # its local derivative, for the hint: the page's script knows the lecture's ops itself
+    assert page["nodes"][k]["local"] == ["sigmoid(x*w + b)·(1 − sigmoid(x*w + b))"]
     step = page["steps"][0]
     assert float(step["grads"][k]) != 0 and np.isfinite(float(step["grads"][k]))
     # the value at step 0 (w = b = 1, x = 1): sigmoid(2)
     assert float(step["values"][k]) == pytest.approx(1 / (1 + np.exp(-2.0)), rel=1e-6)
+
+
+def test_a_page_of_a_formula_that_divides_by_zero_where_its_graph_is_drawn(servers, tmp_path):
+    # The page's graph is traced at x = y = 1 and every parameter 1, where x/(w - 1) divides by
+    # zero: the structure is still drawn (NumPy's inf, not Python's exception, exit 70); the
+    # run itself starts at w = 3.
+    code, _, err = run(servers, "train.py", ["--model=x/(w - 1)", "--init=w=3", "--epochs=1",
+                                             "--learning_rate=0.001", "--html=p.html"], tmp_path)
+    assert (code, err) == (0, "")
+    nodes = embedded((tmp_path / "work" / "p.html").read_text())["nodes"]
+    (div,) = [n for n in nodes if n["op"] == "div"]
+    assert div["inputs"] == ["x", "w - 1"] and div["local"] == ["1/(w - 1)", "−x/(w - 1)²"]
 
 
 # ---- --init ----
