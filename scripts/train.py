@@ -1,4 +1,5 @@
-"""Trains the lecture's model, w on y = x*w, by per-sample SGD in JAX (or an exercise's model).
+"""Trains the lecture's model, w on y = x*w, by per-sample SGD in JAX (or an exercise's model, or
+a formula of your own: ``--model="sigmoid(x*w + b)" --init=w=0.5,b=0``).
 
 With the default flags this is the lecture's PyTorch loop: ``predict (BT)``, a ``grad:`` line per
 step, a ``progress:`` line per epoch, and ``predict (AT)``. Exit status: 0 when training finished,
