@@ -327,3 +327,24 @@ def test_sweep_every_formula_with_its_plot(servers, tmp_path, name):
     assert (code, err) == (0, "")
     assert sorted(os.listdir(tmp_path / "work")) == ["s.csv", "s.png"]
     assert any(line.startswith("stable learning rates (") for line in out.splitlines())
+
+
+@pytest.mark.parametrize("grad", ["autodiff", "chain_rule", "closed_form"])
+def test_every_gradient_method_trains_a_formula(servers, tmp_path, grad):
+    # jax.grad, the handwritten walk and the formula's symbolic derivative: in float64 the
+    # three runs end within rounding of each other (the lines are not bit-equal: the symbolic
+    # derivative rounds in its own order).
+    args = ["--model=sigmoid(x*w + b)", f"--grad={grad}", "--x64", "--epochs=3", "--notrace",
+            "--output=run.json"]
+    code, _, err = run(servers, "train.py", args, tmp_path)
+    assert (code, err) == (0, "")
+    final = json.loads((tmp_path / "work" / "run.json").read_text())["final_params"]
+    (tmp_path / "ref").mkdir()
+    servers("train.py").run([*args[:1], "--x64", "--epochs=3", "--notrace", "--output=r.json"],
+                            tmp_path / "ref")
+    want = json.loads((tmp_path / "ref" / "r.json").read_text())["final_params"]
+    assert final.keys() == want.keys() == {"w", "b"}
+    np.testing.assert_allclose(list(final.values()), list(want.values()), rtol=1e-12)
+    code, out, err = servers("sweep.py").run(["--model=sigmoid(x*w + b)", f"--grad={grad}",
+                                              "--num_lr=3", "--epochs=2"], tmp_path / "ref")
+    assert (code, err) == (0, "") and "3 models x 2 epochs" in out
