@@ -134,3 +134,16 @@ def test_the_bundled_font_is_found_without_importing_its_package(monkeypatch):
     assert fonts.bundled_font_file() is None
     monkeypatch.setattr(fonts, "BUNDLED", ("json", "fonts/none.ttf"))  # a module, no font
     assert fonts.bundled_font_file() is None
+
+
+def test_the_font_package_is_installed_for_the_notebooks_and_the_tests():
+    # the package fonts.BUNDLED names is what the notebooks' and the tests' installs bring
+    from pathlib import Path
+
+    from lec4_jax.tool import fonts
+
+    root = Path(__file__).resolve().parents[1]
+    wanted = fonts.BUNDLED[0].replace("_", "-")
+    for name in ("requirements-notebooks.txt", "requirements-dev.txt", "constraints.txt"):
+        lines = [line.split("#")[0].strip() for line in (root / name).read_text().splitlines()]
+        assert f"{wanted}==0.1.1" in lines, name
