@@ -35,6 +35,12 @@ def test_only_english_or_korean():
     assert language.language() == "en" and language.chosen() is None
     lj.set_language("ko")
     assert language.language() == "ko" and language.language("en") == "en"
+    # once Korean is set, the refusal is in Korean too
+    with pytest.raises(ValueError) as refused:
+        lj.set_language("fr")
+    assert str(refused.value) == messages.text("language", "unknown", "ko", langs="en, ko",
+                                               lang="fr")
+    assert hangul(str(refused.value)) and language.language() == "ko"
 
 
 def test_exercise_verdicts_follow_the_language():
