@@ -147,3 +147,24 @@ def test_the_font_package_is_installed_for_the_notebooks_and_the_tests():
     for name in ("requirements-notebooks.txt", "requirements-dev.txt", "constraints.txt"):
         lines = [line.split("#")[0].strip() for line in (root / name).read_text().splitlines()]
         assert f"{wanted}==0.1.1" in lines, name
+
+
+def test_a_font_file_that_cannot_be_read_is_not_used(monkeypatch, tmp_path):
+    from matplotlib import font_manager
+
+    from lec4_jax.tool import fonts
+
+    broken = tmp_path / "NanumBroken.ttf"
+    broken.write_bytes(b"not a font")
+    kept = list(font_manager.fontManager.ttflist)
+    try:
+        assert not fonts._add(font_manager, str(broken))
+        assert not fonts._add(font_manager, str(tmp_path / "missing.ttf"))
+    finally:
+        font_manager.fontManager.ttflist = kept
+
+    def refuse(name):
+        raise ValueError(name)  # what find_spec raises for a module without a spec
+
+    monkeypatch.setattr(fonts.importlib.util, "find_spec", refuse)
+    assert fonts.bundled_font_file() is None
