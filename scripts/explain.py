@@ -14,6 +14,7 @@ import _cli
 from lec4_jax import walkthrough
 
 _MODEL, _INIT = _cli.define_flags("model", "init").values()
+_LANG = _cli.define_flags("lang")["lang"]
 _PARAM_FLAGS = _cli.define_param_flags(" at which to walk the graph (default: the model's "
                                        "example)")
 _X = flags.DEFINE_float("x", None, "The sample's input (default: the model's example).")
@@ -32,14 +33,15 @@ def main(_):
     out = _cli.outputs_from([(_DOT, None), (_SVG, walkthrough.find_dot),
                              (_PNG, walkthrough.find_dot)])
     walk = walkthrough.explain(example)
-    title = walkthrough.title(example)
-    lines = [title, "", *walkthrough.table(walk, m.params), "",
-             walkthrough.check_against_jax(m, walk)]
+    lang = _LANG.value
+    title = walkthrough.title(example, lang=lang)
+    lines = [title, "", *walkthrough.table(walk, m.params, lang=lang), "",
+             walkthrough.check_against_jax(m, walk, lang=lang)]
     if _FORWARD.value:
-        lines += ["", *walkthrough.modes_table(example)]
+        lines += ["", *walkthrough.modes_table(example, lang=lang)]
     out.print_lines(lines)
     blown = walkthrough.first_non_finite(walk)
-    source = walkthrough.dot(walk, m.params, title=title)
+    source = walkthrough.dot(walk, m.params, title=title, lang=lang)
     if "--dot" in out:
         out.commit("--dot", source)
     for kind in ("svg", "png"):
