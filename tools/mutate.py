@@ -106,6 +106,7 @@ TESTS = {
     "lec4_jax/tool/training.py": ["test_training.py", "test_optimizers.py", "test_runs.py"],
     "lec4_jax/walkthrough.py": ["test_walkthrough.py"],
     "scripts/_bench.py": ["test_bench_harness.py", "test_cli_bench.py", "test_report.py"],
+    "scripts/_bench_formula.py": ["test_cli_bench.py"],
     "scripts/_cli.py": ["test_flags.py", "test_messages.py", "test_cli.py", "test_contract.py"],
     "scripts/_lecture_torch.py": ["test_lecture.py", "test_parity_torch.py"],
     "scripts/bench.py": ["test_flags.py", "test_cli_bench.py"],
