@@ -114,8 +114,6 @@ def _number(node: ast.AST, text: str) -> float | None:
 
 def _reject(node: ast.AST, text: str) -> FormulaError:
     piece = short(ast.get_source_segment(text, node) or type(node).__name__)
-    if isinstance(node, ast.Constant):
-        return FormulaError(f"{piece} is not a number")
     if isinstance(node, ast.BinOp):
         return FormulaError(f"{piece!r} uses an operator other than + - * / **")
     if isinstance(node, ast.UnaryOp):

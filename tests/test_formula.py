@@ -67,7 +67,8 @@ def test_each_node_is_named_by_its_own_sub_expression_and_the_formula_is_y_hat()
     ("-(x*w)", "-(x*w)"), ("(-w)**2", "(-w)**2"), ("-w**2", "-w**2"), ("- - w", "-(-w)"),
     ("(w**2)**3", "(w**2)**3"), ("w**-1", "w**-1"), ("w ** 0.5", "w**0.5"),
     ("(-2)**2*w", "(-2)**2*w"), ("x*-2 + w", "x*-2 + w"), ("+w*x", "w*x"), ("2.0*w", "2*w"),
-    ("1e-5*w", "1e-05*w"), ("TANH(x)*w" .lower(), "tanh(x)*w"), ("(\n x*w\n)", "x*w"),
+    ("1e-5*w", "1e-05*w"), ("-(-2)*w", "2*w"), ("x*w - -x", "x*w - -x"),
+    ("tanh(x)*w", "tanh(x)*w"), ("(\n x*w\n)", "x*w"),
 ])
 def test_the_normalised_name_parses_back_to_itself(text, name):
     m = formula.parse(text)
@@ -88,6 +89,8 @@ def test_the_example_is_a_point_where_every_gradient_is_nonzero():
         _, g = grads.loss_and_grad(m, "autodiff")(params, x, y)
         assert all(float(v) != 0 for v in g.values()), text
     assert formula.parse("x*w").example == (1.0, 2.0, {"w": 1.0})  # the lecture's
+    big = formula.parse(formula.sample(1000))  # too large to look: the defaults at x=1, y=2
+    assert big.example == (1.0, 2.0, big.defaults)
 
 
 def test_linear_in_the_parameters_gives_least_squares_features():
@@ -172,6 +175,17 @@ def test_a_1000_node_formula_parses_into_a_dag_no_larger_than_it():
     assert order[-1] is root and len(params) > 100
     long_sum = " + ".join(["x*w"] * 400)  # 1599 nodes as written, 399 adds deep
     assert len(formula.tree(long_sum)[1]) == 3 + 399  # x, w, x*w once, then the adds
+
+
+def test_what_is_not_text_is_refused_and_the_cache_can_be_emptied():
+    with pytest.raises(formula.FormulaError, match="a formula is text, not int"):
+        formula.parse(3)
+    with pytest.raises(formula.FormulaError, match="init is text") as e:
+        formula.parse_init(1.0, "x*w")
+    assert e.value.field == "init"
+    m = formula.parse("x*w + c")
+    formula._MODELS.cache_clear()
+    assert formula.parse("x*w + c") is not m and repr(m.expression) == "Expr('x*w + c')"
 
 
 def test_parse_init():
