@@ -259,6 +259,9 @@ BAD = [
     "x*w**100000",                       # an exponent too large
     "w.real*x",                          # an attribute
     "",                                  # nothing
+    "linaer",                            # a registry name mistyped: not a constant model
+    "x*exp",                             # a function used as a name
+    "x*w; import os",                    # two statements
 ]
 
 
