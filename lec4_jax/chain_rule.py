@@ -332,17 +332,21 @@ class Walk:
     grads: list[Array | None]
     passed: list[tuple[Array, ...]]
 
-    def node(self, name: str) -> Node:
+    def node(self, name: str | Node) -> Node:
+        """The node of that name (one only), or the node itself: constants all share the name
+        ``const``, so a walk over every node passes the node."""
+        if isinstance(name, Node):
+            return name
         matches = [n for n in self.graph.nodes if n.name == name]
         if len(matches) != 1:
             raise KeyError(f"{len(matches)} nodes are named {name!r}")
         (match,) = matches
         return match
 
-    def value(self, name: str) -> Array:
+    def value(self, name: str | Node) -> Array:
         return self.node(name).value
 
-    def grad(self, name: str) -> Array:
+    def grad(self, name: str | Node) -> Array:
         """dL/d(node), zero where the output does not depend on the node."""
         node = self.node(name)
         grad = self.grads[node.index]

@@ -165,7 +165,7 @@ def table(walk: cr.Walk, params: Sequence[str], dtype="float32",
     backward = []
     for n in reversed(nodes):
         names = [i.name for i in n.inputs]
-        backward.append([n.name, _op(n, params, words), fmt(walk.grad(n.name), dtype),
+        backward.append([n.name, _op(n, params, words), fmt(walk.grad(n), dtype),
                          _pairs(names, cr.local_grads(n), dtype),
                          _pairs(names, walk.passed[n.index], dtype)])
     return [words["forward"],
@@ -208,7 +208,7 @@ def node_label(walk: cr.Walk, node: cr.Node, dtype="float32", lang: str | None =
     """A node's three lines: its formula, its value, and dloss/d(node)."""
     what = node.name if node.is_leaf else f"{node.name} = {cr.expression(node)}"
     return (f"{what}\n{_words(lang)['value']} {fmt(node.value, dtype)}\n"
-            f"dloss/d{node.name} {fmt(walk.grad(node.name), dtype)}")
+            f"dloss/d{node.name} {fmt(walk.grad(node), dtype)}")
 
 
 def layout(walk: cr.Walk) -> dict[int, tuple[int, int]]:

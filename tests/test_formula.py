@@ -203,3 +203,18 @@ def test_the_docstring_examples_run():
     for module in (formula, grammar, symbolic, model, cr):
         failed, tried = doctest.testmod(module)
         assert failed == 0 and (tried > 0 or module is cr), module.__name__
+
+
+def test_a_formula_with_several_constants_walks_tables_and_draws():
+    # every number is a leaf named "const": the table and the picture look nodes up by the node
+    m = model.get("sigmoid(2*x*w - 1) + 0.5")
+    example = walkthrough.Example.of(m, {"w": 1.0}, 1.0, 2.0)
+    walk = walkthrough.explain(example)
+    assert sum(n.name == "const" for n in walk.graph.nodes) == 3
+    consts = [n for n in walk.graph.nodes if n.name == "const"]
+    assert [float(walk.grad(n)) for n in consts] != [] and walk.value(consts[0]) == 2.0
+    lines = walkthrough.table(walk, m.params)
+    assert sum(line.startswith("const") for line in lines) == 6  # forward and backward
+    assert walkthrough.dot(walk, m.params).count("dloss/dconst") == 3  # one label each
+    with pytest.raises(KeyError, match="3 nodes are named 'const'"):
+        walk.grad("const")
