@@ -383,7 +383,7 @@ def test_function_vjp_rules_match_jax_vjp_bit_for_bit(name, a, ct):
     ct = jnp.float32(ct)
     out, vjp = jax.vjp(theirs, a)
     assert primitive.apply(a) == out and cr.FUNCTIONS[name] is primitive
-    assert primitive.vjp(ct, a) == vjp(ct)
+    np.testing.assert_array_equal(primitive.vjp(ct, a), vjp(ct))  # nan where e^89 * 0
 
 
 @given(a=small, b=positive, ct=small)
