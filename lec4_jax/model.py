@@ -193,9 +193,10 @@ def get(model: Model | str) -> Model:
         return MODELS[model]
     from lec4_jax import formula  # on use: a registry name imports no parser
 
+    m = formula.parse(model)  # x, y, exp ... alone: the formula's own refusal
     if model.strip().isidentifier():  # a bare name: a mistyped model, not a formula in x
         raise formula.FormulaError(f"{unknown}, or write a formula in x (e.g. x*w + b)")
-    return formula.parse(model)
+    return m
 
 
 def least_squares(model: Model | str, x, y) -> dict[str, float] | None:

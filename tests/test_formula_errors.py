@@ -47,15 +47,18 @@ CLASSES = {
     ],
     "unknown names and functions": [
         ("foo(x)*w", "unknown function 'foo'"), ("sin(x*w)", "unknown function 'sin'"),
-        ("x*exp", "exp is a function: write exp(...)"), ("x*ŵ", "unknown name 'ŵ'"),
+        ("x*exp", "exp is a function: write exp(...)"), ("exp", "exp is a function"),
+        ("x*ŵ", "unknown name 'ŵ'"),
         ("x*loss", "'loss' names a node of the loss"), ("s*x", "'s' names a node"),
         ("x*y_hat", "'y_hat' names a node"), ("cubic", "unknown model 'cubic'"),
     ],
     "the target y in the prediction": [
         ("x*w + y", "y is the target"), ("sigmoid(y)*w", "y is the target"),
+        ("y", "y is the target"),
     ],
     "no parameter": [
         ("2*x", "has no parameter"), ("exp(x) - x**2", "has no parameter"), ("1", "no parameter"),
+        ("x", "'x' has no parameter"),
     ],
     "a wrong number of arguments": [
         ("exp()*w", "exp takes 1 argument, got 0"), ("log(x, w)", "log takes 1 argument, got 2"),
