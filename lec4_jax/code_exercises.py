@@ -127,12 +127,12 @@ class CodeExercise:
 
     def _sgd_epoch(self, answer, lang):
         names = self.model.params
-        for i, (x, y, p) in enumerate(self.points, 1):  # one sample at a time: one update
+        for x, y, p in self.points:  # one sample at a time: one update
             _, g = self._truth(p, x, y)
             got = _values(_call(answer, dict(p), [x], [y], 0.01), names)
             for k in names:
                 if not _close(got[k], np.float32(p[k]) - np.float32(0.01) * np.float32(g[k])):
-                    return Verdict(_say(lang, "code_sgd_step", i=i, point=_point(x=x, y=y, **p),
+                    return Verdict(_say(lang, "code_sgd_step", point=_point(x=x, y=y, **p),
                                         k=k), "wrong")
         x_data, y_data = [1.0, 2.0, 3.0], [3.0, 5.0, 7.0]  # y = 2x + 1 exactly
         start = {k: 0.0 for k in names}

@@ -143,9 +143,7 @@ def as_float32(value) -> float | None:
         number = float(value)
         with np.errstate(over="ignore"):
             cast = np.float32(number)
-    except (TypeError, ValueError, OverflowError, ArithmeticError):
-        return None
-    except Exception:  # noqa: BLE001 (jax's errors for arrays of several values, and the like)
+    except Exception:  # noqa: BLE001 (OverflowError, TypeError, ValueError, jax's own errors)
         return None
     return float(cast) if math.isfinite(number) and np.isfinite(cast) else None
 

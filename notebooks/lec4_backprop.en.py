@@ -16,8 +16,9 @@
 # %% [markdown]
 # # Lecture 4, back-propagation, in JAX
 #
-# This notebook redoes lecture 4 (back-propagation) of the Korean course **모두를 위한 딥러닝
-# 시즌 2** ("Deep Learning for Everyone", season 2) in JAX, and you write the JAX. As in the
+# This notebook redoes lecture 4 (back-propagation) of the Korean course
+# **모두를 위한 딥러닝 시즌 2** ("Deep Learning for Everyone", season 2) in JAX, and you write
+# the JAX. As in the
 # lecture, one weight `w` learns `y = 2x` from x = 1, 2, 3, and the loss, which measures how wrong
 # a prediction is, is `(x*w - y)**2`. A gradient, written like dloss/dw, says how much the loss
 # changes when a value changes a little.

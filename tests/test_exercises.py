@@ -193,7 +193,7 @@ CODE = {  # name: (right, [(wrong, what the hint names)])
         (lambda w, x, y: 2 * (x * w - y) * x, "sample 1")]),
     "sgd_epoch": (_epoch, [
         (_batch_epoch, "not once per epoch"),
-        (lambda p, xs, ys, lr: {"w": p["w"], "b": p["b"]}, "after one sample")]),
+        (lambda p, xs, ys, lr: {"w": p["w"], "b": p["b"]}, "after one update on one sample")]),
 }
 
 

@@ -87,6 +87,7 @@ TESTS = {
                                 "test_cli_sweep.py"],
     "lec4_jax/language.py": ["test_language.py", "test_exercises.py"],
     "lec4_jax/lecture.py": ["test_lecture.py"],
+    "lec4_jax/messages.py": ["test_messages_catalogue.py", "test_language.py"],
     "lec4_jax/model.py": ["test_model.py", "test_parity_models.py", "test_grads.py"],
     "lec4_jax/tool/outputs.py": ["test_outputs.py", "test_cli.py", "test_contract_outputs.py"],
     "lec4_jax/tool/pictures.py": ["test_language.py"],
