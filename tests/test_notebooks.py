@@ -2,6 +2,7 @@
 code in Korean and English, the learner's own JAX loop and code exercises right after the skill
 they test, every verdict shown and never raised; a fresh run prints what is committed."""
 
+import re
 import sys
 from pathlib import Path
 
@@ -209,3 +210,18 @@ def test_right_wrong_and_blank_answers_in_the_notebook(fresh, lang):
             assert "Traceback" not in verdict and verdict.count("\n") <= 1
         print(f"{lang} {name}\n  right: {right[name]}\n  wrong: {wrong[name]}\n"
               f"  blank: {blank[name]}")
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_the_quoted_pytorch_code_runs_as_written_and_prints_as_the_notebook_says(lang, capsys):
+    """The lecture's code, copied from the notebook into a cell, runs (with torch installed) and
+    prints tensors to four decimals, as the notebook says: tensor(4.), then tensor(-7.8400)."""
+    torch = pytest.importorskip("torch")
+    text = "\n".join(markdown(execute.source(lang)))
+    quoted = re.search(r"```python\n(import torch\n.*?)```", text, re.S).group(1)
+    torch.manual_seed(0)
+    exec(compile(quoted, "<the lecture's code>", "exec"), {})
+    printed = capsys.readouterr().out.splitlines()
+    assert printed[0] == "predict (BT) 4 tensor(4.)"
+    assert printed[2] == "\tgrad:  2.0 4.0 tensor(-7.8400)"
+    assert len(printed) == 82
