@@ -339,7 +339,7 @@ lj.exercises.check("sgd_epoch", sgd_epoch)
 # `lj.lecture.train_scanned` goes further: `lax.scan` is a loop that JAX compiles as a whole, so
 # all 60 steps run as one compiled program.
 
-# %%
+# %% tags=["cpu"]
 w_eager = lj.lecture.train(out=lambda *words: None)  # one operation at a time, like PyTorch
 
 w_jit = jnp.float32(1.0)
@@ -366,7 +366,7 @@ print("w after 20 epochs:  eager", show(w_eager), "  jit", show(w_jit), "  scan"
 # gradient and to the compiled update, separately. The answer depends on this machine's CPU: on
 # one without FMA (or with `XLA_FLAGS=--xla_cpu_max_isa=AVX`) both are the same at every step.
 
-# %%
+# %% tags=["cpu"]
 jit_grad = jax.jit(lj.lecture.grad)  # the gradient alone, compiled
 jit_step = jax.jit(lambda w, g: w - 0.01 * g)  # the update alone, compiled
 grad_differs, step_differs, w = [], [], jnp.float32(1.0)
@@ -388,7 +388,7 @@ for name, differs in [("the gradient (with x*w - y)", grad_differs), ("the updat
 # larger there, but it stays a few millionths in absolute terms. Neither run is wrong: both are
 # within rounding of the exact value. The 60 gradients of the run compiled whole by `lax.scan`:
 
-# %%
+# %% tags=["cpu"]
 eager, w = [], jnp.float32(1.0)
 for _ in range(20):  # 20 epochs
     for x, y in zip(lj.lecture.x_data, lj.lecture.y_data):

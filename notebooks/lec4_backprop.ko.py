@@ -333,7 +333,7 @@ lj.exercises.check("sgd_epoch", sgd_epoch)
 # `lj.lecture.train_scanned`는 한 걸음 더 나아갑니다. `lax.scan`은 JAX가 통째로 컴파일하는
 # 루프여서, 60 스텝 전체가 컴파일된 프로그램 하나로 실행됩니다.
 
-# %%
+# %% tags=["cpu"]
 w_eager = lj.lecture.train(out=lambda *words: None)  # PyTorch처럼 연산을 하나씩 실행
 
 w_jit = jnp.float32(1.0)
@@ -359,7 +359,7 @@ print("20 에포크 뒤의 w:  하나씩 실행", show(w_eager), "  jit", show(w
 # 컴파일한 기울기와 컴파일한 갱신을 따로 비교합니다. 결과는 이 컴퓨터의 CPU에 따라 다릅니다.
 # FMA가 없는 CPU(또는 `XLA_FLAGS=--xla_cpu_max_isa=AVX`)에서는 모두 같다고 나옵니다.
 
-# %%
+# %% tags=["cpu"]
 jit_grad = jax.jit(lj.lecture.grad)  # 기울기만 컴파일
 jit_step = jax.jit(lambda w, g: w - 0.01 * g)  # 갱신만 컴파일
 grad_differs, step_differs, w = [], [], jnp.float32(1.0)
@@ -381,7 +381,7 @@ for name, differs in [("기울기 (x*w - y를 품은 식)", grad_differs), ("갱
 # 정도입니다. 어느 쪽도 틀린 것은 아닙니다. 둘 다 정확한 값과 반올림 오차만큼만 다릅니다.
 # `lax.scan`으로 컴파일한 학습 전체의 기울기 60개를 비교해 봅시다.
 
-# %%
+# %% tags=["cpu"]
 eager, w = [], jnp.float32(1.0)
 for _ in range(20):  # 20 에포크
     for x, y in zip(lj.lecture.x_data, lj.lecture.y_data):
