@@ -72,7 +72,7 @@ def test_a_blank_is_not_answered_yet():
 
 def test_a_partial_answer_or_a_lone_number_for_several_parameters():
     assert exercises.check("bias", {"w": 6.0}, "en") == (
-        'give a value for b too: answer = {"w": ..., "b": ...}')
+        'give a value for b too, as {"w": ..., "b": ...}')
     assert exercises.check("bias", 3.0, "en").status == "wrong"
 
 
