@@ -90,12 +90,11 @@ lj.set_language("en")  # tables, pictures and the exercises' verdicts in English
 # %%
 x_data = [1.0, 2.0, 3.0]
 y_data = [2.0, 4.0, 6.0]
-w = jnp.float32(1.0)  # no requires_grad_(True): w is a plain value
+w = jnp.float32(1.0)
 w
 
 # %% [markdown]
-# In JAX `w` is an argument. The loss becomes a *pure function* of `w`: the same inputs always
-# give the same output, and nothing outside is changed.
+# No `requires_grad_(True)`: in JAX, `w` is a plain float32 value.
 
 # %%
 def forward(w, x):
@@ -110,22 +109,20 @@ def loss(w, x, y):
 loss(w, 1.0, 2.0)
 
 # %% [markdown]
-# `l.backward()` and then reading `w.grad` are one call in JAX: `jax.grad(loss)` is a new
-# function that returns dloss/dw, the derivative with respect to the first argument.
+# `w` is an argument, so the loss is a *pure function* of `w`: the same inputs always give the
+# same output, and nothing outside is changed.
 
 # %%
-grad = jax.grad(loss)  # l.backward(); w.grad.data
+grad = jax.grad(loss)
 grad(w, 1.0, 2.0)
 
 # %% [markdown]
-# Now the training loop. The update makes a new `w`, `w = w - 0.01 * g` (JAX arrays are never
-# changed in place). There is no line for `w.grad.data.zero_()`: PyTorch adds each `backward()`
-# into `w.grad`, while `jax.grad` returns a fresh value each call. `say` prints like `print` and
-# keeps the lines, to compare them with the lecture's below.
+# `l.backward()` and then reading `w.grad` are one call in JAX: `jax.grad(loss)` is a new function
+# that returns dloss/dw, the derivative with respect to the first argument.
 
 # %%
 show = lj.lecture.show  # a float32 as the shortest decimal that reads back the same: -7.84
-lines = []
+lines = []  # the lines printed, kept to compare them with the lecture's below
 
 
 def say(*words):
@@ -146,21 +143,26 @@ for epoch in range(20):
 say("predict (AT)", 4.0, show(forward(w, 4.0)))
 
 # %% [markdown]
-# Your lines against those of `lj.lecture`, the package's reference, and against the numbers of
-# the lecture's PyTorch code, run for real where PyTorch is installed. Change the learning rate or
-# the epochs above, run both cells again, and this one says at which line the runs part.
+# The update `w = w - 0.01 * g` makes a new `w` (JAX arrays are never changed in place). There is
+# no line for `w.grad.data.zero_()`: PyTorch adds each `backward()` into `w.grad`, while
+# `jax.grad` returns a fresh value each call.
 
 # %%
 lj.exercises.compare_run(lines)
 
 # %% [markdown]
-# The lecture computes the loss, `l = loss(x_val, y_val)`, then its gradient, `l.backward()`.
-# The twin of those two lines is `jax.value_and_grad`: it returns the loss and the gradient at once.
+# Your lines against those of `lj.lecture`, the package's reference, and against the numbers of
+# the lecture's PyTorch code, run for real where PyTorch is installed. Change the learning rate or
+# the epochs in the loop, run both cells again, and it says at which line the runs part.
 
 # %%
-loss_and_grad = jax.value_and_grad(loss)  # l = loss(...); l.backward()
+loss_and_grad = jax.value_and_grad(loss)
 l, g = loss_and_grad(jnp.float32(1.0), 3.0, 6.0)
 print("loss:", show(l), " dloss/dw:", show(g))
+
+# %% [markdown]
+# The lecture computes the loss, `l = loss(x_val, y_val)`, then its gradient, `l.backward()`.
+# The twin of those two lines is `jax.value_and_grad`: it returns the loss and the gradient at once.
 
 # %% [markdown]
 # ## 2. The worked example by hand

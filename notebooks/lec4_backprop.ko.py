@@ -85,17 +85,16 @@ lj.set_language("ko")  # 표, 그림, 연습 문제의 채점 결과를 한국�
 # PyTorch는 숫자를 텐서로 출력합니다: `predict (BT) 4 tensor(4.)`,
 # `grad:  2.0 4.0 tensor(-7.8400)`처럼 소수점 아래 네 자리까지 보여 줍니다. 아래 JAX 코드는 같은
 # float32 값을 되읽었을 때 같은 값이 되는 가장 짧은 소수(`-7.84`)로 출력합니다. 글자는 달라도 값은
-# 같습니다. 이제 이 코드를 JAX로 한 단계씩 옮겨 봅시다.
+# 같습니다. 이제 이 코드를 JAX로 한 단계씩 옮겨 실행해 봅시다.
 
 # %%
 x_data = [1.0, 2.0, 3.0]
 y_data = [2.0, 4.0, 6.0]
-w = jnp.float32(1.0)  # requires_grad_(True)가 없습니다: w는 그냥 값입니다
+w = jnp.float32(1.0)
 w
 
 # %% [markdown]
-# JAX에서는 `w`를 인자로 받습니다. 그러면 손실은 `w`의 *순수 함수*가 됩니다. 같은 입력에는 언제나
-# 같은 값을 돌려주고, 함수 바깥의 어떤 것도 바꾸지 않는 함수입니다.
+# `requires_grad_(True)`가 없습니다. JAX에서 `w`는 그냥 float32 값입니다.
 
 # %%
 def forward(w, x):
@@ -110,22 +109,20 @@ def loss(w, x, y):
 loss(w, 1.0, 2.0)
 
 # %% [markdown]
+# `w`를 인자로 받으므로 손실은 `w`의 *순수 함수*입니다. 같은 입력에는 언제나 같은 값을 돌려주고,
+# 함수 바깥의 어떤 것도 바꾸지 않습니다.
+
+# %%
+grad = jax.grad(loss)
+grad(w, 1.0, 2.0)
+
+# %% [markdown]
 # `l.backward()` 다음 `w.grad`를 읽는 두 줄이 JAX에서는 `jax.grad` 하나입니다. `jax.grad(loss)`는
 # 첫 번째 인자 `w`에 대한 기울기 dloss/dw를 돌려주는 새 함수입니다.
 
 # %%
-grad = jax.grad(loss)  # l.backward(); w.grad.data에 해당합니다
-grad(w, 1.0, 2.0)
-
-# %% [markdown]
-# 이제 학습 루프입니다. 갱신은 `w = w - 0.01 * g`로 새 `w`를 만듭니다(JAX 배열은 제자리에서 바꿀
-# 수 없습니다). `w.grad.data.zero_()`에 해당하는 줄은 없습니다. PyTorch는 `backward()`를 부를
-# 때마다 기울기를 `w.grad`에 더해 두지만, `jax.grad`는 부를 때마다 새 값을 돌려주기 때문입니다.
-# `say`는 `print`처럼 출력하면서, 아래에서 강의 출력과 비교하려고 줄을 모아 둡니다.
-
-# %%
 show = lj.lecture.show  # float32 값을 되읽어도 같은 값이 되는 가장 짧은 소수로: -7.84
-lines = []
+lines = []  # 출력한 줄을 모아 두었다가 아래에서 강의 출력과 비교합니다
 
 
 def say(*words):
@@ -146,21 +143,26 @@ for epoch in range(20):
 say("predict (AT)", 4.0, show(forward(w, 4.0)))
 
 # %% [markdown]
-# 여러분의 출력을 이 패키지의 기준 구현 `lj.lecture`의 출력과, PyTorch가 설치되어 있으면 강의의
-# PyTorch 코드를 실제로 실행한 숫자와 비교합니다. 위 셀에서 학습률이나 에포크 수를 바꿔 실행한 뒤
-# 이 셀을 다시 실행하면, 몇 번째 줄부터 달라지는지 알려 줍니다.
+# 갱신 `w = w - 0.01 * g`는 새 `w`를 만듭니다(JAX 배열은 제자리에서 바꿀 수 없습니다).
+# `w.grad.data.zero_()`에 해당하는 줄은 없습니다. PyTorch는 `backward()`를 부를 때마다 기울기를
+# `w.grad`에 더해 두지만, `jax.grad`는 부를 때마다 새 값을 돌려주기 때문입니다.
 
 # %%
 lj.exercises.compare_run(lines)
 
 # %% [markdown]
-# 강의 코드는 `l = loss(x_val, y_val)`로 손실을 구한 뒤 `l.backward()`로 기울기를 구합니다. 이
-# 두 줄의 짝은 `jax.value_and_grad`입니다. 손실과 기울기를 한 번에 돌려줍니다.
+# 여러분의 출력을 이 패키지의 기준 구현 `lj.lecture`의 출력과, PyTorch가 설치되어 있으면 강의의
+# PyTorch 코드를 실제로 실행한 숫자와 비교했습니다. 위 루프에서 학습률이나 에포크 수를 바꿔 두 셀을
+# 다시 실행하면, 몇 번째 줄부터 달라지는지 알려 줍니다.
 
 # %%
-loss_and_grad = jax.value_and_grad(loss)  # l = loss(...); l.backward()에 해당합니다
+loss_and_grad = jax.value_and_grad(loss)
 l, g = loss_and_grad(jnp.float32(1.0), 3.0, 6.0)
 print("손실:", show(l), " dloss/dw:", show(g))
+
+# %% [markdown]
+# 강의 코드는 `l = loss(x_val, y_val)`로 손실을 구한 뒤 `l.backward()`로 기울기를 구합니다. 이
+# 두 줄의 짝이 `jax.value_and_grad`입니다. 손실과 기울기를 한 번에 돌려줍니다.
 
 # %% [markdown]
 # ## 2. 강의 예제를 손으로 계산하기
