@@ -219,4 +219,4 @@ def compare_run(lines: list[str], lang: str) -> Verdict:
     else:
         words = [_say(lang, "run_same", n=len(mine)),
                  _say(lang, "run_torch_same", torch_text=torch_run[1], value=theirs[2].split()[-1])]
-    return Verdict("; ".join(words), "right")
+    return Verdict(" ".join(words), "right")

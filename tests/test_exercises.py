@@ -233,7 +233,7 @@ def test_compare_run_says_where_a_run_parts():
     lines = []
     lecture.train(out=lambda *words: lines.append(" ".join(map(str, words))))
     same = exercises.compare_run(lines, "en")
-    assert same.ok and same.startswith(f"the same {len(lines)} lines as lj.lecture")
+    assert same.ok and same.startswith(f"your {len(lines)} lines are lj.lecture's, line for line.")
     changed = list(lines)
     changed[5] = "\tgrad:  3.0 6.0 -1"
     parted = exercises.compare_run(changed, "ko")

@@ -164,9 +164,9 @@ def test_the_korean_notebook_prints_korean_and_the_english_none(fresh):
     text = {lang: "".join(t for cell in execute.meaning(fresh[lang]) for k, t in cell)
             for lang in LANGS}
     assert "아직 답을 적지 않았습니다" in text["ko"]
-    assert "모든 숫자가 PyTorch의 float32" in text["ko"]
-    assert "lj.lecture와 한 줄 한 줄 같은" in text["ko"]
-    assert not hangul(text["en"]) and "the same 82 lines as lj.lecture" in text["en"]
+    assert "모든 숫자가 PyTorch의 float32 값과도 같습니다" in text["ko"]
+    assert "출력한 82줄이 lj.lecture의 출력과 한 줄 한 줄 같습니다." in text["ko"]
+    assert not hangul(text["en"]) and "your 82 lines are lj.lecture's, line for line." in text["en"]
 
 
 # Right, wrong and blank answers, filled in programmatically ---------------------------------
