@@ -66,8 +66,8 @@ FORMULA = ["formula.py", "grammar.py", "symbolic.py"]
 
 def test_the_machinery_lives_in_tool_and_measurement_outside_the_package():
     assert sorted(p.name for p in LESSON if p.name not in FORMULA) == [
-        "__init__.py", "chain_rule.py", "exercises.py", "grads.py", "language.py", "lecture.py",
-        "messages.py", "model.py", "walkthrough.py"]
+        "__init__.py", "chain_rule.py", "code_exercises.py", "exercises.py", "grads.py",
+        "language.py", "lecture.py", "messages.py", "model.py", "walkthrough.py"]
     assert not list(PACKAGE.rglob("bench*.py"))
     assert sorted(p.name for p in LESSON if p.name in FORMULA) == FORMULA
 
