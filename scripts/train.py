@@ -82,10 +82,10 @@ def main(_):
     if "--html" in out:
         out.commit("--html", lambda: stepthrough.page(run, _LANG.value))
     if run.diverged_at is not None:
-        why = (report.stability_note(dataset.x, settings) if run.diverged_at else
-               "the loss is not finite at the starting point, before any step (a log of a "
-               "number <= 0, a division by zero, an overflow)")
-        _cli.fail(f"{report.divergence_message(run)}; {why}", _cli.EXIT_FAILED)
+        start = ("" if run.diverged_at else "the loss is not finite at the starting point, "
+                 "before any step (a log of a number <= 0, a division by zero, an overflow); ")
+        _cli.fail(f"{report.divergence_message(run)}; {start}"
+                  f"{report.stability_note(dataset.x, settings)}", _cli.EXIT_FAILED)
     if run.loss_after > run.loss_before:
         logging.warning("the learning rate is unstable: the mean loss rose from %s to %s; %s",
                         run.loss_before, run.loss_after, report.stability_note(dataset.x, settings))
