@@ -197,7 +197,7 @@ def first_non_finite(walk: cr.Walk) -> str | None:
     every number is finite."""
     nodes = [n for n in walk.graph.nodes if n.name != "const"]
     for label, number in ((lambda n: n.name, lambda n: n.value),
-                          (lambda n: f"dloss/d{n.name}", lambda n: walk.grad(n.name))):
+                          (lambda n: f"dloss/d{n.name}", walk.grad)):
         for n in nodes:
             if not np.all(np.isfinite(number(n))):
                 return f"{label(n)} is {float(number(n))}"
