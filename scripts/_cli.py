@@ -410,11 +410,6 @@ def define_param_list_flags() -> dict[str, flags.FlagHolder]:
             for p, users in _registry_params().items()}
 
 
-def given_params(holders: dict[str, flags.FlagHolder]) -> dict[str, float]:
-    """The parameter values the user gave (the flags present)."""
-    return {p: h.value for p, h in holders.items() if present(h)}
-
-
 def chosen_model(holder: flags.FlagHolder):
     """The model ``--model`` names: a registry name or a formula, parsed once (a bad one is
     an :class:`InputError` of field ``model``: one line, exit 2)."""
