@@ -1,0 +1,317 @@
+"""The step-through page in a classroom (issue 28), measured in headless Chromium: the update
+each optimizer really made against ``train.py --output``, a diverging run's banner and log axis,
+the quiz's focus, Escape, graded hints and relative tolerance, one screen at 1280×720 in every
+state, sizes for the room, the phone, and axe-core with no violations. Skips without Chromium."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from cli_util import BASE_ENV, SCRIPTS, embedded
+from lec4_jax import messages
+from lec4_jax import model as model_lib
+from lec4_jax.tool import runs, stepthrough, training
+from lec4_jax.tool.settings import Settings
+from test_stepthrough import LECTURE, browser, open_page, viewport
+
+
+@pytest.fixture(scope="module")
+def driver():
+    d = browser()
+    yield d
+    d.quit()
+
+
+def train(folder: Path, *flags):
+    folder.mkdir(parents=True, exist_ok=True)
+    proc = subprocess.run([sys.executable, str(SCRIPTS / "train.py"), "--html=page.html",
+                           "--output=run.json", "--trace=false", *flags], cwd=folder,
+                          capture_output=True, text=True, env=BASE_ENV)
+    assert proc.returncode in (0, 1), proc.stderr
+    return folder / "page.html", json.loads((folder / "run.json").read_text())
+
+
+# ---- 8: the update the optimizer really made, against --output, for every optimizer ----
+
+PANEL = """const q = s => document.querySelector(s).textContent; const out = [];
+for (const i of arguments[0]) { show(i); out.push({before: q("#update-w .p-before"),
+  grad: q("#update-w .p-grad"), delta: q("#update-w .p-delta"), after: q("#update-w .p-next"),
+  head: q("#update-label"), rule: q("#rule"), note: document.getElementById("rule-note").hidden ?
+  "" : q("#rule-note"), delta_head: q("#h-delta")}); }
+return out;"""
+
+
+@pytest.mark.parametrize("optimizer", sorted(training.OPTIMIZERS))
+def test_the_update_panel_is_the_step_the_optimizer_took(driver, tmp_path, optimizer):
+    page, out = train(tmp_path, f"--optimizer={optimizer}")
+    steps = out["steps"]
+    open_page(driver, page)
+    shown = driver.execute_script(PANEL, [0, 1, 2, 5, 30, len(steps) - 2])
+    en = messages.section("page", "en")
+    f32 = np.float32
+    off_sgd = 0
+    for i, view in zip([0, 1, 2, 5, 30, len(steps) - 2], shown):
+        # before, g and after are the run's (--output's) own numbers, to float32's last digit
+        assert f32(view["before"]) == f32(steps[i]["w"]), (i, view)
+        assert f32(view["grad"]) == f32(steps[i]["grad"]), (i, view)
+        assert f32(view["after"]) == f32(steps[i + 1]["w"]), (i, view)
+        assert f32(view["delta"]) == f32(steps[i + 1]["w"]) - f32(steps[i]["w"]), (i, view)
+        sgd_after = f32(view["before"]) - f32(0.01) * f32(view["grad"])  # p − lr · g
+        ulps = abs(int(f32(view["after"]).view(np.int32)) - int(sgd_after.view(np.int32)))
+        off_sgd += ulps > 1  # (1: XLA may fuse p − lr · g into one rounding)
+        if optimizer == "sgd":  # the rule is the lecture's, and the numbers follow it
+            assert view["head"] == "update: p ← p − lr · g" and view["note"] == ""
+            assert view["delta_head"] == "Δp = −lr · g"
+        else:  # the optimizer's own rule, and the word that its step is not −lr · g
+            assert "p − lr · g" not in view["head"] and en[f"opt_{optimizer}"] in view["head"]
+            assert view["rule"] == en[f"rule_{optimizer}"]
+            assert view["note"] == en["rule_note"] and view["delta_head"] == "Δp"
+    if optimizer == "sgd":
+        assert off_sgd == 0
+    else:
+        assert off_sgd >= 1  # a step that −lr · g does not explain: the note is needed
+
+
+# ---- 2: a run that explains itself ----
+
+def test_a_diverging_run_says_what_happened_where_and_why_in_both_languages(driver, tmp_path):
+    page, out = train(tmp_path / "en", "--learning_rate=1.0")
+    assert out["diverged_at_step"] == 29
+    open_page(driver, page, "#step=29")
+    read = lambda: driver.execute_script("""const q = id => document.getElementById(id);
+      return {banner: q("banner").hidden ? "" : q("banner").textContent,
+              check: q("check").textContent,
+              ticks: [...q("loss-chart").querySelectorAll("text")].map(t => t.textContent)}""")
+    view = read()
+    assert "diverged at step 29" in view["banner"] and "3.4e38" in view["banner"]
+    assert "inf (infinite)" in view["banner"]
+    assert "(0, 0.204018) ∪ (0.476538, 0.519014)" in view["banner"]  # what the CLI computed
+    assert view["check"].startswith("✗ not finite at this step") and "= inf" in view["check"]
+    assert "1e30" in view["ticks"] and "step · (log scale)" in view["ticks"]
+    page, _ = train(tmp_path / "ko", "--learning_rate=1.0", "--lang=ko")
+    open_page(driver, page, "#step=29")
+    view = read()
+    assert "스텝 29에서 발산" in view["banner"] and "3.4e38" in view["banner"]
+    assert "(0, 0.204018)" in view["banner"] and view["check"].startswith("✗ 이 스텝에서 유한하지")
+
+
+def test_an_unstable_run_that_has_not_diverged_yet_says_so(driver, tmp_path):
+    page, out = train(tmp_path, "--learning_rate=0.3")
+    assert out["diverged_at_step"] is None
+    open_page(driver, page, "#step=59")
+    banner = driver.find_element("id", "banner").text
+    assert "unstable" in banner and "(0, 0.204018)" in banner and "used 0.3" in banner
+    loss = embedded(page.read_text())["charts"]["loss"]
+    assert loss["log"] and loss["ticks"][0] == "1e-1" and float(loss["ticks"][-1]) >= 2.2e15
+    check = driver.find_element("id", "check").text
+    assert check.startswith("✓ every dloss/dp") and "jax.grad" in check  # what it compares
+
+
+def test_a_converging_run_has_no_banner(driver, tmp_path):
+    page, _ = train(tmp_path)
+    open_page(driver, page)
+    assert driver.execute_script("return document.getElementById('banner').hidden")
+
+
+# ---- 4: a quiz that teaches ----
+
+def answer(driver, text):
+    box = driver.switch_to.active_element
+    assert box.get_attribute("id") == "answer"  # focus is in the answer box, always
+    box.send_keys(text, "\n")
+    return driver.find_element("id", "feedback").text
+
+
+def test_the_quiz_keeps_focus_grades_its_hints_and_leaves_with_escape(driver, tmp_path):
+    from selenium.webdriver.common.action_chains import ActionChains
+    from selenium.webdriver.common.keys import Keys
+
+    page, out = train(tmp_path)
+    open_page(driver, page, "#step=0")
+    ActionChains(driver).send_keys("q").perform()  # entering the quiz: the answer box
+    assert answer(driver, "-2").startswith("✓ Right: dloss/ds = -2.0")
+    hint1 = answer(driver, "7")  # dloss/dŷ: the rule first, no local gradient yet
+    assert "the chain rule at ŷ: dloss/dŷ = dloss/ds · ∂s/∂ŷ" in hint1 and "= 1" not in hint1
+    hint2 = answer(driver, "7")  # then the local gradient, as a formula
+    assert "the local gradient: ∂s/∂ŷ = 1" in hint2 and "-2.0" not in hint2
+    assert answer(driver, "7").startswith("The answer is dloss/dŷ = -2.0")  # the third try
+    answer(driver, "7")  # dloss/dw: the product's local gradient is the other factor, x
+    assert "∂ŷ/∂w = x" in answer(driver, "7")
+    assert answer(driver, "-2").startswith("✓ Right: dloss/dw = -2.0")
+    ActionChains(driver).send_keys(Keys.ARROW_RIGHT).perform()  # the next step: focus, no verdict
+    assert driver.find_element("id", "feedback").text == ""
+    assert driver.switch_to.active_element.get_attribute("id") == "answer"
+    driver.switch_to.active_element.send_keys(Keys.ESCAPE)  # Escape leaves the quiz
+    assert driver.execute_script("return location.hash") == "#step=1"
+    assert driver.find_element("id", "quiz-panel").get_attribute("hidden") is not None
+
+
+def test_the_tolerance_is_relative_to_the_steps_own_gradients(driver, tmp_path):
+    page, out = train(tmp_path)
+    data = embedded(page.read_text())
+    at = {n["name"]: k for k, n in enumerate(data["nodes"])}
+    step = data["steps"][5]  # x = 3: dloss/dw = 3 · dloss/ds, the step's largest
+    want, big = float(step["grads"][at["s"]]), abs(float(step["grads"][at["w"]]))
+    assert float(step["gmax"]) == big
+    open_page(driver, page, "#step=5&quiz")
+    # within 0.1 % of the step's largest gradient (0.3 % of this one): right
+    assert answer(driver, repr(want + 0.9e-3 * big)).startswith("✓ Right")
+    open_page(driver, page, "#step=6&quiz")
+    s6 = data["steps"][6]
+    want6, big6 = float(s6["grads"][at["s"]]), float(s6["gmax"])
+    assert answer(driver, repr(want6 + 1.2e-3 * big6)).startswith("✗ Not yet")  # beyond it
+    assert answer(driver, "0").startswith("✗ Not yet")  # "0" is not right late in a run either
+    open_page(driver, page, "#step=59&quiz")
+    assert abs(float(data["steps"][59]["grads"][at["s"]])) > 1e-3  # once the floor was 0.001
+    assert answer(driver, "0").startswith("✗ Not yet")
+
+
+# ---- 3 and 1: one screen, sized for the room ----
+
+SIZES = """const g = document.getElementById("graph");
+const scale = g.getBoundingClientRect().width / +g.getAttribute("viewBox").split(" ")[2];
+const fs = e => parseFloat(getComputedStyle(e).fontSize);
+return {graph: Math.min(...[...g.querySelectorAll("text.value, text.grad")].map(e => fs(e) * scale)),
+        update: Math.min(...[...document.querySelectorAll("#update td, #loss")].map(fs)),
+        scroll_h: document.documentElement.scrollHeight, scroll_w: document.documentElement.scrollWidth,
+        h: innerHeight, w: innerWidth};"""
+
+
+@pytest.fixture(scope="module")
+def pages(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("pages")
+    out = {}
+    for model in model_lib.MODELS:
+        run = runs.run(Settings(model=model), *LECTURE)
+        for lang in ("en", "ko"):
+            out[model, lang] = folder / f"{model}-{lang}.html"
+            out[model, lang].write_text(stepthrough.page(run, lang), encoding="utf-8")
+    run = runs.run(Settings(learning_rate=1.0), *LECTURE)
+    for lang in ("en", "ko"):
+        out["diverged", lang] = folder / f"diverged-{lang}.html"
+        out["diverged", lang].write_text(stepthrough.page(run, lang), encoding="utf-8")
+    return out
+
+
+@pytest.mark.parametrize("width,height", [(1280, 720), (1920, 1080)])
+def test_the_numbers_are_sized_for_the_room(driver, pages, width, height):
+    with viewport(driver, width, height):
+        open_page(driver, pages["linear", "en"], "#step=5")
+        normal = driver.execute_script(SIZES)
+        open_page(driver, pages["linear", "en"], "#step=5&present")
+        present = driver.execute_script(SIZES)
+    assert normal["update"] >= 24  # the lecture's numbers in the update panel
+    assert normal["graph"] >= (16.5 if height == 720 else 29)  # the graph grows with the screen
+    assert present["graph"] >= 0.04 * height  # node values: 4 % of the screen's height
+    assert present["update"] >= 0.04 * height
+    for view in (normal, present):
+        assert view["scroll_h"] <= height and view["scroll_w"] <= width
+
+
+STATES = ["#step=0", "#step=5", "#step=59", "#step=5&quiz", "#step=5&present",
+          "#step=5&quiz&present"]
+
+
+@pytest.mark.parametrize("page", [*model_lib.MODELS, "diverged"])
+@pytest.mark.parametrize("lang", ["en", "ko"])
+def test_one_screen_at_1280x720_in_every_state(driver, pages, page, lang):
+    problems = []
+    with viewport(driver, 1280, 720):
+        for state in STATES:
+            open_page(driver, pages[page, lang], state)
+            view = driver.execute_script(SIZES)
+            if view["scroll_h"] > 720 or view["scroll_w"] > 1280:
+                problems.append((state, view["scroll_w"], view["scroll_h"]))
+        open_page(driver, pages[page, lang], "#step=1&quiz")  # a finished quiz step
+        before = driver.execute_script(RECTS)
+        for _ in range(60):
+            if driver.execute_script("return quizDone(step)"):
+                break
+            answer(driver, "1e9")
+            assert driver.execute_script(RECTS) == before  # nothing jumps while answering
+        assert driver.execute_script("return quizDone(step)")
+        view = driver.execute_script(SIZES)
+        if view["scroll_h"] > 720:
+            problems.append(("finished quiz step", view["scroll_h"]))
+    assert problems == []
+
+
+RECTS = """return ["graph", "update-panel", "loss-chart", "param-chart", "answer"].map(id => {
+  const r = document.getElementById(id).getBoundingClientRect();
+  return [id, Math.round(r.top), Math.round(r.left), Math.round(r.width), Math.round(r.height)];
+});"""
+
+
+def test_the_keys_are_behind_a_question_mark(driver, pages):
+    with viewport(driver, 1280, 720):
+        open_page(driver, pages["linear", "en"])
+        help_box = driver.find_element("id", "help")
+        assert not help_box.is_displayed()
+        driver.find_element("id", "help-btn").click()
+        assert help_box.is_displayed() and "Keys:" in help_box.text
+        assert driver.find_element("id", "help-btn").get_attribute("aria-expanded") == "true"
+
+
+# ---- 5: the lecture's notation ----
+
+def test_the_lectures_notation_and_words(driver, pages):
+    open_page(driver, pages["linear", "ko"], "#step=5")
+    text = driver.execute_script("return document.body.innerText")
+    assert "ŷ = x·w" in text and "손실 = s²" in text and "확률적 경사 하강법(SGD)" in text
+    assert "y_hat" not in text and "linear" not in text and "-0.0" not in text
+    assert driver.execute_script("return document.documentElement.lang") == "ko"
+    assert pages["linear", "ko"].read_text().startswith('<!DOCTYPE html>\n<html lang="ko">')
+    colors = driver.execute_script("""const c = s => getComputedStyle(document.querySelector(s)).fill;
+      return [c('#graph g.node.input text.grad'), c('#graph g.node.param text.grad')]""")
+    assert colors[0] != colors[1]  # the inputs' gradients are muted
+    assert "입력은 데이터라서 갱신하지 않습니다" in text
+    ticks = driver.execute_script("""const svg = document.getElementById("param-chart"),
+      b = svg.getBoundingClientRect();
+      return [...svg.querySelectorAll("text")].map(t => { const r = t.getBoundingClientRect();
+        return r.left >= b.left - 0.5 && r.right <= b.right + 0.5; })""")
+    assert all(ticks)  # no clipped tick
+
+
+# ---- 6: a phone ----
+
+def test_on_a_phone_the_whole_lecture_graph_is_visible_and_no_key_help(driver, pages):
+    driver.execute_cdp_cmd("Emulation.setTouchEmulationEnabled", {"enabled": True,
+                                                                  "maxTouchPoints": 5})
+    with viewport(driver, 390, 844, mobile=True):
+        open_page(driver, pages["linear", "en"], "#step=5&quiz")
+        view = driver.execute_script("""const w = document.getElementById("graph-wrap"),
+          g = document.getElementById("graph").getBoundingClientRect();
+          const labels = [...document.querySelectorAll("#graph text")].every(t => {
+            const r = t.getBoundingClientRect(); return r.left >= g.left - 0.5 && r.right <= g.right + 0.5; });
+          return {fits: w.scrollWidth <= w.clientWidth, labels,
+                  help: getComputedStyle(document.getElementById("help-btn")).display}""")
+    driver.execute_cdp_cmd("Emulation.setTouchEmulationEnabled", {"enabled": False})
+    assert view == {"fits": True, "labels": True, "help": "none"}
+
+
+# ---- 7: axe-core, every rule, no violations ----
+
+def axe_script():
+    axe = pytest.importorskip("axe_selenium_python", reason="axe-selenium-python not installed")
+    return (Path(axe.__file__).parent / "node_modules" / "axe-core" / "axe.min.js").read_text()
+
+
+@pytest.mark.parametrize("page,state", [(("linear", "en"), "#step=5"),
+                                        (("linear", "ko"), "#step=5&quiz"),
+                                        (("quadratic", "en"), "#step=5&present"),
+                                        (("diverged", "ko"), "#step=29")])
+def test_axe_finds_no_violations(driver, pages, page, state):
+    source = axe_script()
+    with viewport(driver, 1280, 720):
+        open_page(driver, pages[page], state)
+        driver.execute_script(source)
+        result = driver.execute_async_script(
+            "const done = arguments[arguments.length - 1];"
+            "axe.run(document, {resultTypes: ['violations']}).then(r => done(r.violations))"
+            ".catch(e => done(String(e)));")
+    assert result == [], [(v["id"], v["impact"], [n["html"][:80] for n in v["nodes"][:3]])
+                          for v in result]
