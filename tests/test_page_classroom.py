@@ -10,13 +10,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from test_stepthrough import LECTURE, browser, open_page, viewport
 
 from cli_util import BASE_ENV, SCRIPTS, embedded
 from lec4_jax import messages
 from lec4_jax import model as model_lib
 from lec4_jax.tool import runs, stepthrough, training
 from lec4_jax.tool.settings import Settings
-from test_stepthrough import LECTURE, browser, open_page, viewport
 
 
 @pytest.fixture(scope="module")
@@ -82,10 +82,12 @@ def test_a_diverging_run_says_what_happened_where_and_why_in_both_languages(driv
     page, out = train(tmp_path / "en", "--learning_rate=1.0")
     assert out["diverged_at_step"] == 29
     open_page(driver, page, "#step=29")
-    read = lambda: driver.execute_script("""const q = id => document.getElementById(id);
-      return {banner: q("banner").hidden ? "" : q("banner").textContent,
-              check: q("check").textContent,
-              ticks: [...q("loss-chart").querySelectorAll("text")].map(t => t.textContent)}""")
+    def read():
+        return driver.execute_script("""const q = id => document.getElementById(id);
+          return {banner: q("banner").hidden ? "" : q("banner").textContent,
+                  check: q("check").textContent,
+                  ticks: [...q("loss-chart").querySelectorAll("text")].map(t => t.textContent)}""")
+
     view = read()
     assert "diverged at step 29" in view["banner"] and "3.4e38" in view["banner"]
     assert "inf (infinite)" in view["banner"]
@@ -175,9 +177,11 @@ def test_the_tolerance_is_relative_to_the_steps_own_gradients(driver, tmp_path):
 SIZES = """const g = document.getElementById("graph");
 const scale = g.getBoundingClientRect().width / +g.getAttribute("viewBox").split(" ")[2];
 const fs = e => parseFloat(getComputedStyle(e).fontSize);
-return {graph: Math.min(...[...g.querySelectorAll("text.value, text.grad")].map(e => fs(e) * scale)),
+return {graph: Math.min(...[...g.querySelectorAll("text.value, text.grad")]
+          .map(e => fs(e) * scale)),
         update: Math.min(...[...document.querySelectorAll("#update td, #loss")].map(fs)),
-        scroll_h: document.documentElement.scrollHeight, scroll_w: document.documentElement.scrollWidth,
+        scroll_h: document.documentElement.scrollHeight,
+        scroll_w: document.documentElement.scrollWidth,
         h: innerHeight, w: innerWidth};"""
 
 
@@ -265,7 +269,8 @@ def test_the_lectures_notation_and_words(driver, pages):
     assert "y_hat" not in text and "linear" not in text and "-0.0" not in text
     assert driver.execute_script("return document.documentElement.lang") == "ko"
     assert pages["linear", "ko"].read_text().startswith('<!DOCTYPE html>\n<html lang="ko">')
-    colors = driver.execute_script("""const c = s => getComputedStyle(document.querySelector(s)).fill;
+    colors = driver.execute_script("""
+      const c = s => getComputedStyle(document.querySelector(s)).fill;
       return [c('#graph g.node.input text.grad'), c('#graph g.node.param text.grad')]""")
     assert colors[0] != colors[1]  # the inputs' gradients are muted
     assert "입력은 데이터라서 갱신하지 않습니다" in text
@@ -286,7 +291,8 @@ def test_on_a_phone_the_whole_lecture_graph_is_visible_and_no_key_help(driver, p
         view = driver.execute_script("""const w = document.getElementById("graph-wrap"),
           g = document.getElementById("graph").getBoundingClientRect();
           const labels = [...document.querySelectorAll("#graph text")].every(t => {
-            const r = t.getBoundingClientRect(); return r.left >= g.left - 0.5 && r.right <= g.right + 0.5; });
+            const r = t.getBoundingClientRect();
+            return r.left >= g.left - 0.5 && r.right <= g.right + 0.5; });
           return {fits: w.scrollWidth <= w.clientWidth, labels,
                   help: getComputedStyle(document.getElementById("help-btn")).display}""")
     driver.execute_cdp_cmd("Emulation.setTouchEmulationEnabled", {"enabled": False})
