@@ -209,11 +209,25 @@ def test_the_numbers_are_sized_for_the_room(driver, pages, width, height):
         open_page(driver, pages["linear", "en"], "#step=5&present")
         present = driver.execute_script(SIZES)
     assert normal["update"] >= 24  # the lecture's numbers in the update panel
-    assert normal["graph"] >= (16.5 if height == 720 else 29)  # the graph grows with the screen
+    assert normal["graph"] >= (16.5 if height == 720 else 26)  # the graph grows with the screen
     assert present["graph"] >= 0.04 * height  # node values: 4 % of the screen's height
     assert present["update"] >= 0.04 * height
     for view in (normal, present):
         assert view["scroll_h"] <= height and view["scroll_w"] <= width
+
+
+@pytest.mark.parametrize("model", model_lib.MODELS)
+def test_browser_zoom_makes_the_numbers_larger(driver, pages, model):
+    # Zooming 1280×720 to 125 % and 150 % leaves 1024×576 and 853×480 CSS px, each CSS px
+    # 1.25 or 1.5 device px: the graph's numbers in device px grow (the page may scroll)
+    sizes = {}
+    for zoom, (width, height) in [(1.0, (1280, 720)), (1.25, (1024, 576)), (1.5, (853, 480))]:
+        with viewport(driver, width, height):
+            open_page(driver, pages[model, "en"], "#step=5")
+            view = driver.execute_script(SIZES)
+        sizes[zoom] = (view["graph"] * zoom, view["update"] * zoom)
+    assert sizes[1.25][0] > sizes[1.0][0] and sizes[1.5][0] > sizes[1.0][0], sizes
+    assert sizes[1.25][1] > sizes[1.0][1] and sizes[1.5][1] > sizes[1.0][1], sizes
 
 
 STATES = ["#step=0", "#step=5", "#step=59", "#step=5&quiz", "#step=5&present",
