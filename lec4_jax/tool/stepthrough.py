@@ -27,7 +27,7 @@ from lec4_jax import model as model_lib
 from lec4_jax.tool.data import InputError
 from lec4_jax.tool.report import fmt, steps_shown
 
-MAX_STEPS = 20_000  # 0.24 kB a step (linear) to 0.42 kB (quadratic): a page of 5 to 8 MB
+MAX_STEPS = 20_000  # 0.26 kB a step (linear) to 0.49 kB (quadratic): a page of 5 to 10 MB
 TOLERANCE = 1e-3  # the quiz: within 0.1 % of JAX's number, or of the step's largest gradient
 
 
@@ -38,7 +38,7 @@ def labels(lang: str) -> dict[str, str]:
 
 def check_size(steps: int) -> None:
     if steps > MAX_STEPS:
-        raise InputError(f"the page holds at most {MAX_STEPS:,} steps (0.24 to 0.42 kB each); this "
+        raise InputError(f"the page holds at most {MAX_STEPS:,} steps (0.26 to 0.49 kB each); this "
                          f"run has {steps:,}: train fewer epochs or samples", "html")
 
 
@@ -84,9 +84,6 @@ def page_data(run, lang: str = "en") -> dict:
     uses = {name: sum(1 for _, i in edges if i == name) for name in names}
     fan = [e for e, (_, i) in enumerate(edges) if uses.get(i, 0) > 1]
     f = lambda v: fmt(v, dtype)  # noqa: E731
-    # the quiz asks every node but the inputs and the loss; the run's gradients where it has them
-    quizzed = [j for j, node in enumerate(nodes) if node["op"] != "input" and j < len(nodes) - 1]
-    grads_of = [run_grads.get(name, grads[name]) for name in names]
     steps = []
     for i in range(n):
         step = {"epoch": int(h.epoch[i]), "values": [], "grads": []}
@@ -103,8 +100,6 @@ def page_data(run, lang: str = "en") -> dict:
         # the step the optimizer took, in the compute dtype (for SGD: -lr * g, rounded)
         with np.errstate(all="ignore"):
             step["delta"] = {k: f(after[k][i] - params[k][i]) for k in m.params}
-        asked = [abs(float(grads_of[j][i])) for j in quizzed]
-        step["gmax"] = f(max([g for g in asked if math.isfinite(g)], default=0.0))
         if fan:
             step["passed"] = [f(passed[e][i]) for e in fan]
         if walk:
