@@ -16,12 +16,26 @@ LANGS = ("en", "ko")
 _chosen: str | None = None
 
 
+def _check(lang: str | None) -> None:
+    """A language the lesson does not have raises ValueError, in the language already set."""
+    if lang is not None and lang not in LANGS:
+        from lec4_jax import messages
+
+        raise ValueError(messages.text("language", "unknown", _chosen or "en",
+                                       langs=", ".join(LANGS), lang=lang))
+
+
 def set_language(lang: str | None) -> None:
     """Sets the language of what the lesson prints: ``"en"``, ``"ko"``, or ``None`` (unset, so
-    English, and the exercises' verdicts in both languages)."""
+    English, and the exercises' verdicts in both languages).
+
+    >>> set_language("ko"); language()
+    'ko'
+    >>> set_language(None); language()
+    'en'
+    """
     global _chosen
-    if lang is not None and lang not in LANGS:
-        raise ValueError(f"language must be one of {', '.join(LANGS)}, not {lang!r}")
+    _check(lang)
     _chosen = lang
 
 
@@ -32,6 +46,5 @@ def chosen() -> str | None:
 
 def language(lang: str | None = None) -> str:
     """``lang`` if given (checked), else the language set, else English."""
-    if lang is not None and lang not in LANGS:
-        raise ValueError(f"language must be one of {', '.join(LANGS)}, not {lang!r}")
+    _check(lang)
     return lang or _chosen or "en"
