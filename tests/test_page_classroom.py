@@ -74,6 +74,34 @@ def test_the_update_panel_is_the_step_the_optimizer_took(driver, tmp_path, optim
         assert off_sgd == 0
     else:
         assert off_sgd >= 1  # a step that −lr · g does not explain: the note is needed
+    state = driver.execute_script("show(5); return document.getElementById('state').hidden ?"
+                                  " null : document.getElementById('state').textContent")
+    assert (state is None) == (optimizer == "sgd")
+    if optimizer != "sgd":  # the state the rule names, after this step
+        assert state.startswith("the optimizer's state after this step: ")
+        for symbol in {"momentum": "v(w)", "nesterov": "v(w)", "adam": "m(w)", "adamw": "s(w)",
+                       "rmsprop": "s(w)", "adagrad": "s(w)", "adabelief": "m(w)",
+                       "lion": "m(w)"}[optimizer], "":
+            assert symbol in state
+
+
+def test_the_state_shown_is_the_state_the_step_used(tmp_path):
+    # momentum: p ← p − lr · v with the v shown (to 1 ulp: XLA may fuse the multiply-add);
+    # Adam: m ← 0.9 · m + 0.1 · g from one step's m to the next, t counts the steps
+    f32 = np.float32
+    for optimizer in ("momentum", "adam"):
+        page, out = train(tmp_path / optimizer, f"--optimizer={optimizer}")
+        steps = embedded(page.read_text())["steps"]
+        for i, step in enumerate(steps[:-1]):
+            before, after = f32(out["steps"][i]["w"]), f32(out["steps"][i + 1]["w"])
+            if optimizer == "momentum":
+                v = f32(step["state"]["v"]["w"])
+                np.testing.assert_array_max_ulp(after, before - f32(0.01) * v, maxulp=1)
+            else:
+                assert step["state"]["t"][""] == str(i + 1)
+                m, g = f32(step["state"]["m"]["w"]), f32(out["steps"][i]["grad"])
+                m0 = f32(steps[i - 1]["state"]["m"]["w"]) if i else f32(0)
+                np.testing.assert_allclose(m, f32(0.9) * m0 + f32(0.1) * g, rtol=2e-7)
 
 
 # ---- 2: a run that explains itself ----
@@ -194,6 +222,10 @@ def pages(tmp_path_factory):
         for lang in ("en", "ko"):
             out[model, lang] = folder / f"{model}-{lang}.html"
             out[model, lang].write_text(stepthrough.page(run, lang), encoding="utf-8")
+    run = runs.run(Settings(model="affine", optimizer="adam"), *LECTURE)
+    for lang in ("en", "ko"):  # the longest update panel: two parameters, Adam's state
+        out["adam", lang] = folder / f"adam-{lang}.html"
+        out["adam", lang].write_text(stepthrough.page(run, lang), encoding="utf-8")
     run = runs.run(Settings(learning_rate=1.0), *LECTURE)
     for lang in ("en", "ko"):
         out["diverged", lang] = folder / f"diverged-{lang}.html"
@@ -234,7 +266,7 @@ STATES = ["#step=0", "#step=5", "#step=59", "#step=5&quiz", "#step=5&present",
           "#step=5&quiz&present"]
 
 
-@pytest.mark.parametrize("page", [*model_lib.MODELS, "diverged"])
+@pytest.mark.parametrize("page", [*model_lib.MODELS, "diverged", "adam"])
 @pytest.mark.parametrize("lang", ["en", "ko"])
 def test_one_screen_at_1280x720_in_every_state(driver, pages, page, lang):
     problems = []

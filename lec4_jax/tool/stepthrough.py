@@ -84,6 +84,7 @@ def page_data(run, lang: str = "en") -> dict:
     uses = {name: sum(1 for _, i in edges if i == name) for name in names}
     fan = [e for e, (_, i) in enumerate(edges) if uses.get(i, 0) > 1]
     f = lambda v: fmt(v, dtype)  # noqa: E731
+    state = _optimizer_state(run, n)
     steps = []
     for i in range(n):
         step = {"epoch": int(h.epoch[i]), "values": [], "grads": []}
@@ -100,6 +101,10 @@ def page_data(run, lang: str = "en") -> dict:
         # the step the optimizer took, in the compute dtype (for SGD: -lr * g, rounded)
         with np.errstate(all="ignore"):
             step["delta"] = {k: f(after[k][i] - params[k][i]) for k in m.params}
+        for symbol, per_param in state.items():
+            step.setdefault("state", {})[symbol] = {
+                k: str(int(v[i])) if v.dtype.kind in "iu" else f(v[i])
+                for k, v in per_param.items()}
         if fan:
             step["passed"] = [f(passed[e][i]) for e in fan]
         if walk:
@@ -246,6 +251,39 @@ def _walk_all(params, x, y, *, model: str):
 def _walks(model, params, x, y):
     with jax.disable_jit():
         return jax.device_get(_walk_all(params, x, y, model=model))
+
+
+# the optimizer state's fields as its rule on the page writes them (lec4_jax/locale/*/page.toml)
+STATE_SYMBOLS = {"trace": "v", "mu": "m", "nu": "s", "sum_of_squares": "s", "count": "t"}
+
+
+def _optimizer_state(run, n: int) -> dict[str, dict[str, np.ndarray]]:
+    """Each step's optimizer state after its update, ``{symbol: {parameter: values}}`` (a
+    count: ``{"t": {"": values}}``), replayed by optax from the run's own parameters and
+    gradients (the run keeps no state per step). Plain SGD has none: ``{}``."""
+    from lec4_jax.tool import training
+
+    s, h = run.settings, run.history
+    opt = training.Rule.of(s.model, s.grad, s.optimizer).optimizer(
+        s.dtype.type(s.learning_rate))
+    names = list(run.model.params)
+    params = {k: np.asarray(h.params[k][:n]) for k in names}
+    grads = {k: np.asarray(h.grads[k][:n]) for k in names}
+
+    def body(carry, pg):
+        _, carry = opt.update(pg[1], carry, pg[0])
+        return carry, carry
+
+    first = {k: v[0] for k, v in params.items()}
+    with np.errstate(all="ignore"):
+        _, states = jax.device_get(jax.lax.scan(body, opt.init(first), (params, grads)))
+    out: dict[str, dict[str, np.ndarray]] = {}
+    for path, leaf in jax.tree_util.tree_flatten_with_path(states)[0]:
+        field = next((k.name for k in reversed(path) if hasattr(k, "name")), None)
+        param = path[-1].key if hasattr(path[-1], "key") else ""
+        if field in STATE_SYMBOLS and (param in names or param == "") and np.ndim(leaf) == 1:
+            out.setdefault(STATE_SYMBOLS[field], {})[param] = np.asarray(leaf)
+    return {sym: {k: per[k] for k in ["", *names] if k in per} for sym, per in out.items()}
 
 
 def _health(run, f) -> dict:
