@@ -320,6 +320,9 @@ def test_the_lectures_notation_and_words(driver, pages):
       return [c('#graph g.node.input text.grad'), c('#graph g.node.param text.grad')]""")
     assert colors[0] != colors[1]  # the inputs' gradients are muted
     assert "입력은 데이터라서 갱신하지 않습니다" in text
+    heads = driver.execute_script(
+        "return [...document.querySelectorAll('#update-table thead th')].map(t => t.textContent)")
+    assert heads == ["p", "갱신 전", "g = dloss/dp", "Δp = −lr · g", "갱신 후"]
     ticks = driver.execute_script("""const svg = document.getElementById("param-chart"),
       b = svg.getBoundingClientRect();
       return [...svg.querySelectorAll("text")].map(t => { const r = t.getBoundingClientRect();
