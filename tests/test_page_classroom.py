@@ -276,6 +276,9 @@ def test_one_screen_at_1280x720_in_every_state(driver, pages, page, lang):
             view = driver.execute_script(SIZES)
             if view["scroll_h"] > 720 or view["scroll_w"] > 1280:
                 problems.append((state, view["scroll_w"], view["scroll_h"]))
+            over = driver.execute_script(EVERY_STEP)  # every step of the run in this state
+            if over:
+                problems.append((state, "steps", over[:5]))
         open_page(driver, pages[page, lang], "#step=1&quiz")  # a finished quiz step
         before = driver.execute_script(RECTS)
         for _ in range(60):
@@ -290,6 +293,10 @@ def test_one_screen_at_1280x720_in_every_state(driver, pages, page, lang):
     assert problems == []
 
 
+EVERY_STEP = """const out = [], at = step;
+for (let i = 0; i < N; i++) { show(i); const d = document.documentElement;
+  if (d.scrollHeight > innerHeight || d.scrollWidth > innerWidth) out.push(i); }
+show(at); return out;"""
 RECTS = """return ["graph", "update-panel", "loss-chart", "param-chart", "answer"].map(id => {
   const r = document.getElementById(id).getBoundingClientRect();
   return [id, Math.round(r.top), Math.round(r.left), Math.round(r.width), Math.round(r.height)];
@@ -370,3 +377,26 @@ def test_axe_finds_no_violations(driver, pages, page, state):
             ".catch(e => done(String(e)));")
     assert result == [], [(v["id"], v["impact"], [n["html"][:80] for n in v["nodes"][:3]])
                           for v in result]
+
+
+def test_a_long_run_says_when_its_gradients_are_about_0_and_its_last_tick_is_whole(driver,
+                                                                                 tmp_path):
+    # 1,200 steps: the loss falls to about 1e-14 and the gradients to about 1e-7 of the first
+    # step's; the step axis ends at 1199, drawn whole inside the chart
+    run = runs.run(Settings(epochs=400), *LECTURE)
+    (tmp_path / "long.html").write_text(stepthrough.page(run), encoding="utf-8")
+    with viewport(driver, 1280, 720):
+        open_page(driver, tmp_path / "long.html", "#step=1199&quiz")
+        intro = driver.find_element("id", "quiz-intro").text
+        ticks = driver.execute_script("""const out = [];
+          for (const id of ["loss-chart", "param-chart"]) {
+            const svg = document.getElementById(id), b = svg.getBoundingClientRect();
+            for (const t of svg.querySelectorAll("text.step-tick")) {
+              const r = t.getBoundingClientRect();
+              out.push([t.textContent, r.left >= b.left - 0.5 && r.right <= b.right + 0.5]); } }
+          return out;""")
+        open_page(driver, tmp_path / "long.html", "#step=3&quiz")
+        early = driver.find_element("id", "quiz-intro").text
+    assert intro.startswith("At this step every gradient is about 0 (the largest is ")
+    assert early.startswith("Quiz: compute dloss/d(node)")
+    assert ["1199", True] in ticks and all(whole for _, whole in ticks)
