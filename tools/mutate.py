@@ -80,6 +80,7 @@ TREE = WORK / "tree"
 TESTS = {
     "lec4_jax/chain_rule.py": ["test_chain_rule.py"],
     "lec4_jax/tool/data.py": ["test_data.py", "test_cli.py"],
+    "lec4_jax/code_exercises.py": ["test_exercises.py"],
     "lec4_jax/exercises.py": ["test_exercises.py", "test_cli_explain.py"],
     "lec4_jax/grads.py": ["test_grads.py"],
     "lec4_jax/tool/fonts.py": ["test_plots_fonts.py", "test_plots.py"],
