@@ -400,3 +400,34 @@ def test_a_long_run_says_when_its_gradients_are_about_0_and_its_last_tick_is_who
     assert intro.startswith("At this step every gradient is about 0 (the largest is ")
     assert early.startswith("Quiz: compute dloss/d(node)")
     assert ["1199", True] in ticks and all(whole for _, whole in ticks)
+
+
+def _formula_model():
+    """A model named as a formula model names its nodes: by their sub-expressions."""
+    from lec4_jax import chain_rule as cr
+
+    def predict(p, x):
+        return cr.add(cr.mul(x, p["w"], name="x*w"), p["b"], name="x*w + b")
+
+    def closed_form(p, x, y):
+        s = 2 * (x * p["w"] + p["b"] - y)
+        return {"w": s * x, "b": s}
+
+    return model_lib.Model(name="x*w + b", params=("w", "b"), predict=predict,
+                           closed_form=closed_form, formula="y_hat = x*w + b",
+                           defaults={"w": 1.0, "b": 0.0}, example=(1.0, 2.0, {"w": 1.0, "b": 0.0}))
+
+
+def test_nodes_named_by_their_formulas_are_labelled_once(driver, monkeypatch, tmp_path):
+    monkeypatch.setitem(model_lib.MODELS, "x*w + b", _formula_model())
+    run = runs.run(Settings(model="x*w + b"), *LECTURE)
+    (tmp_path / "f.html").write_text(stepthrough.page(run), encoding="utf-8")
+    with viewport(driver, 1280, 720):
+        open_page(driver, tmp_path / "f.html", "#step=5")
+        labels = driver.execute_script(
+            "return [...document.querySelectorAll('#graph text.lbl')].map(t => t.textContent)")
+        view = driver.execute_script(SIZES)
+    # the lecture's notation, each node's formula said once (not "x·w + b = x·w + b")
+    assert labels == ["x (input)", "y (input)", "w (parameter)", "b (parameter)", "x·w",
+                      "x·w + b", "s = x·w + b − y", "loss = s²"]
+    assert view["scroll_h"] <= 720 and view["scroll_w"] <= 1280
