@@ -59,7 +59,9 @@ def page_data(run, lang: str = "en") -> dict:
     ``steps[i]``: ``epoch``, ``values`` and ``grads`` (one per node, in ``nodes`` order: the
     graph's forward value and dloss/d(node); the loss and dloss/d(parameter) are the compiled
     run's), ``next`` (each parameter after the update) and, where some input feeds several
-    nodes, ``passed`` (the gradient each such edge carries back, in ``passed_edges`` order).
+    nodes, ``passed`` (the gradient each such edge carries back, in ``passed_edges`` order) and
+    ``local`` (the local gradient of each edge in ``local_edges``: into an op whose local
+    gradient is not ±1 or a value on the graph).
     ``walk``, only on steps where the handwritten walk rounded the loss or a parameter's
     gradient differently: ``[node index, "value" or "grad", the walk's number, ulps apart]``.
     """
@@ -70,7 +72,7 @@ def page_data(run, lang: str = "en") -> dict:
     x, y = np.asarray(h.x[:n]), np.asarray(h.y[:n])
     nodes = _structure(m.name)
     names = [node["name"] for node in nodes]
-    values, grads, passed, want = _walks(m.name, params, x, y)
+    values, grads, passed, local, want = _walks(m.name, params, x, y)
     # equivalent mutant (ReplaceBinaryOperator_BitAnd_BitOr): the walk and the run compute the
     # same ops elementwise, so a NaN on one side only would take more than rounding.
     same = lambda a, b: (a == b) | (np.isnan(a) & np.isnan(b))  # noqa: E731
@@ -83,6 +85,7 @@ def page_data(run, lang: str = "en") -> dict:
     edges = [(j, name) for j, node in enumerate(nodes) for name in node["inputs"]]
     uses = {name: sum(1 for _, i in edges if i == name) for name in names}
     fan = [e for e, (_, i) in enumerate(edges) if uses.get(i, 0) > 1]
+    local_edges = [e for e, (j, _) in enumerate(edges) if nodes[j]["op"] not in ON_GRAPH]
     f = lambda v: fmt(v, dtype)  # noqa: E731
     state = _optimizer_state(run, n)
     steps = []
@@ -107,13 +110,16 @@ def page_data(run, lang: str = "en") -> dict:
                 for k, v in per_param.items()}
         if fan:
             step["passed"] = [f(passed[e][i]) for e in fan]
+        if local_edges:
+            step["local"] = [f(v[i]) for v in local]
         if walk:
             step["walk"] = walk
         steps.append(step)
     return {
         "labels": labels(lang), "lang": lang, "model": m.name, "formula": m.formula,
         "optimizer": s.optimizer, "learning_rate": f(s.learning_rate), "params": list(m.params),
-        "nodes": nodes, "passed_edges": fan, "steps": steps,
+        "nodes": nodes, "passed_edges": fan, "local_edges": local_edges,
+        "steps": steps,
         "disagree": [int(i) for i in np.flatnonzero(~agrees)],
         "charts": _charts(steps, names, list(m.params), dtype),
         "tolerance": TOLERANCE, "dtype": str(np.dtype(dtype)), "diverged_at": run.diverged_at,
@@ -140,8 +146,8 @@ def _layout(nodes) -> dict[str, tuple[int, int]]:
     return place
 
 
-# d(node)/d(each input) as the hint writes it, for the ops a formula adds (the page's script
-# knows add, sub, mul, neg, square and pow itself): one text per input.
+# d(node)/d(each input) as the page writes it (the quiz's hint, the explanation), for every op
+# the engine records: one text per input, constants included (the page drops theirs).
 def _operand(name: str) -> str:
     """A node's name as an operand of ``/`` or a power: bracketed unless one name or call."""
     call = name[:1].isalpha() and name.endswith(")") and name.find("(") > 0 \
@@ -150,13 +156,34 @@ def _operand(name: str) -> str:
 
 
 _LOCAL_RULES = {
+    "add": lambda a, b: ["1", "1"],
+    "sub": lambda a, b: ["1", "−1"],
+    "neg": lambda a: ["−1"],
+    "mul": lambda a, b: [b, a],  # the product's local gradient is the other factor
+    "square": lambda a: [f"2·{_operand(a)}"],
+    "pow": lambda a, *, exponent: [f"{exponent}·{_operand(a)}^{exponent - 1}"],
     "div": lambda a, b: [f"1/{_operand(b)}", f"−{_operand(a)}/{_operand(b)}²"],
     "exp": lambda a: [f"exp({a})"],
-    "log": lambda a: [f"1/{a}"],
+    "log": lambda a: [f"1/{_operand(a)}"],
     "tanh": lambda a: [f"1 − tanh({a})²"],
     "sigmoid": lambda a: [f"sigmoid({a})·(1 − sigmoid({a}))"],
     "relu": lambda a: [f"1 if {a} > 0, else 0"],
 }
+
+
+def _local_texts(node) -> list[str]:
+    """d(node)/d(each of its named inputs) as text; a constant input is written as its value.
+
+    >>> from lec4_jax import model as model_lib
+    >>> m = model_lib.get("sigmoid(x*w + b)")
+    >>> w = cr.walk(m.loss, dict.fromkeys(m.params, np.float32(1)), np.float32(1), np.float32(1))
+    >>> [_local_texts(n) for n in w.graph.nodes if not n.is_leaf][2]
+    ['sigmoid(x*w + b)·(1 − sigmoid(x*w + b))']
+    """
+    text = [i.name if i.name != "const" else f"{float(np.asarray(i.value)):g}"
+            for i in node.inputs]
+    rules = _LOCAL_RULES[node.primitive.name](*text, **node.params)
+    return [r for r, i in zip(rules, node.inputs) if i.name != "const"]
 
 
 def _structure(model: str) -> list[dict]:
@@ -179,8 +206,8 @@ def _structure(model: str) -> list[dict]:
         if "exponent" in n.params:
             node["exponent"] = str(n.params["exponent"])
             node["exponent_less_1"] = str(n.params["exponent"] - 1)
-        if not n.is_leaf and n.primitive.name in _LOCAL_RULES:  # a formula's function or /
-            node["local"] = _LOCAL_RULES[n.primitive.name](*node["inputs"])
+        if not n.is_leaf:
+            node["local"] = _local_texts(n)
         nodes.append(node)
     place = _layout(nodes)
     for node in nodes:
@@ -256,6 +283,9 @@ def _step_spacing(last: int) -> int:
     return next(k * power for k in (1, 2, 5, 10) if k * power >= last / 4)
 
 
+ON_GRAPH = ("add", "sub", "neg", "mul")  # ops whose local gradient is ±1 or a value shown
+
+
 def _walk_all(params, x, y, *, model: str):
     """Every step's walk at once (the engine's ops are elementwise), op by op (eager): each
     value rounds as in the lecture's PyTorch loop. The compiled run may fuse a multiply-add
@@ -269,7 +299,11 @@ def _walk_all(params, x, y, *, model: str):
     grads = {n.name: shape(walk.grad(n.name)) for n in named}
     passed = [shape(walk.passed[n.index][k]) if walk.passed[n.index] else shape(np.nan)
               for n in named for k, i in enumerate(n.inputs) if i.name != "const"]
-    return values, grads, passed, jax.vmap(jax.grad(m.loss))(params, x, y)
+    # each edge's local gradient, the engine's own rule (cr.local_grads), where the page cannot
+    # read it off the graph: every op but add, sub, neg and mul
+    local = [shape(cr.local_grads(n)[k]) for n in named for k, i in enumerate(n.inputs)
+             if i.name != "const" and n.primitive.name not in ON_GRAPH]
+    return values, grads, passed, local, jax.vmap(jax.grad(m.loss))(params, x, y)
 
 
 def _walks(model, params, x, y):
