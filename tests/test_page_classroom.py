@@ -431,3 +431,26 @@ def test_nodes_named_by_their_formulas_are_labelled_once(driver, monkeypatch, tm
     assert labels == ["x (input)", "y (input)", "w (parameter)", "b (parameter)", "x·w",
                       "x·w + b", "s = x·w + b − y", "loss = s²"]
     assert view["scroll_h"] <= 720 and view["scroll_w"] <= 1280
+
+
+def test_presentation_mode_is_a_class_and_keeps_the_quiz(driver, pages):
+    with viewport(driver, 1280, 720):
+        open_page(driver, pages["linear", "en"], "#step=0&quiz&present")
+        loaded = driver.execute_script(SIZES)  # the mode laid out at load
+        open_page(driver, pages["linear", "en"], "#step=0&quiz")
+        driver.execute_script("window.notReloaded = true")
+        assert answer(driver, "-2").startswith("✓ Right")  # one gradient found
+        driver.find_element("id", "present").click()  # the button: no reload, the quiz stays
+        view = driver.execute_script(
+            "return [window.notReloaded, location.hash, document.body.className, "
+            "qstate(0).at, document.querySelectorAll('#graph .elabel').length, "
+            "document.getElementById('present').getAttribute('aria-pressed')]")
+        assert view == [True, "#step=0&quiz&present", "quiz present", 1, 0, "true"]
+        assert driver.execute_script(SIZES) == loaded  # the same sizes, one screen
+        driver.find_element("id", "quiz").send_keys("p")  # and back, with the key
+
+        view = driver.execute_script(
+            "return [window.notReloaded, location.hash, document.body.className, qstate(0).at,"
+            " document.querySelectorAll('#graph .elabel').length > 0]")
+        assert view == [True, "#step=0&quiz", "quiz", 1, True]
+        assert driver.execute_script(SIZES)["scroll_h"] <= 720
