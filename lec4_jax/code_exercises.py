@@ -204,6 +204,8 @@ def compare_run(lines: list[str], lang: str) -> Verdict:
     theirs: list[str] = []
     lecture.train(out=lambda *words: theirs.append(" ".join(map(str, words))))
     mine = [str(line) for line in lines]
+    if not mine:
+        return Verdict(_say(lang, "run_empty", n=len(theirs)), "wrong")
     for i, (a, b) in enumerate(zip(mine, theirs), 1):
         if a.strip() != b.strip():
             return Verdict(_say(lang, "run_part", i=i, mine=short(a.strip(), 40),

@@ -24,11 +24,14 @@
 # changes when a value changes a little.
 #
 # 1. The lecture's PyTorch code, moved to JAX line by line, in cells you run.
-# 2. The worked example by hand, and its graph. Exercise 1.
-# 3. Graphs with new nodes (addition, square). Exercises 2 to 5: numbers, and JAX code.
+# 2. The worked example by hand, and its graph (exercise 1).
+# 3. Graphs with new nodes, addition and square. Exercises 2 to 5 ask for numbers and JAX code.
 # 4. The training run, step by step. Exercise 6 trains two parameters.
 #
-# An exercise left blank raises no error: its check cell says "not answered yet". The sections
+# Each exercise has a cell for your answer and a check cell. Where it asks for a number, put it in
+# place of `None`; where it asks for code, write it in place of `...`; then run the answer cell
+# and the check cell. An exercise left blank raises no error: its check cell says "not answered
+# yet". The sections
 # marked **Optional** go beyond lecture 4; skip them on a first read.
 #
 # To run the notebook yourself, from the repository's folder, in a fresh virtual environment:
@@ -239,7 +242,8 @@ lj.exercises.check("bias", answer_2)
 # **Exercise 3 (code).** Now write the same model in JAX. `bias_loss(params, x, y)` takes
 # `params = {"w": ..., "b": ...}` and returns the loss; `bias_grad` is a function made by
 # `jax.grad`. Differentiating a function of a dict, `jax.grad` returns a dict of the same shape,
-# `{"w": dloss/dw, "b": dloss/db}`. The check runs both functions on several samples.
+# `{"w": dloss/dw, "b": dloss/db}`. Write your code in place of the two `...` below; the check
+# runs both functions on several samples.
 
 # %% tags=["answer:bias_grad"]
 def bias_loss(params, x, y):
@@ -260,25 +264,26 @@ lj.exercises.check("bias_grad", (bias_loss, bias_grad))
 lj.graph_picture(lj.Example.of("quadratic"))
 
 # %% [markdown]
-# **Exercise 4.** y_hat = x^2*w2 + x*w1 + b and loss = (y_hat - y)^2, at x=3, y=10, w2=0.5, w1=1, b=1: what are dloss/dw2, dloss/dw1 and dloss/db? Answer with a dict: `answer_3 = {"w2": ..., "w1": ..., "b": ...}`.
+# **Exercise 4.** The quadratic model y_hat = x^2*w2 + x*w1 + b and loss = (y_hat - y)^2, at x=3, y=10, w2=0.5, w1=1, b=1: what are dloss/dw2, dloss/dw1 and dloss/db? Answer with a dict: `answer_4 = {"w2": ..., "w1": ..., "b": ...}`.
 
 # %% tags=["answer:polynomial"]
-answer_3 = None  # a dict: {"w2": ..., "w1": ..., "b": ...}
+answer_4 = None  # a dict: {"w2": ..., "w1": ..., "b": ...}
 
 # %% tags=["check:polynomial"]
-lj.exercises.check("polynomial", answer_3)
+lj.exercises.check("polynomial", answer_4)
 
 # %% [markdown]
-# The model ŷ = x·w² is not linear in its parameter. It has a **square node** `w2` = w², whose
-# local gradient is dw2/dw = 2w; then the multiplication node `y_hat` = x·w2, whose local
-# gradient dy_hat/dw2 is x.
+# The model ŷ = x·w² has a **square node**, `w2`, which squares w: its local gradient is
+# dw2/dw = 2w. Then comes the multiplication node `y_hat` = x·w2, whose local gradient dy_hat/dw2
+# is x.
 
 # %%
 lj.graph_picture(lj.Example.of("w_squared"))
 
 # %% [markdown]
 # **Exercise 5 (code).** Write dloss/dw by the chain rule alone, without `jax.grad`
-# (ŷ = x·w², loss = (ŷ − y)²). The check compares it with `jax.grad` at several points.
+# (ŷ = x·w², loss = (ŷ − y)²): in place of `...` below, return dloss/dw. The check compares it
+# with `jax.grad` at several points.
 
 # %% tags=["answer:chain_w2"]
 def grad_w_squared(w, x, y):
@@ -315,9 +320,12 @@ for epochs in (1, 2, 5, 10, 20):
 # %% [markdown]
 # **Exercise 6 (code).** Widen the lecture's loop to two parameters (ŷ = x·w + b): write
 # `sgd_epoch(params, x_data, y_data, lr)`, one epoch. For each sample, take both gradients and
-# update both parameters, then return the last `params`. The check compares it on one-sample data
-# sets, on a whole epoch, and then trains with your function from w = 0, b = 0 until it reaches
-# the least-squares line.
+# update both parameters, then return the last `params`. Take the gradients with `bias_grad`
+# from exercise 3 (so solve exercise 3 first).
+#
+# The check compares one update on one-sample data, then one epoch on three samples. Last, it
+# trains your function from w = 0, b = 0 on three points of y = 2x + 1 (x = 1, 2, 3) and sees
+# whether it reaches the line that fits them best (w = 2, b = 1).
 
 # %% tags=["answer:sgd_epoch"]
 def sgd_epoch(params, x_data, y_data, lr):

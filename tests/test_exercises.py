@@ -121,6 +121,25 @@ def test_what_is_not_a_float32_number_is_wrong_not_an_error(huge):
     assert verdict.status == ("right" if isinstance(huge, dict) else "wrong"), verdict
 
 
+@pytest.mark.parametrize("huge", [10**400, Fraction(10**400), Decimal(10) ** 400, -(10**39),
+                                  1e39, float("inf"), Fraction(-(10**39))])
+def test_a_number_beyond_float32_is_called_out_of_range_not_not_a_number(huge):
+    # float() cannot read 10**400 (OverflowError), and 1e39 is a float but no float32: both are
+    # numbers, too big, and the verdict says so rather than "not a number".
+    assert exercises.problem(huge) == "out_of_range"
+    en, ko = (exercises.check("lecture_x2", huge, lang) for lang in ("en", "ko"))
+    assert "beyond the range float32 can hold" in en and "not a number" not in en
+    assert "범위" in ko and "벗어납니다" in ko
+
+
+@pytest.mark.parametrize(("answer", "why"), [("-8", "is_text"), (b"-8", "is_text"),
+                                             (float("nan"), "not_a_number"), (True, "not_a_number"),
+                                             ([-8.0], "not_a_number"), (-8, None),
+                                             (Fraction(-8), None), (3.4e38, None)])
+def test_what_is_wrong_with_an_answer_that_is_not_a_number(answer, why):
+    assert exercises.problem(answer) == why
+
+
 def test_an_exact_fraction_or_decimal_is_read():
     assert exercises.check("lecture_x2", Fraction(-8), "en").ok
     assert exercises.check("lecture_x2", Decimal("-8.0"), "en").ok
@@ -222,9 +241,9 @@ def test_a_code_hint_names_the_sample_but_not_the_value():
     assert f"{truth:g}" not in verdict
 
 
-def test_the_sgd_exercise_trains_to_the_least_squares_line():
+def test_the_sgd_exercise_trains_to_the_line_that_fits_best():
     verdict = exercises.check("sgd_epoch", _epoch, "en")
-    assert re.search(r"least-squares fit \(w = 2, b = 1, within 0.001\) in \d+ epochs", verdict)
+    assert re.search(r"line that fits the data best \(w = 2, b = 1, within 0.001\) in \d+ epochs", verdict)
 
 
 def test_compare_run_says_where_a_run_parts():

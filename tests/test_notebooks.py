@@ -176,7 +176,7 @@ WRONG = {
     "bias": 'answer_2 = {"w": 6.0, "b": 1.0}',
     "bias_grad": ("def bias_loss(params, x, y):\n    return (x * params['w'] - y) ** 2\n\n\n"
                   "bias_grad = jax.grad(bias_loss)"),
-    "polynomial": 'answer_3 = {"w2": 2.0, "w1": -9.0, "b": -3.0}',
+    "polynomial": 'answer_4 = {"w2": 2.0, "w1": -9.0, "b": -3.0}',
     "chain_w2": "def grad_w_squared(w, x, y):\n    return 2 * (x * w * w - y) * x",
     "sgd_epoch": ("def sgd_epoch(params, x_data, y_data, lr):\n"
                   "    return {'w': params['w'], 'b': params['b']}"),
