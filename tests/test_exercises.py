@@ -243,7 +243,8 @@ def test_a_code_hint_names_the_sample_but_not_the_value():
 
 def test_the_sgd_exercise_trains_to_the_line_that_fits_best():
     verdict = exercises.check("sgd_epoch", _epoch, "en")
-    assert re.search(r"line that fits the data best \(w = 2, b = 1, within 0.001\) in \d+ epochs", verdict)
+    assert re.search(r"line that fits the data best \(w = 2, b = 1, within 0.001\) "
+                     r"in \d+ epochs", verdict)
 
 
 def test_compare_run_says_where_a_run_parts():
