@@ -1,6 +1,7 @@
 """lec4_jax.exercises: answers are checked by computation, and every verdict is shown, never
 raised: right, wrong with a hint that names what differs (never the value), or blank."""
 
+import functools
 import math
 import re
 from decimal import Decimal
@@ -232,6 +233,26 @@ def test_a_code_exercise_right_wrong_blank_and_raising(name):
     verdict = exercises.check(name, crash, "en")
     assert verdict.status == "wrong" and "ZeroDivisionError: division by zero" in verdict
     assert exercises.check(name, 42 if name != "bias_grad" else (42, 42), "en").status == "wrong"
+
+
+def test_sgd_epoch_calling_exercise_3_still_blank_says_so():
+    """Exercise 6 takes its gradients with exercise 3's bias_grad: left as its stub (``...``, or
+    a bias_loss that returns None under jax.grad), the verdict names that, not only the error."""
+    def blank_loss(params, x, y):
+        ...
+
+    def with_stub(params, x_data, y_data, lr, grad=...):
+        for x, y in zip(x_data, y_data):
+            g = grad(params, x, y)
+            params = {k: params[k] - lr * g[k] for k in params}
+        return params
+
+    for grad in (..., jax.grad(blank_loss)):
+        epoch = functools.partial(with_stub, grad=grad)
+        en, ko = (exercises.check("sgd_epoch", epoch, lang) for lang in ("en", "ko"))
+        assert en.status == ko.status == "wrong"
+        assert "is still empty" in en and "bias_grad" in en and "비어 있습니다" in ko
+    assert "is still empty" not in exercises.check("sgd_epoch", lambda *a: 1 / 0, "en")
 
 
 def test_a_code_hint_names_the_sample_but_not_the_value():
