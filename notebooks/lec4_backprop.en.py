@@ -28,9 +28,8 @@
 # 3. Graphs with new nodes, addition and square. Exercises 2 to 5 ask for numbers and JAX code.
 # 4. The training run, step by step. Exercise 6 trains two parameters.
 #
-# Each exercise has a cell for your answer and a check cell. Where it asks for a number, put it in
-# place of `None`; where it asks for code, write it in place of `...`; then run the answer cell
-# and the check cell. An exercise left blank raises no error: its check cell says "not answered
+# Each exercise has a cell for your answer and a check cell. Write your number or code in place
+# of `...` in the answer cell, then run the answer cell and the check cell. An exercise left blank raises no error: its check cell says "not answered
 # yet". The sections
 # marked **Optional** go beyond lecture 4; skip them on a first read.
 #
@@ -208,11 +207,11 @@ lj.graph_picture(example)
 # %% [markdown]
 # **Exercise 1.** The lecture's graph, y_hat = x*w and loss = (y_hat - y)^2, at x=2, y=4, w=1: what is dloss/dw? Answer with a number: `answer_1 = ...`.
 #
-# Replace `None` with your answer and run the check cell: it computes the true gradient with
+# Write your answer in place of `...` and run both cells: the check computes the true gradient with
 # `jax.grad` and compares. A wrong answer gets a hint, never the answer.
 
 # %% tags=["answer:lecture_x2"]
-answer_1 = None  # dloss/dw: one number
+answer_1 = ...  # dloss/dw: one number
 
 # %% tags=["check:lecture_x2"]
 lj.exercises.check("lecture_x2", answer_1)
@@ -233,7 +232,7 @@ lj.graph_picture(lj.Example.of("affine"))
 # **Exercise 2.** With a bias, y_hat = x*w + b and loss = (y_hat - y)^2, at x=2, y=1, w=1, b=0.5: what are dloss/dw and dloss/db? Answer with a dict: `answer_2 = {"w": ..., "b": ...}`.
 
 # %% tags=["answer:bias"]
-answer_2 = None  # a dict: {"w": ..., "b": ...}
+answer_2 = ...  # a dict: {"w": ..., "b": ...}
 
 # %% tags=["check:bias"]
 lj.exercises.check("bias", answer_2)
@@ -267,7 +266,7 @@ lj.graph_picture(lj.Example.of("quadratic"))
 # **Exercise 4.** The quadratic model y_hat = x^2*w2 + x*w1 + b and loss = (y_hat - y)^2, at x=3, y=10, w2=0.5, w1=1, b=1: what are dloss/dw2, dloss/dw1 and dloss/db? Answer with a dict: `answer_4 = {"w2": ..., "w1": ..., "b": ...}`.
 
 # %% tags=["answer:polynomial"]
-answer_4 = None  # a dict: {"w2": ..., "w1": ..., "b": ...}
+answer_4 = ...  # a dict: {"w2": ..., "w1": ..., "b": ...}
 
 # %% tags=["check:polynomial"]
 lj.exercises.check("polynomial", answer_4)

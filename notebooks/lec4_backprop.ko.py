@@ -26,8 +26,8 @@
 # 3. 덧셈 노드와 제곱 노드가 들어간 그래프를 풉니다. 연습 2~5에서는 숫자도 구하고 JAX 코드도 씁니다.
 # 4. 학습이 한 스텝씩 진행되는 모습을 봅니다. 연습 6에서는 파라미터 두 개를 학습시킵니다.
 #
-# 연습 문제마다 답을 적는 셀과 채점 셀이 있습니다. 숫자를 묻는 문제는 답 셀의 `None` 자리에
-# 숫자를, 코드를 묻는 문제는 `...` 자리에 코드를 적고, 답 셀과 채점 셀을 차례로 실행하세요. 답을
+# 연습 문제마다 답을 적는 셀과 채점 셀이 있습니다. 답 셀의 `...` 자리에 숫자나 코드를 적고, 답
+# 셀과 채점 셀을 차례로 실행하세요. 답을
 # 적지 않은 채 실행해도 오류는 나지 않고, 채점 셀이 "아직 답을 적지 않았습니다"라고 알려 줄
 # 뿐입니다. **심화(선택)** 표시가 붙은 절은 4강의 범위를 넘는 내용이니 처음에는 건너뛰어도 됩니다.
 #
@@ -206,11 +206,11 @@ lj.graph_picture(example)
 # %% [markdown]
 # **연습 1.** 강의 그래프 y_hat = x*w, loss = (y_hat - y)^2에서 x=2, y=4, w=1일 때 dloss/dw의 값은 얼마일까요? 숫자 하나로 답하세요: `answer_1 = ...`.
 #
-# `None`을 답으로 바꾸고 채점 셀을 실행하세요. 채점 셀은 `jax.grad`로 참값을 계산해 비교합니다.
+# 답 셀의 `...` 자리에 답을 적고 두 셀을 실행하세요. 채점 셀은 `jax.grad`로 참값을 계산해 비교합니다.
 # 틀리면 답 대신 힌트를 줍니다.
 
 # %% tags=["answer:lecture_x2"]
-answer_1 = None  # dloss/dw: 숫자 하나
+answer_1 = ...  # dloss/dw: 숫자 하나
 
 # %% tags=["check:lecture_x2"]
 lj.exercises.check("lecture_x2", answer_1)
@@ -230,7 +230,7 @@ lj.graph_picture(lj.Example.of("affine"))
 # **연습 2.** 편향이 있는 모델 y_hat = x*w + b, loss = (y_hat - y)^2에서 x=2, y=1, w=1, b=0.5일 때 dloss/dw와 dloss/db의 값은 얼마일까요? dict로 답하세요: `answer_2 = {"w": ..., "b": ...}`.
 
 # %% tags=["answer:bias"]
-answer_2 = None  # dict로 답하기: {"w": ..., "b": ...}
+answer_2 = ...  # dict로 답하기: {"w": ..., "b": ...}
 
 # %% tags=["check:bias"]
 lj.exercises.check("bias", answer_2)
@@ -263,7 +263,7 @@ lj.graph_picture(lj.Example.of("quadratic"))
 # **연습 4.** 이차식 모델 y_hat = x^2*w2 + x*w1 + b, loss = (y_hat - y)^2에서 x=3, y=10, w2=0.5, w1=1, b=1일 때 dloss/dw2, dloss/dw1, dloss/db의 값은 얼마일까요? dict로 답하세요: `answer_4 = {"w2": ..., "w1": ..., "b": ...}`.
 
 # %% tags=["answer:polynomial"]
-answer_4 = None  # dict로 답하기: {"w2": ..., "w1": ..., "b": ...}
+answer_4 = ...  # dict로 답하기: {"w2": ..., "w1": ..., "b": ...}
 
 # %% tags=["check:polynomial"]
 lj.exercises.check("polynomial", answer_4)
