@@ -29,9 +29,9 @@
 # 4. The training run, step by step. Exercise 6 trains two parameters.
 #
 # Each exercise has a cell for your answer and a check cell. Write your number or code in place
-# of `...` in the answer cell, then run the answer cell and the check cell. An exercise left blank raises no error: its check cell says "not answered
-# yet". The sections
-# marked **Optional** go beyond lecture 4; skip them on a first read.
+# of `...` in the answer cell, then run the answer cell and the check cell. An exercise left
+# blank raises no error: its check cell says "not answered yet". The sections marked
+# **Optional** go beyond lecture 4; skip them on a first read.
 #
 # To run the notebook yourself, from the repository's folder, in a fresh virtual environment:
 # `pip install -r requirements-notebooks.txt && jupyter lab notebooks/lec4_backprop.en.ipynb`.
