@@ -7,6 +7,7 @@ JSON record echoes it. A notebook builds one directly::
     Settings()                                   # the lecture: w=1, lr=0.01, 20 epochs
     Settings(learning_rate=1.0)                  # a run that diverges
     Settings(model="affine", init={"w": 1.0, "b": 2.0})
+    Settings(model="sigmoid(x*w + b)", init={"b": 0.0})   # a formula: w starts at 1.0
 """
 
 from __future__ import annotations
@@ -28,9 +29,9 @@ init_field = model.init_field  # w -> w_init: the one naming rule
 class Settings:
     """What a run is: the model and its initial parameters, the optimizer, and how it runs.
 
-    ``model`` is a :class:`~lec4_jax.model.Model` or its name, resolved here once: the record
-    holds the model itself. ``init`` holds only the model's parameters (``None``: the model's
-    defaults).
+    ``model`` is a :class:`~lec4_jax.model.Model`, its name or a formula, resolved here once:
+    the record holds the model itself. ``init`` holds only the model's parameters (``None``:
+    the model's defaults).
     ``keep_history`` keeps every step's values; without it a run of any length needs no
     memory per step.
     """
@@ -47,9 +48,12 @@ class Settings:
     keep_history: bool = True
 
     def __post_init__(self):
-        if not isinstance(self.model, model.Model) and self.model not in model.MODELS:
-            raise InputError(f"{self.model!r} is not one of {', '.join(model.MODELS)}", "model")
-        m = model.get(self.model)
+        try:  # a registry name or a formula (lec4_jax.formula), parsed once
+            m = model.get(self.model)
+        except InputError:
+            raise
+        except ValueError as e:
+            raise InputError(str(e), "model") from None
         object.__setattr__(self, "model", m)
         init = dict(m.defaults if self.init is None else self.init)
         model.check_params(m, init)
