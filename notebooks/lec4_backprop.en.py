@@ -589,3 +589,64 @@ print(f"the second window ({lo2:.6f}, {hi2:.6f}) holds the grid points",
 
 # %%
 lj.sweep_picture(result, 2.0, rates, "the lecture's data, 20 epochs")
+
+# %% [markdown]
+# ## Optional — your own formula
+#
+# *Why care:* back-propagation runs by the same rule whatever the formula: each node multiplies
+# by its local gradient and passes the result back. Draw the graph and the backward table of a
+# formula you write, train it, and compare with `jax.grad` to see that for yourself.
+#
+# Write a formula for the prediction y_hat as `formula` in the cell below, then run this
+# section's cells in order. Write it in `x` and parameters (names other than x and y, such as
+# `w`, `b`, `w1`), with numbers, `+ - * /`, `**` (with a numeric exponent), parentheses, and
+# `exp`, `log`, `tanh`, `sigmoid`, `relu`. The loss is (y_hat − y)², as before.
+
+# %%
+formula = "x*w**2 + b"  # the formula for y_hat: change it (e.g. "x*w + b", "tanh(x*w) + b")
+try:
+    mine = lj.model.get(formula)
+except lj.InputError as error:  # a formula it cannot read: one line, then the default formula
+    print("this formula cannot be read:", error)
+    print("the cells below run with the default formula, x*w**2 + b")
+    mine = lj.model.get("x*w**2 + b")
+point = lj.Example.of(mine)  # the point of the picture and the table; change it as in lj.Example.of(mine, {"w": 2.0}, x=3.0, y=1.0)
+print(mine.formula, "  parameters:", ", ".join(mine.params), "  point:", f"x={point.x:g}, y={point.y:g},",
+      ", ".join(f"{k}={v:g}" for k, v in point.params.items()))
+lj.graph_picture(point)
+
+# %% [markdown]
+# Read the backward table as in section 2: each row is one step of the chain rule.
+
+# %%
+walk = lj.explain(point)
+print("\n".join(lj.table(walk, mine.params)))
+
+# %% [markdown]
+# Compare the gradient of each parameter from the table's backward pass with `jax.grad`.
+# `mine.loss(params, x, y)` takes a dict of parameters, like exercise 3's `bias_loss`, so
+# `jax.grad` returns a dict of the same shape.
+
+# %%
+params = {k: jnp.float32(v) for k, v in point.params.items()}
+by_jax = jax.grad(mine.loss)(params, jnp.float32(point.x), jnp.float32(point.y))
+for k in mine.params:
+    print(f"dloss/d{k}:  backward table {lj.lecture.show(walk.grad(k))},  jax.grad {lj.lecture.show(by_jax[k])}")
+
+# %% [markdown]
+# Now train it on the lecture's data (x = 1, 2, 3, y = 2x), updating every parameter after each
+# sample as in exercise 6. If the loss does not fall, or turns inf or nan, lower the learning
+# rate `lr`.
+
+# %%
+grad_mine = jax.grad(mine.loss)  # returns {parameter: dloss/d(parameter)}
+params, lr = {k: jnp.float32(v) for k, v in point.params.items()}, 0.01  # from the picture's point
+data = list(zip(lj.lecture.x_data, lj.lecture.y_data))
+for epoch in range(1, 101):
+    for x, y in data:  # an update after each sample
+        g = grad_mine(params, x, y)
+        params = {k: params[k] - lr * g[k] for k in params}
+    if epoch in (1, 10, 100):
+        mean = sum(float(mine.loss(params, x, y)) for x, y in data) / len(data)
+        print(f"after {epoch:3} epochs:", ", ".join(f"{k} = {lj.lecture.show(v)}" for k, v in params.items()),
+              f"  mean loss {mean:.6g}")

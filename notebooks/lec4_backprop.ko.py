@@ -583,3 +583,62 @@ print(f"두 번째 구간 ({lo2:.6f}, {hi2:.6f}) 안의 격자점:",
 
 # %%
 lj.sweep_picture(result, 2.0, rates, "강의 데이터, 20 에포크")
+
+# %% [markdown]
+# ## 심화(선택) — 나만의 식 써 보기
+#
+# *왜 알아 두면 좋을까요:* 역전파는 어떤 식에서나 같은 규칙으로 돌아갑니다. 노드마다 국소 기울기를
+# 곱해 거꾸로 전할 뿐입니다. 직접 쓴 식의 그래프와 역전파 표를 보고, 그 식을 학습시키고, `jax.grad`와
+# 비교해 보면 이것을 확인할 수 있습니다.
+#
+# 아래 셀의 `formula`에 예측 y_hat의 식을 적고, 이 절의 셀을 차례로 실행하세요. 식은 `x`와
+# 파라미터(`w`, `b`, `w1`처럼 x와 y가 아닌 이름)로 씁니다. 숫자, `+ - * /`, `**`(지수는 숫자),
+# 괄호, 그리고 `exp`, `log`, `tanh`, `sigmoid`, `relu`를 쓸 수 있습니다. 손실은 앞에서처럼
+# (y_hat − y)²입니다.
+
+# %%
+formula = "x*w**2 + b"  # y_hat의 식: 바꿔 보세요(예: "x*w + b", "tanh(x*w) + b")
+try:
+    mine = lj.model.get(formula)
+except lj.InputError as error:  # 읽을 수 없는 식: 한 줄로 알리고 기본 식으로 계속합니다
+    print("이 식은 읽을 수 없습니다:", error)
+    print("아래 셀은 기본 식 x*w**2 + b로 실행합니다")
+    mine = lj.model.get("x*w**2 + b")
+point = lj.Example.of(mine)  # 그림과 표의 점. lj.Example.of(mine, {"w": 2.0}, x=3.0, y=1.0)처럼 바꿀 수 있습니다
+print(mine.formula, "  파라미터:", ", ".join(mine.params), "  점:", f"x={point.x:g}, y={point.y:g},",
+      ", ".join(f"{k}={v:g}" for k, v in point.params.items()))
+lj.graph_picture(point)
+
+# %% [markdown]
+# 역전파 표는 2절의 표와 같은 방식으로 읽습니다. 한 줄이 연쇄 법칙의 한 단계입니다.
+
+# %%
+walk = lj.explain(point)
+print("\n".join(lj.table(walk, mine.params)))
+
+# %% [markdown]
+# 표의 역전파가 파라미터마다 구한 기울기를 `jax.grad`와 비교해 봅시다. `mine.loss(params, x, y)`는
+# 연습 3의 `bias_loss`처럼 파라미터 dict를 받는 손실이므로, `jax.grad`도 같은 꼴의 dict를 돌려줍니다.
+
+# %%
+params = {k: jnp.float32(v) for k, v in point.params.items()}
+by_jax = jax.grad(mine.loss)(params, jnp.float32(point.x), jnp.float32(point.y))
+for k in mine.params:
+    print(f"dloss/d{k}:  역전파 표 {lj.lecture.show(walk.grad(k))},  jax.grad {lj.lecture.show(by_jax[k])}")
+
+# %% [markdown]
+# 이제 강의의 데이터(x = 1, 2, 3, y = 2x)로 학습시킵니다. 연습 6처럼 표본마다 모든 파라미터를
+# 갱신합니다. 손실이 줄지 않거나 inf나 nan이 되면 학습률 `lr`을 줄여 보세요.
+
+# %%
+grad_mine = jax.grad(mine.loss)  # {파라미터: dloss/d(파라미터)}를 돌려주는 함수
+params, lr = {k: jnp.float32(v) for k, v in point.params.items()}, 0.01  # 그림의 점에서 출발
+data = list(zip(lj.lecture.x_data, lj.lecture.y_data))
+for epoch in range(1, 101):
+    for x, y in data:  # 표본마다 갱신
+        g = grad_mine(params, x, y)
+        params = {k: params[k] - lr * g[k] for k in params}
+    if epoch in (1, 10, 100):
+        mean = sum(float(mine.loss(params, x, y)) for x, y in data) / len(data)
+        print(f"{epoch:3} 에포크 뒤:", ", ".join(f"{k} = {lj.lecture.show(v)}" for k, v in params.items()),
+              f"  평균 손실 {mean:.6g}")
