@@ -648,5 +648,5 @@ for epoch in range(1, 101):
         params = {k: params[k] - lr * g[k] for k in params}
     if epoch in (1, 10, 100):
         mean = sum(float(mine.loss(params, x, y)) for x, y in data) / len(data)
-        print(f"after {epoch:3} epochs:", ", ".join(f"{k} = {lj.lecture.show(v)}" for k, v in params.items()),
+        print(f"after epoch {epoch:3}:", ", ".join(f"{k} = {lj.lecture.show(v)}" for k, v in params.items()),
               f"  mean loss {mean:.6g}")
