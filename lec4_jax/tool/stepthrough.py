@@ -53,6 +53,52 @@ def _ulps(a, b, dtype) -> int | None:
     return abs(ordered[0] - ordered[1])
 
 
+def _same(a, b):
+    """Equal, or both NaN, elementwise."""
+    # equivalent mutant (ReplaceBinaryOperator_BitAnd_BitOr): the walk and the run compute the
+    # same ops elementwise, so a NaN on one side only would take more than rounding.
+    return (a == b) | (np.isnan(a) & np.isnan(b))
+
+
+def _edge_sets(nodes: list, names: list) -> tuple[list, list]:
+    """The edges (in graph order) out of an input used more than once, and those into an op
+    whose local gradient is not on the graph."""
+    edges = [(j, name) for j, node in enumerate(nodes) for name in node["inputs"]]
+    uses = {name: sum(1 for _, i in edges if i == name) for name in names}
+    fan = [e for e, (_, i) in enumerate(edges) if uses.get(i, 0) > 1]
+    local_edges = [e for e, (j, _) in enumerate(edges) if nodes[j]["op"] not in ON_GRAPH]
+    return fan, local_edges
+
+
+def _step(i, epoch, names, walks, params, after, state, f, dtype, passed, local) -> dict:
+    """Step ``i``'s entry of ``page_data``'s ``steps``."""
+    values, grads, run_values, run_grads = walks
+    step = {"epoch": epoch, "values": [], "grads": []}
+    walk = []
+    for j, name in enumerate(names):
+        for kind, own, theirs in (("value", values, run_values), ("grad", grads, run_grads)):
+            number = own[name][i]
+            if name in theirs:
+                if not _same(number, theirs[name][i]):
+                    walk.append([j, kind, f(number), _ulps(number, theirs[name][i], dtype)])
+                number = theirs[name][i]
+            step[kind + "s"].append(f(number))
+    step["next"] = {k: f(after[k][i]) for k in params}
+    # the step the optimizer took, in the compute dtype (for SGD: -lr * g, rounded)
+    with np.errstate(all="ignore"):
+        step["delta"] = {k: f(after[k][i] - params[k][i]) for k in params}
+    for symbol, per_param in state.items():
+        step.setdefault("state", {})[symbol] = {
+            k: str(int(v[i])) if v.dtype.kind in "iu" else f(v[i]) for k, v in per_param.items()}
+    if passed:
+        step["passed"] = passed
+    if local:
+        step["local"] = local
+    if walk:
+        step["walk"] = walk
+    return step
+
+
 def page_data(run, lang: str = "en") -> dict:
     """The numbers the page shows, all computed here: every step's walk, update and history.
 
@@ -73,48 +119,19 @@ def page_data(run, lang: str = "en") -> dict:
     nodes = _structure(m.name)
     names = [node["name"] for node in nodes]
     values, grads, passed, local, want = _walks(m.name, params, x, y)
-    # equivalent mutant (ReplaceBinaryOperator_BitAnd_BitOr): the walk and the run compute the
-    # same ops elementwise, so a NaN on one side only would take more than rounding.
-    same = lambda a, b: (a == b) | (np.isnan(a) & np.isnan(b))  # noqa: E731
-    agrees = np.all([same(grads[k], want[k]) for k in m.params], axis=0)
+    agrees = np.all([_same(grads[k], want[k]) for k in m.params], axis=0)
     after = {k: np.append(np.asarray(h.params[k][1:n]),
                           np.asarray(h.params[k][n]) if n < len(h.loss) else
                           np.asarray(run.final_params[k])) for k in m.params}
     run_values = {"loss": np.asarray(h.loss[:n])}  # the compiled run's: one number each
     run_grads = {k: np.asarray(h.grads[k][:n]) for k in m.params}
-    edges = [(j, name) for j, node in enumerate(nodes) for name in node["inputs"]]
-    uses = {name: sum(1 for _, i in edges if i == name) for name in names}
-    fan = [e for e, (_, i) in enumerate(edges) if uses.get(i, 0) > 1]
-    local_edges = [e for e, (j, _) in enumerate(edges) if nodes[j]["op"] not in ON_GRAPH]
+    fan, local_edges = _edge_sets(nodes, names)
     f = lambda v: fmt(v, dtype)  # noqa: E731
     state = _optimizer_state(run, n)
-    steps = []
-    for i in range(n):
-        step = {"epoch": int(h.epoch[i]), "values": [], "grads": []}
-        walk = []
-        for j, name in enumerate(names):
-            for kind, own, theirs in (("value", values, run_values), ("grad", grads, run_grads)):
-                number = own[name][i]
-                if name in theirs:
-                    if not same(number, theirs[name][i]):
-                        walk.append([j, kind, f(number), _ulps(number, theirs[name][i], dtype)])
-                    number = theirs[name][i]
-                step[kind + "s"].append(f(number))
-        step["next"] = {k: f(after[k][i]) for k in m.params}
-        # the step the optimizer took, in the compute dtype (for SGD: -lr * g, rounded)
-        with np.errstate(all="ignore"):
-            step["delta"] = {k: f(after[k][i] - params[k][i]) for k in m.params}
-        for symbol, per_param in state.items():
-            step.setdefault("state", {})[symbol] = {
-                k: str(int(v[i])) if v.dtype.kind in "iu" else f(v[i])
-                for k, v in per_param.items()}
-        if fan:
-            step["passed"] = [f(passed[e][i]) for e in fan]
-        if local_edges:
-            step["local"] = [f(v[i]) for v in local]
-        if walk:
-            step["walk"] = walk
-        steps.append(step)
+    walks = (values, grads, run_values, run_grads)
+    steps = [_step(i, int(h.epoch[i]), names, walks, params, after, state, f, dtype,
+                   [f(passed[e][i]) for e in fan], [f(v[i]) for v in local])
+             for i in range(n)]
     return {
         "labels": labels(lang), "lang": lang, "model": m.name, "formula": m.formula,
         "optimizer": s.optimizer, "learning_rate": f(s.learning_rate), "params": list(m.params),
