@@ -305,6 +305,49 @@ RECTS = """return ["graph", "update-panel", "loss-chart", "param-chart", "answer
 });"""
 
 
+def test_at_1280x720_each_edges_gradient_is_in_the_selected_nodes_explanation(driver, pages):
+    # the edges carry no labels on a short wide screen: Tab to w's box and Enter, and the
+    # explanation gives the gradient the edge into ŷ passes back (dloss/dŷ · ∂ŷ/∂w)
+    from selenium.webdriver.common.keys import Keys
+
+    data = embedded(pages["linear", "en"].read_text())
+    step = data["steps"][5]
+    names = [n["name"] for n in data["nodes"]]
+    with viewport(driver, 1280, 720):
+        open_page(driver, pages["linear", "en"], "#step=5")
+        assert driver.execute_script("return document.querySelectorAll('#graph .elabel')"
+                                     ".length") == 0
+        node = driver.find_element("css selector", '#graph g.node[data-node="x"]')
+        node.send_keys(Keys.ENTER)
+        text = driver.find_element("css selector", "#explain p.bwd-text").text
+    assert f"dloss/dx = dloss/dŷ · ∂ŷ/∂x = {step['grads'][names.index('y_hat')]} · " in text
+    assert text.endswith(f"= {step['grads'][names.index('x')]}")
+
+
+def test_at_1280x720_the_rounding_note_opens_over_the_graph_without_moving_anything(driver,
+                                                                                   pages):
+    data = embedded(pages["linear", "en"].read_text())
+    walked = [i for i, s in enumerate(data["steps"]) if "walk" in s]
+    if not walked:  # a run whose compiled steps round as the walk does (no FMA on this CPU)
+        pytest.skip("this run has no step whose walk rounds differently")
+    with viewport(driver, 1280, 720):
+        open_page(driver, pages["linear", "en"], f"#step={walked[0]}")
+        before = driver.execute_script(RECTS)
+        driver.find_element("css selector", "#rounding-box summary").click()
+        after = driver.execute_script(RECTS)
+        view = driver.execute_script(SIZES)
+        note = driver.find_element("id", "rounding")
+        assert note.is_displayed() and note.text.startswith("Rounding:")
+        driver.execute_script(axe_script())
+        violations = driver.execute_async_script(
+            "const done = arguments[arguments.length - 1];"
+            "axe.run(document, {resultTypes: ['violations']}).then(r => done(r.violations))"
+            ".catch(e => done(String(e)));")
+    assert after == before and view["scroll_h"] <= 720
+    assert violations == [], [(v["id"], [n["html"][:80] for n in v["nodes"][:3]])
+                              for v in violations]
+
+
 def test_the_keys_are_behind_a_question_mark(driver, pages):
     with viewport(driver, 1280, 720):
         open_page(driver, pages["linear", "en"])

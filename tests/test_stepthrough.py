@@ -449,9 +449,10 @@ def test_on_a_projector_everything_is_in_view(driver, model_pages, model, lang):
     for chart in view["charts"]:  # axes with ticks, the current step marked, the final value
         assert chart["ticks"] >= 5 and chart["now"] >= 2 and chart["final"] >= 1
     assert all(("final" if lang == "en" else "최종") in text for text in view["legends"])
-    # the graph fills the room the rest leaves it: the lecture's edge labels (13 px at scale 1)
-    # at about 14 px; a wider graph is scaled to the screen's width (quadratic: 7 to 8 px;
-    # test_page_classroom.py measures the node values and the update panel)
+    # the graph fills the room the rest leaves it (at 1280×720 without edge labels: the
+    # smallest number is then a chart's 16 px for the lecture); a wider graph is scaled to the
+    # screen's width (quadratic: about 10 px in the quiz; test_page_classroom.py measures the
+    # node values and the update panel)
     assert view["min_font"] >= (13 if model == model_lib.LECTURE.name else 7)
 
 
