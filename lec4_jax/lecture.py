@@ -99,4 +99,6 @@ def train_scanned(w=w_init, lr=learning_rate, epochs=epochs):
 
 
 if __name__ == "__main__":
-    train()
+    from lec4_jax.tool import environment
+
+    environment.run_as_script(train)  # a platform JAX cannot start: one line, exit 2

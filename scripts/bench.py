@@ -11,6 +11,9 @@ each measured side by side in this run; absolute figures hold only for the machi
 first.
 """
 
+import _cli  # first: it checks the environment JAX and XLA read, before JAX is imported
+
+# isort: split
 import json
 import os
 import platform as host
@@ -21,7 +24,6 @@ import _bench as b
 import jax
 from absl import flags
 
-import _cli
 from lec4_jax.tool import limits
 
 _REPEATS = flags.DEFINE_integer("repeats", 21, "Repeats per in-process row.", lower_bound=1)
