@@ -10,8 +10,11 @@ import codecs
 import csv
 import io
 import math
+import numbers
 import os
 import warnings
+from decimal import Decimal
+from fractions import Fraction
 from typing import NamedTuple
 
 import numpy as np
@@ -33,21 +36,101 @@ class InputError(ValueError):
         self.field = field
 
 
+def _shown(value) -> str:
+    """``value`` as an error shows it: a huge number by its first digits and its length."""
+    text = repr(value)
+    return text if len(text) <= 40 else f"{text[:20]}... ({len(text)} characters)"
+
+
+def as_number(value, field: str) -> float:
+    """``value`` as a float: any real number (an int of any size, a float, a ``Fraction``, a
+    ``Decimal``, a NumPy scalar), never a bool, a string or a complex number. A number too big
+    for a float becomes an infinity (which :func:`check_value` refuses). Raises
+    :class:`InputError` naming ``field``.
+
+    >>> as_number(Fraction(1, 4), "x")
+    0.25
+    >>> as_number("20", "x")
+    Traceback (most recent call last):
+    lec4_jax.tool.data.InputError: must be a number, got '20' (str)
+    """
+    if isinstance(value, np.ndarray) and value.shape == ():
+        value = value[()]
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (numbers.Real, Decimal)):
+        raise InputError(f"must be a number, got {_shown(value)} ({type(value).__name__})",
+                         field)
+    try:
+        return float(value)
+    except OverflowError:  # an int or a Fraction beyond float64
+        return math.inf if value > 0 else -math.inf
+    except (ValueError, TypeError):  # Decimal('sNaN')
+        return math.nan
+
+
+def as_count(value, field: str, minimum: int = 1) -> int:
+    """``value`` as a count: a whole number (an ``int``, a NumPy integer), never a float, a
+    bool or a string, at least ``minimum``. Raises :class:`InputError` naming ``field``.
+
+    >>> as_count(20, "epochs")
+    20
+    >>> as_count(1e3, "epochs")
+    Traceback (most recent call last):
+    lec4_jax.tool.data.InputError: must be a whole number (an int), got 1000.0 (float)
+    """
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
+        raise InputError(f"must be a whole number (an int), got {_shown(value)} "
+                         f"({type(value).__name__})", field)
+    if value < minimum:
+        raise InputError(f"must be >= {minimum}, got {value}", field)
+    return int(value)
+
+
+def check_choice(value, choices, field: str) -> str:
+    """``value`` if it is one of ``choices`` (names), else :class:`InputError` naming
+    ``field`` and listing the choices.
+
+    >>> check_choice("adam", ("sgd", "adam"), "optimizer")
+    'adam'
+    """
+    if not isinstance(value, str) or value not in choices:
+        raise InputError(f"{_shown(value)} is not one of {', '.join(choices)}", field)
+    return value
+
+
+def _finite_as_given(value) -> bool:
+    """True for a number that is finite in its own type (an int, a Fraction, a finite
+    Decimal), whatever a float makes of it."""
+    if isinstance(value, Decimal):
+        return value.is_finite()
+    return isinstance(value, (numbers.Integral, Fraction))
+
+
 def check_value(value: float, dtype, field: str, *, positive: bool = False) -> float:
-    """``value`` as it will be computed with: finite in ``dtype`` (and > 0, and not flushed
-    to zero, if ``positive``). Returns it; raises :class:`InputError` naming ``field``."""
+    """``value`` as it will be computed with: a real number (see :func:`as_number`), finite in
+    ``dtype`` (and > 0, and not flushed to zero, if ``positive``). Returns it as a float;
+    raises :class:`InputError` naming ``field``.
+
+    >>> check_value(10**400, "float32", "x")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    lec4_jax.tool.data.InputError: 100... (401 characters) is not finite in float32 (largest: ...)
+    """
+    shown, given = _shown(value), value
+    value = as_number(value, field)
+    if math.isinf(value) and _finite_as_given(given):  # 10**400, Decimal('1e400')
+        raise InputError(f"{shown} is not finite in {np.dtype(dtype).name} (largest: "
+                         f"{np.finfo(dtype).max:.6g})", field)
     dtype = np.dtype(dtype)
     with np.errstate(over="ignore", under="ignore"):
         cast = dtype.type(value)
     if not math.isfinite(value):
-        raise InputError(f"{value!r} is not finite", field)
+        raise InputError(f"{shown} is not finite", field)
     if not np.isfinite(cast):
-        raise InputError(f"{value!r} is not finite in {dtype.name} (largest: "
+        raise InputError(f"{shown} is not finite in {dtype.name} (largest: "
                          f"{np.finfo(dtype).max:.6g})", field)
     if positive and value <= 0:
-        raise InputError(f"must be > 0, got {value!r}", field)
+        raise InputError(f"must be > 0, got {shown}", field)
     if positive and abs(cast) < np.finfo(dtype).tiny:
-        raise InputError(f"{value!r} is below {dtype.name}'s smallest normal number "
+        raise InputError(f"{shown} is below {dtype.name}'s smallest normal number "
                          f"({np.finfo(dtype).tiny:.6g}); XLA computes it as 0", field)
     return value
 

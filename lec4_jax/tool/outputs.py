@@ -5,7 +5,8 @@
 - **Checked before any work**, all together: no two outputs are the same file, each parent
   folder exists and is writable, no target is a folder, nothing a shell redirect would fail on
   (a loop of links, a name too long, a file where a folder should be, a name ending in a
-  separator, a deleted working folder under a relative path), and each output's renderer (matplotlib, Graphviz) is present.
+  separator, a deleted working folder under a relative path), and each output's renderer
+  (matplotlib, Graphviz) is present.
 - **Whole or absent.** A file is written to a temporary file beside its target, flushed to disk
   (``fsync``) and only then renamed over the target, so a reader sees the old file or the new
   one, never a part. The temporary file is made at commit time, not before, and every live one is
