@@ -20,7 +20,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from lec4_jax.tool import data, sweep, training
+from lec4_jax.tool import data, runs, sweep, training
+from lec4_jax.tool.settings import Settings
 
 
 def paired_seconds(first: Callable[[], object], second: Callable[[], object],
@@ -99,21 +100,20 @@ def jitted_step_loop(repeats: int) -> float:
 
 
 def compiled_run(repeats: int) -> float:
-    """(c) The whole 20-epoch run as one compiled program (``lax.scan``), called once."""
-    params, x, y, lr = _lecture_arrays()
-    run = jax.jit(lambda p, x, y, lr: training.train(p, x, y, lr, epochs=20,
-                                                     keep_history=False).final_params)
-    return median_seconds(lambda: jax.block_until_ready(run(params, x, y, lr)), repeats, 3)
+    """(c) The whole 20-epoch lecture run, as ``train.py`` runs it: :func:`runs.run`, the run
+    and its summary one compiled program (compiled before the timing), the results on the
+    host."""
+    settings = Settings(keep_history=False)
+    x, y = np.asarray(data.LECTURE_X), np.asarray(data.LECTURE_Y)
+    return median_seconds(lambda: runs.run(settings, x, y), repeats, 3)
 
 
 def sequential_sgd(num_samples: int, repeats: int) -> float:
-    """(d) One epoch of per-sample SGD over ``num_samples`` synthetic samples."""
+    """(d) One epoch of per-sample SGD over ``num_samples`` synthetic samples, as ``train.py``
+    runs it (:func:`runs.run`, no history)."""
     ds = data.synthetic(num_samples, noise=0.1, seed=0, dtype=np.float32)
-    params, _, _, lr = _lecture_arrays()
-    x, y = jax.device_put((ds.x, ds.y), training.sequential_device())
-    run = jax.jit(lambda p, x, y, lr: training.train(p, x, y, lr, epochs=1,
-                                                     keep_history=False).final_params)
-    return median_seconds(lambda: jax.block_until_ready(run(params, x, y, lr)), repeats)
+    settings = Settings(epochs=1, keep_history=False)
+    return median_seconds(lambda: runs.run(settings, ds.x, ds.y), repeats)
 
 
 def sweep_throughput(num_models: int, repeats: int, to_host: bool = True) -> float:

@@ -19,12 +19,12 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 import torch
+import train_util
 from hypothesis import example, given
 from hypothesis import strategies as st
 
 import torch_lecture
 from lec4_jax import grads
-from lec4_jax.tool import training
 
 LECTURE = dict(x=[1.0, 2.0, 3.0], y=[2.0, 4.0, 6.0], lr=0.01, w_init=1.0, epochs=20)
 CONFIGS = [
@@ -41,7 +41,7 @@ def torch_run(c, dtype=torch.float32):
 
 def jax_run(c, dtype=jnp.float32, **kwargs):
     x, y = jnp.asarray(c["x"], dtype), jnp.asarray(c["y"], dtype)
-    return training.train({"w": jnp.asarray(c["w_init"], dtype)}, x, y, c["lr"],
+    return train_util.train({"w": jnp.asarray(c["w_init"], dtype)}, x, y, c["lr"],
                           epochs=c["epochs"], **kwargs)
 
 
@@ -77,7 +77,7 @@ out = []
 for c in json.loads(sys.argv[1]):
     with jax.enable_x64(c["x64"]):
         dt = jnp.float64 if c["x64"] else jnp.float32
-        h = training.train({"w": jnp.asarray(c["w_init"], dt)}, jnp.asarray(c["x"], dt),
+        h = train_util.train({"w": jnp.asarray(c["w_init"], dt)}, jnp.asarray(c["x"], dt),
                            jnp.asarray(c["y"], dt), c["lr"], epochs=c["epochs"], grad=c["grad"])
         out.append({"params": h.params["w"].tolist(), "loss": h.loss.tolist(),
                     "grads": h.grads["w"].tolist(), "final_params": [float(h.final_params["w"])]})

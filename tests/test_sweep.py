@@ -9,6 +9,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+import train_util
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -28,7 +29,7 @@ def test_learning_rates_and_grid_order():
 
 
 def alone(lr, w0, optimizer, grad="autodiff"):
-    return training.train({"w": jnp.float32(w0)}, jnp.array(X), jnp.array(Y), lr, epochs=20,
+    return train_util.train({"w": jnp.float32(w0)}, jnp.array(X), jnp.array(Y), lr, epochs=20,
                           optimizer=optimizer, grad=grad, keep_history=False).final_params["w"]
 
 
@@ -56,7 +57,7 @@ def test_random_grids_and_data_equal_lone_runs_bit_for_bit(lrs, w_inits, xy, epo
     x, y = (np.array(v, np.float32) for v in zip(*xy))
     r = sweep.train_grid(lrs, w_inits, x, y, epochs=epochs, unroll=unroll)
     for lr, w0, w in zip(r.learning_rate, r.w_init, r.final_w):
-        want = training.train({"w": jnp.float32(w0)}, x, y, lr, epochs=epochs,
+        want = train_util.train({"w": jnp.float32(w0)}, x, y, lr, epochs=epochs,
                               keep_history=False).final_params["w"]
         np.testing.assert_array_equal(w, want)
 
@@ -172,7 +173,7 @@ r = sweep.train_grid(sweep.learning_rates(1e-3, 0.6, 17), [1.0, -2.0], X, Y, epo
                      dtype=jnp.float64, chunk=8)
 assert r.final_w.dtype == np.float64
 for lr, w0, w in zip(r.learning_rate, r.w_init, r.final_w):
-    want = training.train({"w": np.float64(w0)}, X, Y, lr, epochs=20,
+    want = train_util.train({"w": np.float64(w0)}, X, Y, lr, epochs=20,
                           keep_history=False).final_params["w"]
     assert np.array_equal(w, want), (lr, w0, w, want)
 print("ok")
@@ -234,7 +235,7 @@ def test_every_model_sweeps_and_equals_lone_runs(name):
         p0 = {p: np.float32(r.init[p][i]) for p in m.params}
         assert p0 == {**m.defaults, **{p: p0[p] for p in inits}} | {
             p: np.float32(m.defaults[p]) for p in m.params if p not in inits}
-        h = training.train(p0, jnp.array(X), jnp.array(Y), lr, epochs=9, model=name,
+        h = train_util.train(p0, jnp.array(X), jnp.array(Y), lr, epochs=9, model=name,
                            keep_history=False)
         for p in m.params:
             if m is model.LINEAR or NO_FMA:
