@@ -32,16 +32,19 @@ import sys
 
 _TRUTH = {"y", "yes", "t", "true", "on", "1", "n", "no", "f", "false", "off", "0"}
 _TABLE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "jax_environment.json")
-_PLATFORM_VARIABLES = ("JAX_PLATFORMS", "JAX_PLATFORM_NAME")
+_PLATFORM_VARIABLES = ("JAX_PLATFORMS", "JAX_PLATFORM_NAME", "JAX_DEFAULT_DEVICE")
 
 # Run in a child process with no JAX_* variable set: imports JAX, records each variable it reads
 # (os.getenv, os.environ.get) and the kind of the config option behind it.
 _DESCRIBE = r"""
-import json, os
-read = []
+import json, os, sys
+read, parsed = [], {}
 _getenv, _get = os.getenv, os.environ.get
 def getenv(key, default=None):
     read.append(key)
+    caller = sys._getframe(1).f_code.co_name  # JAX's bool_env and int_env parse what they read
+    if caller in ("bool_env", "int_env"):
+        parsed[key] = caller[:-4]
     return _getenv(key, default)
 os.getenv = getenv
 os.environ.get = lambda key, default=None: (read.append(key), _get(key, default))[1]
@@ -58,6 +61,12 @@ def accepted(enum_class):
         except (ValueError, TypeError):
             pass
     return sorted(ok)
+def passes(check, value):
+    try:
+        check(value)
+        return True
+    except Exception:
+        return False
 out = {}
 for name in dict.fromkeys(read):
     if not name.startswith("JAX_"):
@@ -67,8 +76,13 @@ for name in dict.fromkeys(read):
         out[name] = sorted(kw["enum_values"])
     elif kind == "enum_class":
         out[name] = accepted(kw["enum_class"])
-    else:
-        out[name] = {bool: "bool", int: "int", float: "float"}.get(kind, "text")
+    elif kind in (bool, int, float):
+        out[name] = kind.__name__
+    else:  # text; a validated one (JAX_DEFAULT_DEVICE) takes only the candidates it passes
+        check = getattr(c.config._value_holders.get(name.lower()), "_parser", None)
+        out[name] = parsed.get(name, "text")
+        if check is not None and out[name] == "text" and not passes(check, "\x00?"):
+            out[name] = [p for p in ("cpu", "gpu", "tpu", "cuda", "rocm") if passes(check, p)]
 print(json.dumps({"jax": jax.__version__, "variables": dict(sorted(out.items()))}, indent=1))
 """
 
@@ -217,21 +231,21 @@ def problem(environ=None) -> str | None:
 
 
 def platform_problem() -> str | None:
-    """After a failure: when ``JAX_PLATFORMS`` (or ``JAX_PLATFORM_NAME``) names a platform JAX
-    cannot start here, that as one line; None when JAX's backends start (the failure is
-    elsewhere)."""
+    """After a failure: when ``JAX_PLATFORMS`` (or ``JAX_PLATFORM_NAME``, or
+    ``JAX_DEFAULT_DEVICE``) names a platform JAX cannot start here, that as one line; None when
+    JAX starts it (the failure is elsewhere)."""
     asked = [(n, os.environ[n]) for n in _PLATFORM_VARIABLES if os.environ.get(n)]
     if not asked or "jax" not in sys.modules:
         return None
     import jax
 
-    try:
-        jax.devices()
-    except Exception as e:  # noqa: BLE001 — JAX raises RuntimeError or AssertionError here
-        reason = (str(e).strip().splitlines() or ["no backend for it is installed"])[0]
-        reason = reason.split(" (set JAX_PLATFORMS")[0] or "no backend for it is installed"
-        name, value = asked[0]
-        return f"{name}={value}: JAX cannot start that platform here ({reason})"
+    for name, value in asked:
+        try:
+            jax.devices(value) if name == "JAX_DEFAULT_DEVICE" else jax.devices()
+        except Exception as e:  # noqa: BLE001 — JAX raises RuntimeError or AssertionError here
+            reason = (str(e).strip().splitlines() or ["no backend for it is installed"])[0]
+            reason = reason.split(" (set JAX_PLATFORMS")[0] or "no backend for it is installed"
+            return f"{name}={value}: JAX cannot start that platform here ({reason})"
     return None
 
 
