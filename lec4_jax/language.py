@@ -20,8 +20,10 @@ def set_language(lang: str | None) -> None:
     """Sets the language of what the lesson prints: ``"en"``, ``"ko"``, or ``None`` (unset, so
     English, and the exercises' verdicts in both languages)."""
     global _chosen
-    if lang is not None and lang not in LANGS:
-        raise ValueError(f"language must be one of {', '.join(LANGS)}, not {lang!r}")
+    if lang is not None and (not isinstance(lang, str) or lang not in LANGS):
+        from lec4_jax.tool.data import InputError  # a ValueError, as before
+
+        raise InputError(f"language must be one of {', '.join(LANGS)}, not {lang!r}", "lang")
     _chosen = lang
 
 

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import codecs
 import csv
+import functools
+import inspect
 import io
 import math
 import numbers
@@ -67,9 +69,10 @@ def as_number(value, field: str) -> float:
         return math.nan
 
 
-def as_count(value, field: str, minimum: int = 1) -> int:
+def as_count(value, field: str, minimum: int = 1, maximum: int | None = None) -> int:
     """``value`` as a count: a whole number (an ``int``, a NumPy integer), never a float, a
-    bool or a string, at least ``minimum``. Raises :class:`InputError` naming ``field``.
+    bool or a string, at least ``minimum`` (and at most ``maximum``, if given). Raises
+    :class:`InputError` naming ``field``.
 
     >>> as_count(20, "epochs")
     20
@@ -81,7 +84,9 @@ def as_count(value, field: str, minimum: int = 1) -> int:
         raise InputError(f"must be a whole number (an int), got {_shown(value)} "
                          f"({type(value).__name__})", field)
     if value < minimum:
-        raise InputError(f"must be >= {minimum}, got {value}", field)
+        raise InputError(f"must be >= {minimum}, got {_shown(value)}", field)
+    if maximum is not None and value > maximum:
+        raise InputError(f"must be <= {maximum:,}, got {_shown(value)}", field)
     return int(value)
 
 
@@ -135,18 +140,73 @@ def check_value(value: float, dtype, field: str, *, positive: bool = False) -> f
     return value
 
 
+def as_floats(values, field: str) -> np.ndarray:
+    """``values`` (a number, a sequence of them, an array) as a float64 array: NumPy's own
+    conversion for an array of numbers, else one value at a time as :func:`as_number` reads
+    it (huge ints, ``Fraction``, ``Decimal``), so that a bad value is :class:`InputError`
+    naming ``field`` and its position, never NumPy's ``OverflowError`` or ``TypeError``."""
+    if isinstance(values, np.ndarray) and values.dtype.kind in "fiu":
+        return values
+    if hasattr(values, "__array__") and getattr(getattr(values, "dtype", None), "kind",
+                                                "") in "fiu":
+        return np.asarray(values)  # a JAX array
+    if isinstance(values, (str, bytes)) or not hasattr(values, "__iter__"):
+        return np.asarray(as_number(values, field), np.float64)
+    items = np.asarray(values, dtype=object) if not isinstance(values, np.ndarray) else values
+    flat = [as_number(v, field) if not isinstance(v, (list, tuple)) else math.nan
+            for v in items.ravel()]
+    if items.dtype == object and any(isinstance(v, (list, tuple)) for v in items.ravel()):
+        raise InputError("must be a flat sequence of numbers", field)
+    return np.array(flat, np.float64).reshape(items.shape)
+
+
 def check_array(values, dtype, field: str) -> np.ndarray:
-    """Every value finite in ``dtype``; the error names the first one that is not. Returns
-    the values in ``dtype`` (not copied when they already are)."""
-    values = np.asarray(values)
+    """Every value a number (see :func:`as_floats`) finite in ``dtype``; the error names the
+    first one that is not. Returns the values in ``dtype`` (not copied when they already
+    are)."""
+    values = as_floats(values, field)
     with np.errstate(over="ignore"):
         cast = np.asarray(values, dtype)
     finite = np.isfinite(cast)
     if not finite.all():
-        i = int(np.argmin(finite))
-        raise InputError(f"value {i + 1} ({float(values[i])!r}) is not finite in "
+        i = int(np.argmin(finite.ravel()))
+        raise InputError(f"value {i + 1} ({float(values.ravel()[i])!r}) is not finite in "
                          f"{np.dtype(dtype).name}", field)
     return cast
+
+
+def compute_dtype() -> np.dtype:
+    """float64 when JAX computes in 64 bits (``jax_enable_x64``), else float32."""
+    import jax
+
+    return np.dtype(np.float64 if jax.config.jax_enable_x64 else np.float32)
+
+
+_PLAIN = (numbers.Number, Decimal, np.generic, str, bytes, list, tuple, type(None))
+
+
+def checked_numbers(*names: str):
+    """Decorates a function of numbers: each named argument that is a plain value (a Python or
+    NumPy number, a string, None, a list: not an array, a traced value or a graph's node) is
+    checked by :func:`check_value` in the compute dtype and
+    passed on as a float; anything else (a string, a huge int, NaN) is :class:`InputError`
+    naming the argument. Arrays and traced values pass as they are, so the function still
+    jits and vmaps."""
+    def wrap(f):
+        signature = inspect.signature(f)
+
+        @functools.wraps(f)
+        def checked(*args, **kwargs):
+            bound = signature.bind(*args, **kwargs)
+            for name in names:
+                value = bound.arguments.get(name)
+                if isinstance(value, _PLAIN):
+                    bound.arguments[name] = check_value(value, compute_dtype(), name)
+            return f(*bound.args, **bound.kwargs)
+
+        return checked
+
+    return wrap
 
 
 class Dataset(NamedTuple):

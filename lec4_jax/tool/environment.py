@@ -230,6 +230,25 @@ def problem(environ=None) -> str | None:
     return xla_problem(env.get("XLA_FLAGS", ""))
 
 
+# Variables whose true value forbids what every script does (compile, run compiled code): a
+# library user may set them on purpose, a script cannot run under them.
+_FORBIDDING = {"JAX_NO_EXECUTION": "JAX may not run compiled code",
+               "JAX_NO_TRACING": "JAX may not trace (compile) a function"}
+
+
+def forbidding(environ=None) -> str | None:
+    """A variable set to true that forbids what a script must do, as one line, or None.
+
+    >>> forbidding({"JAX_NO_TRACING": "1"})
+    'JAX_NO_TRACING=1: JAX may not trace (compile) a function, and this script must; unset it'
+    """
+    env = os.environ if environ is None else environ
+    for name, why in _FORBIDDING.items():
+        if env.get(name, "").lower() in ("y", "yes", "t", "true", "on", "1"):
+            return f"{name}={env[name]}: {why}, and this script must; unset it"
+    return None
+
+
 def platform_problem() -> str | None:
     """After a failure: when ``JAX_PLATFORMS`` (or ``JAX_PLATFORM_NAME``, or
     ``JAX_DEFAULT_DEVICE``) names a platform JAX cannot start here, that as one line; None when
@@ -280,8 +299,11 @@ def enforce() -> None:
 
 
 def run_as_script(main) -> None:
-    """Runs ``main()`` as ``python -m lec4_jax.<module>``: a platform JAX cannot start is one
-    line and exit 2, not a traceback."""
+    """Runs ``main()`` as ``python -m lec4_jax.<module>``: a platform JAX cannot start, or a
+    variable that forbids the work, is one line and exit 2, not a traceback."""
+    found = forbidding()
+    if found is not None:
+        _fail(found)
     try:
         main()
     except Exception:

@@ -26,8 +26,9 @@ from jax.experimental import multihost_utils
 from jax.sharding import Mesh, NamedSharding
 from jax.sharding import PartitionSpec as P
 
+from lec4_jax import grads as grads_lib
 from lec4_jax import model as model_lib
-from lec4_jax.tool import data, training
+from lec4_jax.tool import data, limits, training
 
 # Models per chunk and device. On the CPU a chunk's parameters, learning rates and optimizer
 # state stay in cache; an accelerator takes far bigger chunks, so each kernel launch does more.
@@ -90,7 +91,15 @@ class SweepResult:
 
 
 def learning_rates(lr_min: float, lr_max: float, num: int, spacing: str = "log") -> np.ndarray:
-    """``num`` learning rates from ``lr_min`` to ``lr_max``, log- or linearly spaced."""
+    """``num`` learning rates from ``lr_min`` to ``lr_max``, log- or linearly spaced; each
+    argument checked as ``sweep.py`` checks its flags (:class:`InputError` naming it)."""
+    lr_min = data.check_value(lr_min, np.float64, "lr_min", positive=True)
+    lr_max = data.check_value(lr_max, np.float64, "lr_max", positive=True)
+    num = data.as_count(num, "num", maximum=2**31 - 1)
+    limits.check_memory(8 * num, f"{num:,} learning rates", "num")
+    data.check_choice(spacing, ("log", "linear"), "spacing")
+    if lr_max < lr_min:
+        raise data.InputError(f"must be >= lr_min ({lr_min!r}), got {lr_max!r}", "lr_max")
     if spacing == "log":
         return np.geomspace(lr_min, lr_max, num)
     if spacing == "linear":
@@ -141,7 +150,8 @@ def init_points(model, inits) -> dict[str, np.ndarray]:
     if not isinstance(inits, dict):
         inits = {m.params[0]: inits}
     model_lib.check_params(m, inits)
-    axes = [np.asarray(inits.get(p, [m.defaults[p]]), np.float64).ravel() for p in m.params]
+    axes = [data.check_array(inits.get(p, [m.defaults[p]]), np.float64,
+                             model_lib.init_field(p)).ravel() for p in m.params]
     mesh = np.meshgrid(*axes, indexing="ij")
     return {p: a.ravel() for p, a in zip(m.params, mesh)}
 
@@ -224,9 +234,19 @@ def train_grid(lrs, inits, x, y, *, epochs: int,
       progress: ``progress(models_done, models)``, called as each chunk is copied out.
     """
     dtype = np.dtype(dtype)
+    epochs, unroll = data.as_count(epochs, "epochs"), data.as_count(unroll, "unroll")
+    chunk = None if chunk is None else data.as_count(chunk, "chunk")
+    for name, value, choices in (("grad", grad, grads_lib.METHODS),
+                                 ("optimizer", optimizer, tuple(training.OPTIMIZERS))):
+        data.check_choice(value, choices, name)
+    if not isinstance(model, model_lib.Model):
+        data.check_choice(model, tuple(model_lib.MODELS), "model")
+    x, y = data.check_array(x, dtype, "x"), data.check_array(y, dtype, "y")
+    limits.check_steps(epochs, len(x))
     rule = training.Rule.of(model, grad, optimizer)
-    inits = {p: v.astype(dtype) for p, v in init_points(rule.model, inits).items()}
-    rates = np.asarray(lrs).ravel()  # as given: each chunk is cast to dtype as it is sent
+    inits = {p: data.check_array(v, dtype, model_lib.init_field(p)) for p, v in
+             init_points(rule.model, inits).items()}
+    rates = data.check_array(lrs, np.float64, "lrs").ravel()  # cast to dtype chunk by chunk
     n_lr, n_w = len(rates), len(next(iter(inits.values())))
     devices = tuple(jax.devices() if devices is None else devices)
     on_cpu = devices[0].platform == "cpu"
