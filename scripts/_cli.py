@@ -153,8 +153,13 @@ def _import_checked() -> None:
     or XLA's fatal abort."""
     try:
         import lec4_jax  # noqa: F401
+        from lec4_jax.tool import environment
+
+        found = environment.forbidding()  # JAX_NO_EXECUTION=1: valid, but no script can run
     except ValueError as e:  # InputError, or JAX's own refusal of a variable
-        _say(f"{_prog()}: error: {(str(e).strip().splitlines() or ['a bad variable'])[0]}")
+        found = (str(e).strip().splitlines() or ["a bad variable"])[0]
+    if found is not None:
+        _say(f"{_prog()}: error: {found}")
         os._exit(EXIT_USAGE)  # nothing to flush or remove yet
 
 

@@ -400,13 +400,13 @@ def synthetic(num_samples: int, noise: float = 0.1, seed: int = 0, w: float = 2.
     draw rounded). ``|x| <= 1`` keeps the lecture's learning rate stable on any number of
     samples.
     """
-    if num_samples < 1:
-        raise InputError(f"must be >= 1, got {num_samples}", "num_samples")
+    num_samples = as_count(num_samples, "num_samples")
+    noise = as_number(noise, "noise")
     if not (math.isfinite(noise) and noise >= 0):
         raise InputError(f"must be a finite number >= 0, got {noise}", "noise")
-    if seed < 0:
-        raise InputError(f"must be >= 0, got {seed}", "seed")
+    seed = as_count(seed, "seed", minimum=0)
     dtype = np.dtype(dtype)
+    noise = check_value(noise, dtype, "noise")  # and finite in the dtype it is drawn in
     x, y = aligned_empty(num_samples, dtype), aligned_empty(num_samples, dtype)
     starts = range(0, num_samples, SYNTHETIC_BLOCK)
     streams = np.random.SeedSequence(seed).spawn(len(starts))
