@@ -92,9 +92,10 @@ def test_every_edge_of_a_numerical_window_is_stable_and_the_next_rate_is_not():
         assert stability.epoch_log_radius(beyond, phi)[0] >= 0, beyond
 
 
-@pytest.mark.parametrize("num_lr,chunk", [(5, 2), (7, 3), (4, 4), (9, 2)])
+@pytest.mark.parametrize("num_lr,chunk", [(5, 6), (7, 4), (9, 8), (4, 4)])
 def test_progress_never_counts_a_chunk_padding(num_lr, chunk):
-    """The last chunk is padded to the chunk's size; progress counts real models only:
+    """The last chunk is padded to the chunk's size (5, 7 and 9 rates in chunks of 3, 2
+    and 4 rates, two initial values each); progress counts real models only:
     increasing, never above the total, ending at it."""
     seen = []
     lj.train_grid(lj.learning_rates(0.01, 0.1, num_lr), [1.0, 2.0], X, Y, epochs=1,
