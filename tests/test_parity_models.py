@@ -67,7 +67,7 @@ def test_eager_jax_is_bit_exact(name, i, grad):
 _SCRIPT = """
 import json, sys
 import jax.numpy as jnp
-from lec4_jax.tool import training
+import train_util
 out = []
 for name, c in json.loads(sys.argv[1]):
     h = train_util.train(c["params"], jnp.asarray(c["x"], jnp.float32),
@@ -81,7 +81,8 @@ print(json.dumps(out))
 @pytest.mark.skipif(platform.machine() not in ("x86_64", "AMD64"), reason="an x86 ISA flag")
 def test_jitted_jax_without_fma_is_bit_exact():
     cases = [(name, CONFIGS[name][i]) for name, i in CASES]
-    env = dict(os.environ, XLA_FLAGS="--xla_cpu_max_isa=AVX", JAX_PLATFORMS="cpu")
+    env = dict(os.environ, XLA_FLAGS="--xla_cpu_max_isa=AVX", JAX_PLATFORMS="cpu",
+               PYTHONPATH=os.path.dirname(os.path.abspath(__file__)))  # train_util
     proc = subprocess.run([sys.executable, "-c", _SCRIPT, json.dumps(cases)], check=True,
                           capture_output=True, text=True, env=env)
     for (name, c), got in zip(cases, json.loads(proc.stdout)):

@@ -72,7 +72,7 @@ def test_eager_jax_x64_is_bit_exact_with_torch_float64(config):
 _JITTED_SCRIPT = """
 import json, sys
 import jax, jax.numpy as jnp
-from lec4_jax.tool import training
+import train_util
 out = []
 for c in json.loads(sys.argv[1]):
     with jax.enable_x64(c["x64"]):
@@ -91,7 +91,8 @@ def test_jitted_jax_without_fma_is_bit_exact():
     # float32 and float64, every gradient method, whole-run lax.scan.
     configs = [dict(c, grad=g, x64=x64) for c in CONFIGS for g in grads.METHODS
                for x64 in (False, True)]
-    env = dict(os.environ, XLA_FLAGS="--xla_cpu_max_isa=AVX", JAX_PLATFORMS="cpu")
+    env = dict(os.environ, XLA_FLAGS="--xla_cpu_max_isa=AVX", JAX_PLATFORMS="cpu",
+               PYTHONPATH=os.path.dirname(os.path.abspath(__file__)))  # train_util
     proc = subprocess.run([sys.executable, "-c", _JITTED_SCRIPT, json.dumps(configs)],
                           capture_output=True, text=True, env=env, check=True)
     for c, got in zip(configs, json.loads(proc.stdout)):

@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 
 from lec4_jax import model
 from lec4_jax.tool import data, stability, sweep, training
+from lec4_jax.tool.data import InputError
 
 X, Y = [1.0, 2.0, 3.0], [2.0, 4.0, 6.0]
 
@@ -24,8 +25,9 @@ def test_learning_rates_and_grid_order():
     np.testing.assert_allclose(sweep.learning_rates(0.1, 0.3, 3, "linear"), [0.1, 0.2, 0.3])
     lr, w = sweep.grid([0.1, 0.2], [1.0, 5.0, 7.0])
     assert lr.tolist() == [0.1, 0.1, 0.1, 0.2, 0.2, 0.2] and w.tolist() == [1, 5, 7, 1, 5, 7]
-    with pytest.raises(ValueError, match="unknown spacing"):
+    with pytest.raises(InputError, match="'cubic' is not one of log, linear") as e:
         sweep.learning_rates(0.1, 1, 3, "cubic")
+    assert e.value.field == "spacing"
 
 
 def alone(lr, w0, optimizer, grad="autodiff"):
@@ -167,7 +169,8 @@ import jax
 jax.config.update("jax_enable_x64", True)
 import jax.numpy as jnp
 import numpy as np
-from lec4_jax.tool import sweep, training
+import train_util
+from lec4_jax.tool import sweep
 X, Y = np.array([1.0, 2.0, 3.0]), np.array([2.0, 4.0, 6.0])
 r = sweep.train_grid(sweep.learning_rates(1e-3, 0.6, 17), [1.0, -2.0], X, Y, epochs=20,
                      dtype=jnp.float64, chunk=8)
@@ -183,7 +186,8 @@ print("ok")
 def test_float64_sweep_equals_lone_float64_runs_bit_for_bit():
     # In a subprocess: float64 is a process-wide JAX setting (sweep.py --x64).
     proc = subprocess.run([sys.executable, "-c", _FLOAT64], capture_output=True, text=True,
-                          env=dict(os.environ, JAX_PLATFORMS="cpu"))
+                          env=dict(os.environ, JAX_PLATFORMS="cpu",
+                                   PYTHONPATH=os.path.dirname(os.path.abspath(__file__))))
     assert proc.returncode == 0 and proc.stdout.strip() == "ok", proc.stderr
 
 

@@ -287,27 +287,25 @@ def _fail(message: str) -> None:
 def enforce() -> None:
     """Checks the environment as ``lec4_jax`` is imported. A bad variable raises
     :class:`~lec4_jax.tool.data.InputError`, or, when ``python -m lec4_jax.<module>`` runs a
-    module of this package as a script, says one line and exits 2."""
-    found = problem()
-    if found is None:
-        return
-    if sys.argv[:1] == ["-m"]:  # Python sets argv[0] to "-m" while it finds the module to run
-        _fail(found)
-    from lec4_jax.tool.data import InputError
+    module of this package as a script, says one line and exits 2; such a script also says a
+    variable that forbids its work, or a platform JAX cannot start, as one line (exit 2)
+    rather than a traceback."""
+    as_script = sys.argv[:1] == ["-m"]  # Python's argv[0] while it finds the module to run
+    found = problem() or (forbidding() if as_script else None)
+    if as_script:
+        if found is not None:
+            _fail(found)
+        sys.excepthook = _script_excepthook
+    elif found is not None:
+        from lec4_jax.tool.data import InputError
 
-    raise InputError(found)
+        raise InputError(found)
 
 
-def run_as_script(main) -> None:
-    """Runs ``main()`` as ``python -m lec4_jax.<module>``: a platform JAX cannot start, or a
-    variable that forbids the work, is one line and exit 2, not a traceback."""
-    found = forbidding()
+def _script_excepthook(kind, value, traceback) -> None:
+    """``python -m lec4_jax.<module>``'s last word on an uncaught error: one line when the
+    environment is at fault (a platform JAX cannot start), else Python's own report."""
+    found = platform_problem() if issubclass(kind, Exception) else None
     if found is not None:
         _fail(found)
-    try:
-        main()
-    except Exception:
-        found = platform_problem()
-        if found is None:
-            raise
-        _fail(found)
+    sys.__excepthook__(kind, value, traceback)

@@ -233,19 +233,10 @@ def train_grid(lrs, inits, x, y, *, epochs: int,
         copy to the host, no gathering across hosts).
       progress: ``progress(models_done, models)``, called as each chunk is copied out.
     """
-    dtype = np.dtype(dtype)
-    epochs, unroll = data.as_count(epochs, "epochs"), data.as_count(unroll, "unroll")
-    chunk = None if chunk is None else data.as_count(chunk, "chunk")
-    for name, value, choices in (("grad", grad, grads_lib.METHODS),
-                                 ("optimizer", optimizer, tuple(training.OPTIMIZERS))):
-        data.check_choice(value, choices, name)
-    if not isinstance(model, model_lib.Model):
-        data.check_choice(model, tuple(model_lib.MODELS), "model")
-    x, y = data.check_array(x, dtype, "x"), data.check_array(y, dtype, "y")
-    limits.check_steps(epochs, len(x))
+    dtype, (epochs, unroll, chunk, x, y) = np.dtype(dtype), _checked(**locals())
     rule = training.Rule.of(model, grad, optimizer)
-    inits = {p: data.check_array(v, dtype, model_lib.init_field(p)) for p, v in
-             init_points(rule.model, inits).items()}
+    inits = {p: data.check_array(v, dtype, model_lib.init_field(p))
+             for p, v in init_points(rule.model, inits).items()}
     rates = data.check_array(lrs, np.float64, "lrs").ravel()  # cast to dtype chunk by chunk
     n_lr, n_w = len(rates), len(next(iter(inits.values())))
     devices = tuple(jax.devices() if devices is None else devices)
@@ -275,6 +266,22 @@ def train_grid(lrs, inits, x, y, *, epochs: int,
         return result([np.asarray(c)[:n] for c in _gather(run(0))])
     kinds = [dtype] * (len(inits) + 1) + [bool]
     return result(_copied_out(run, starts, size * n_w, kinds, n, progress))
+
+
+def _checked(*, epochs, unroll, chunk, model, grad, optimizer, x, y, dtype, **_):
+    """:func:`train_grid`'s arguments checked as ``sweep.py`` checks its flags: counts whole,
+    names among their choices, data finite in ``dtype``; :class:`InputError` names the one."""
+    epochs, unroll = data.as_count(epochs, "epochs"), data.as_count(unroll, "unroll")
+    chunk = None if chunk is None else data.as_count(chunk, "chunk")
+    for name, value, choices in (("grad", grad, grads_lib.METHODS),
+                                 ("optimizer", optimizer, tuple(training.OPTIMIZERS))):
+        data.check_choice(value, choices, name)
+    if not isinstance(model, model_lib.Model):
+        data.check_choice(model, tuple(model_lib.MODELS), "model")
+    dtype = np.dtype(dtype)
+    x, y = data.check_array(x, dtype, "x"), data.check_array(y, dtype, "y")
+    limits.check_steps(epochs, len(x))
+    return epochs, unroll, chunk, x, y
 
 
 def _chunk_rates(part: np.ndarray, size: int, dtype) -> np.ndarray:
