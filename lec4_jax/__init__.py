@@ -1,4 +1,4 @@
-"""lec4_jax: back-propagation, by hand and by JAX (모두의 딥러닝 season 2, lecture 4).
+"""lec4_jax: back-propagation, by hand and by JAX (모두를 위한 딥러닝 시즌 2, lecture 4).
 
 The few names a learner needs, as the notebooks use them::
 

@@ -1,15 +1,23 @@
-"""The lecture's exercises, with answers checked by computation, never stored.
+"""The lesson's exercises, checked by computation: the answers are never stored.
 
-Each exercise names a graph and a point; :func:`check` computes the true gradients with
-``jax.grad`` there and compares the learner's answer. A blank answer is "not answered yet"; a
-wrong one raises :class:`WrongAnswer` with a hint (in English or Korean), the local gradient of
-the node where the parameter enters the graph, never the expected value, so a notebook cell fails
-visibly; a right one returns a one-line confirmation.
+Number exercises ask for gradients at a point: :func:`check` computes them with ``jax.grad`` and
+compares. Code exercises ask for a function: :func:`check` runs the learner's function on several
+inputs and compares it with the registry's model. Either way the verdict is a :class:`Verdict`,
+shown in the notebook, never raised: right, wrong (with a hint that names what differs, never the
+expected value) or blank ("not answered yet"). The words are in the message catalogue
+(``lec4_jax/locale/<lang>/exercises.toml``).
+
+    >>> from lec4_jax import exercises
+    >>> exercises.check("lecture_x2", None, "en").status
+    'blank'
+    >>> exercises.check("lecture_x2", 10**400, "en").status
+    'wrong'
 """
 
 from __future__ import annotations
 
 import dataclasses
+import html
 import math
 from collections.abc import Mapping
 
@@ -17,22 +25,53 @@ import jax
 import numpy as np
 
 from lec4_jax import chain_rule as cr
-from lec4_jax import language
+from lec4_jax import language, messages
 from lec4_jax import model as model_lib
+from lec4_jax.tool.data import InputError
 from lec4_jax.walkthrough import Example
 
+STATUSES = ("right", "wrong", "blank")
 
-class WrongAnswer(AssertionError):
-    """The learner's answer differs from the computed one."""
+
+class Verdict(str):
+    """A verdict: its one-line message (a ``str``), with :attr:`status` ``"right"``,
+    ``"wrong"`` or ``"blank"`` and :attr:`ok`. A notebook shows it; nothing raises it."""
+
+    status: str
+
+    def __new__(cls, message: str, status: str) -> Verdict:
+        if status not in STATUSES:
+            raise ValueError(f"status must be one of {', '.join(STATUSES)}, not {status!r}")
+        verdict = super().__new__(cls, message)
+        verdict.status = status
+        return verdict
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "right"
+
+    def __repr__(self) -> str:
+        return str(self)
+
+    def _repr_html_(self) -> str:
+        colour = {"right": "#1a7f37", "wrong": "#b35900", "blank": "#57606a"}[self.status]
+        mark = {"right": "✔", "wrong": "✘", "blank": "…"}[self.status]
+        return (f'<div style="border-left:4px solid {colour};padding:2px 8px">'
+                f'<b style="color:{colour}">{mark}</b> {html.escape(str(self))}</div>')
+
+
+class UnknownExercise(InputError, KeyError):
+    """No exercise of that name; the message lists the ones there are."""
+
+    __str__ = ValueError.__str__
 
 
 @dataclasses.dataclass(frozen=True)
 class Exercise:
-    """A question on the walk-through's record: the graph and the point (an
-    :class:`~lec4_jax.walkthrough.Example`), and the question's text."""
+    """A number exercise: the graph and the point (an :class:`Example`) where the learner
+    computes every dloss/d(parameter) by hand."""
 
     example: Example
-    text: dict  # {"en": ..., "ko": ...}: the question, with its loss and the answer's form
 
     model = property(lambda self: self.example.model)
     params = property(lambda self: self.example.params)
@@ -61,81 +100,115 @@ class Exercise:
         node = next(n for n in walk.graph.nodes if param in n.inputs)
         return node.name, float(cr.local_grads(node)[node.inputs.index(param)])
 
+    def text(self, lang: str | None = None) -> str:
+        """The question, with its point, its loss and the answer's form."""
+        point = ", ".join(f"{k}={v:g}" for k, v in
+                          [("x", self.x), ("y", self.y), *self.params.items()])
+        m = model_lib.get(self.model)
+        return messages.text("exercises", f"q_{m.name}", lang, point=point, form=self.form())
 
+
+# The points are not the registry's examples (model.py's ``example``, which explain.py and the
+# notebook's tables and pictures use): what those print is never an exercise's answer.
 EXERCISES = {
-    "lecture_x2": Exercise(Example.of(model_lib.LECTURE, x=2.0, y=4.0), {
-        "en": "The lecture's graph, y_hat = x*w and loss = (y_hat - y)^2, at x=2, y=4, w=1: what "
-              "is dloss/dw? Answer with a number: `answer = ...`.",
-        "ko": "강의 그래프 y_hat = x*w, loss = (y_hat - y)^2에서 x=2, y=4, w=1일 때 dloss/dw는 "
-              "얼마일까요? 숫자 하나로 답하세요: `answer = ...`."}),
-    "bias": Exercise(Example.of(model_lib.AFFINE), {  # at x=1, y=2, w=1, b=2
-        "en": "With a bias, y_hat = x*w + b and loss = (y_hat - y)^2, at x=1, y=2, w=1, b=2: what "
-              'are dloss/dw and dloss/db? Answer with a dict: `answer = {"w": ..., "b": ...}`.',
-        "ko": "편향이 있는 모델 y_hat = x*w + b, loss = (y_hat - y)^2에서 x=1, y=2, w=1, b=2일 때 "
-              "dloss/dw와 dloss/db는 얼마일까요? dict로 답하세요: "
-              '`answer = {"w": ..., "b": ...}`.'}),
-    "polynomial": Exercise(Example.of(model_lib.QUADRATIC), {  # x=2, y=3, w2=0.5, w1=1, b=0
-        "en": "y_hat = x^2*w2 + x*w1 + b and loss = (y_hat - y)^2, at x=2, y=3, w2=0.5, w1=1, b=0: "
-              'what are dloss/dw2, dloss/dw1 and dloss/db? Answer with a dict: '
-              '`answer = {"w2": ..., "w1": ..., "b": ...}`.',
-        "ko": "y_hat = x^2*w2 + x*w1 + b, loss = (y_hat - y)^2에서 x=2, y=3, w2=0.5, w1=1, b=0일 "
-              "때 dloss/dw2, dloss/dw1, dloss/db는 얼마일까요? dict로 답하세요: "
-              '`answer = {"w2": ..., "w1": ..., "b": ...}`.'}),
-}
-
-_MESSAGES = {
-    "en": {"ok": "correct: {got}",
-           "blank": "not answered yet: write answer = {form} in the cell above, run it, then run "
-                    "this cell again",
-           "missing": "give a value for {k} (a dict such as {want})",
-           "wrong": "not yet: {a!r} is not dloss/d{k}. Hint: dloss/d{k} = dloss/d{node} * "
-                    "d{node}/d{k}, and here d{node}/d{k} = {local:g}; find dloss/d{node} by "
-                    "walking back from the loss, where dloss/dloss = 1."},
-    "ko": {"ok": "정답입니다: {got}",
-           "blank": "아직 답을 적지 않았습니다: 위 셀에 answer = {form} 꼴로 답을 적어 실행한 "
-                    "뒤, 이 셀을 다시 실행하세요",
-           "missing": "{k}의 값을 넣어 주세요 (예: {want} 같은 dict)",
-           "wrong": "아직 아닙니다: 입력한 답({a!r})은 dloss/d{k}가 아닙니다. 힌트: dloss/d{k} = "
-                    "dloss/d{node} * d{node}/d{k}이고, 여기서 d{node}/d{k} = {local:g}입니다. "
-                    "dloss/d{node}는 손실(dloss/dloss = 1)에서부터 거꾸로 따라가며 구하세요."},
+    "lecture_x2": Exercise(Example.of(model_lib.LECTURE, x=2.0, y=4.0)),
+    "bias": Exercise(Example.of(model_lib.AFFINE, {"w": 1.0, "b": 0.5}, x=2.0, y=1.0)),
+    "polynomial": Exercise(Example.of(model_lib.QUADRATIC, {"w2": 0.5, "w1": 1.0, "b": 1.0},
+                                      x=3.0, y=10.0)),
 }
 
 
-def _text(lang: str, key: str, **kw) -> str:
+def _say(lang: str, key: str, **fields) -> str:
     """One message; with ``lang="both"``, the English and the Korean, joined by `` / ``."""
-    langs = ("en", "ko") if lang == "both" else (lang,)
-    return " / ".join(_MESSAGES[code][key].format(**kw) for code in langs)
+    langs = language.LANGS if lang == "both" else (lang,)
+    return " / ".join(messages.text("exercises", key, code, **fields) for code in langs)
 
 
-def check(name: str, answer: float | Mapping[str, float] | None, lang: str | None = None) -> str:
-    """Checks an answer: a number for a one-parameter model, else ``{param: value}``.
+def short(value, width: int = 24) -> str:
+    """What the learner gave, as one short line (a huge int or a long string cut)."""
+    try:
+        text = repr(value) if isinstance(value, str) else str(value)
+    except Exception:  # noqa: BLE001 (a learner's object whose str fails)
+        text = type(value).__name__
+    text = " ".join(text.split())
+    return text if len(text) <= width else text[:width - 1] + "…"
 
-    Returns a one-line confirmation, or "not answered yet" for a blank answer (``None``);
-    raises :class:`WrongAnswer` with a hint for the first wrong value (the local gradient of the
-    node the parameter feeds), never the expected value. ``lang`` is ``"en"``, ``"ko"`` or
-    ``"both"``; ``None`` means the language set by :func:`lec4_jax.set_language`, and both
-    languages where none was set.
-    """
+
+def as_float32(value) -> float | None:
+    """``value`` as a finite float32 number, or None where it is not one (a string, a bool, a
+    huge int, a Fraction or Decimal beyond float32, NaN, inf, an array of several values)."""
+    if isinstance(value, (str, bytes, bool)) or value is None:
+        return None
+    try:
+        number = float(value)
+        with np.errstate(over="ignore"):
+            cast = np.float32(number)
+    except Exception:  # noqa: BLE001 (OverflowError, TypeError, ValueError, jax's own errors)
+        return None
+    return float(cast) if math.isfinite(number) and np.isfinite(cast) else None
+
+
+def _lang(lang: str | None) -> str:
     lang = lang or language.chosen() or "both"
-    if lang != "both":
-        language.language(lang)  # checked: "en" or "ko"
-    exercise = EXERCISES[name]
-    want = exercise.solution()
-    if answer is None or (isinstance(answer, Mapping) and
-                          all(v is None for v in answer.values())):
-        return _text(lang, "blank", form=exercise.form())
+    return lang if lang == "both" else language.language(lang)
+
+
+def exercise(name: str):
+    """The exercise called ``name``; :class:`UnknownExercise` lists the names there are."""
+    from lec4_jax import code_exercises
+
+    every = {**EXERCISES, **code_exercises.CODE_EXERCISES}
+    if not isinstance(name, str) or name not in every:
+        raise UnknownExercise(f"no exercise {short(name)}; the exercises are: "
+                              f"{', '.join(every)}", "name")
+    return every[name]
+
+
+def check(name: str, answer, lang: str | None = None) -> Verdict:
+    """Checks an answer and returns its :class:`Verdict` (never raises for a bad answer).
+
+    A number exercise takes a number for a one-parameter model, else ``{param: value}``; a
+    code exercise takes the learner's function (see :mod:`lec4_jax.code_exercises`). ``None``
+    is blank. ``lang`` is ``"en"``, ``"ko"`` or ``"both"``; ``None`` means the language set
+    by :func:`lec4_jax.set_language`, and both where none was set.
+
+    >>> check("lecture_x2", "eight", "en").status
+    'wrong'
+    """
+    lang = _lang(lang)
+    found = exercise(name)
+    if not isinstance(found, Exercise):
+        return found.check(answer, lang)
+    want = found.solution()
+    if answer is None or answer is Ellipsis or (
+            isinstance(answer, Mapping) and all(v is None or v is Ellipsis
+                                                for v in answer.values())):
+        return Verdict(_say(lang, "blank", form=found.form()), "blank")
     if not isinstance(answer, Mapping):
-        answer = {next(iter(want)): answer} if len(want) == 1 else {}
+        if len(want) > 1:
+            return Verdict(_say(lang, "want_dict", form=found.form()), "wrong")
+        answer = {next(iter(want)): answer}
     for k, v in want.items():
-        if k not in answer or answer[k] is None:
-            raise WrongAnswer(_text(lang, "missing", k=k, want={q: "..." for q in want}))
-        a = answer[k]
-        try:
-            ok = math.isclose(float(a), v, rel_tol=1e-6, abs_tol=1e-6)
-        except (TypeError, ValueError):
-            ok = False
-        if not ok:
-            node, local = exercise.hint(k)
-            raise WrongAnswer(_text(lang, "wrong", k=k, a=a, node=node, local=local))
+        if k not in answer or answer[k] is None or answer[k] is Ellipsis:
+            return Verdict(_say(lang, "missing", k=k, form=found.form()), "wrong")
+        a = as_float32(answer[k])
+        if a is None:
+            return Verdict(_say(lang, "not_a_number", k=k, a=short(answer[k])), "wrong")
+        if not math.isclose(a, v, rel_tol=1e-6, abs_tol=1e-6):
+            node, local = found.hint(k)
+            return Verdict(_say(lang, "wrong", k=k, a=short(answer[k]), node=node,
+                                local=f"{local:g}"), "wrong")
     got = ", ".join(f"dloss/d{k} = {v:g}" for k, v in want.items())
-    return _text(lang, "ok", got=got)
+    return Verdict(_say(lang, "right", got=got), "right")
+
+
+def compare_run(lines: list[str], lang: str | None = None) -> Verdict:
+    """Compares the lines a learner's loop printed with ``lj.lecture``'s, and with the numbers
+    of the lecture's PyTorch loop where torch is installed; the verdict says where they part.
+
+    >>> compare_run(["predict (BT) 4.0 4.0"], "en").status
+    'wrong'
+    """
+    from lec4_jax import code_exercises
+
+    return code_exercises.compare_run(lines, _lang(lang))

@@ -16,14 +16,28 @@ LANGS = ("en", "ko")
 _chosen: str | None = None
 
 
+def _check(lang: str | None) -> None:
+    """A language the lesson does not have raises InputError (a ValueError), in the language
+    already set."""
+    if lang is not None and (not isinstance(lang, str) or lang not in LANGS):
+        from lec4_jax import messages
+        from lec4_jax.tool.data import InputError  # a ValueError, naming the argument
+
+        raise InputError(messages.text("language", "unknown", _chosen or "en",
+                                       langs=", ".join(LANGS), lang=lang), "lang")
+
+
 def set_language(lang: str | None) -> None:
     """Sets the language of what the lesson prints: ``"en"``, ``"ko"``, or ``None`` (unset, so
-    English, and the exercises' verdicts in both languages)."""
-    global _chosen
-    if lang is not None and (not isinstance(lang, str) or lang not in LANGS):
-        from lec4_jax.tool.data import InputError  # a ValueError, as before
+    English, and the exercises' verdicts in both languages).
 
-        raise InputError(f"language must be one of {', '.join(LANGS)}, not {lang!r}", "lang")
+    >>> set_language("ko"); language()
+    'ko'
+    >>> set_language(None); language()
+    'en'
+    """
+    global _chosen
+    _check(lang)
     _chosen = lang
 
 
@@ -34,6 +48,5 @@ def chosen() -> str | None:
 
 def language(lang: str | None = None) -> str:
     """``lang`` if given (checked), else the language set, else English."""
-    if lang is not None and lang not in LANGS:
-        raise ValueError(f"language must be one of {', '.join(LANGS)}, not {lang!r}")
+    _check(lang)
     return lang or _chosen or "en"

@@ -11,8 +11,12 @@ One weight ``w`` learns ``y = 2x`` from x = 1, 2, 3 by per-sample SGD (learning 
 
 Run step by step as here (eagerly, one JAX op at a time), every number equals PyTorch's, bit for
 bit. The jitted step and the scanned run at the bottom compute the same steps inside XLA, which
-may fuse ``w - lr * g`` into one multiply-add on CPUs that have one: a last-digit difference,
-never more (see the README's parity section).
+may fuse a multiply and an add into one rounding (FMA) on CPUs that have it: a last-digit
+difference, never more (docs/parity.md).
+
+The PyTorch lines quoted are the lecture notes' script (모두를 위한 딥러닝 시즌 2, lecture 4),
+itself Sung Kim's PyTorchZeroToAll ``03_auto_gradient.py`` lightly changed (README.md, "Where
+the lecture's code comes from").
 """
 
 import jax

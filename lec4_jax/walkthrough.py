@@ -180,16 +180,18 @@ def table(walk: cr.Walk, params: Sequence[str], dtype="float32",
                     backward)]
 
 
-def check_against_jax(model: str, walk: cr.Walk, dtype="float32") -> str:
-    """One line: dloss/d(each parameter) from the walk, checked against ``jax.grad``."""
+def check_against_jax(model: str, walk: cr.Walk, dtype="float32",
+                      lang: str | None = None) -> str:
+    """One line: dloss/d(each parameter) from the walk, checked against ``jax.grad``, in
+    ``lang``."""
     m = model_lib.get(model)
     params = {k: walk.value(k) for k in m.params}
     want = jax.grad(m.loss)(params, walk.value("x"), walk.value("y"))
     ours = ", ".join(f"dloss/d{k} = {fmt(walk.grad(k), dtype)}" for k in m.params)
     if all(np.array_equal(walk.grad(k), want[k], equal_nan=True) for k in m.params):
-        return f"{ours}  (jax.grad agrees)"
+        return f"{ours}  ({_words(lang)['jax_agrees']})"
     theirs = ", ".join(f"dloss/d{k} = {fmt(want[k], dtype)}" for k in m.params)
-    return f"{ours}  (jax.grad DISAGREES: {theirs})"
+    return f"{ours}  ({_words(lang)['jax_disagrees'].format(theirs=theirs)})"
 
 
 def _expr(node: cr.Node) -> str:

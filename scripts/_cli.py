@@ -362,7 +362,7 @@ def flag_values(holders) -> dict:
 # The flags more than one script takes, each defined here once: a script asks for the ones it
 # takes (define_flags), so a name, default, choice and help text is written in one place.
 def _shared_flag(name: str) -> flags.FlagHolder:
-    from lec4_jax import grads, model
+    from lec4_jax import grads, language, model
     from lec4_jax.tool import platform, training
 
     if name == "model":
@@ -385,10 +385,15 @@ def _shared_flag(name: str) -> flags.FlagHolder:
     if name == "progress":
         return flags.DEFINE_bool("progress", True, "Report progress on stderr during a long run "
                                  "(more than about 2 s).")
+    if name == "lang":
+        return flags.DEFINE_enum("lang", "en", list(language.LANGS), "The language of the words "
+                                 "a learner reads (explain.py's tables and graph, train.py's "
+                                 "step-through page); the lecture's own lines stay as it prints "
+                                 "them.")
     raise ValueError(f"no shared flag {name!r}")
 
 
-SHARED_FLAGS = ("model", "epochs", "grad", "optimizer", "platform", "x64", "progress")
+SHARED_FLAGS = ("model", "epochs", "grad", "optimizer", "platform", "x64", "progress", "lang")
 
 
 def define_flags(*names: str) -> dict[str, flags.FlagHolder]:

@@ -12,6 +12,7 @@ import _cli
 from lec4_jax import model, walkthrough
 
 _MODEL = _cli.define_flags("model")["model"]
+_LANG = _cli.define_flags("lang")["lang"]
 _PARAM_FLAGS = _cli.define_param_flags(" at which to walk the graph (default: the model's "
                                        "example)")
 _X = flags.DEFINE_float("x", None, "The sample's input (default: the model's example).")
@@ -29,13 +30,14 @@ def main(_):
     m = model.get(_MODEL.value)
     example = walkthrough.Example.of(m.name, _cli.given_params(_PARAM_FLAGS), _X.value, _Y.value)
     walk = walkthrough.explain(example)
-    title = walkthrough.title(example)
-    lines = [title, "", *walkthrough.table(walk, m.params), "",
-             walkthrough.check_against_jax(m.name, walk)]
+    lang = _LANG.value
+    title = walkthrough.title(example, lang=lang)
+    lines = [title, "", *walkthrough.table(walk, m.params, lang=lang), "",
+             walkthrough.check_against_jax(m.name, walk, lang=lang)]
     if _FORWARD.value:
-        lines += ["", *walkthrough.modes_table(example)]
+        lines += ["", *walkthrough.modes_table(example, lang=lang)]
     out.print_lines(lines)
-    source = walkthrough.dot(walk, m.params, title=title)
+    source = walkthrough.dot(walk, m.params, title=title, lang=lang)
     if "--dot" in out:
         out.commit("--dot", source)
     for kind in ("svg", "png"):

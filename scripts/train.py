@@ -34,7 +34,7 @@ _ANIMATE = flags.DEFINE_string("animate", None, "Animate the run, one frame per 
                                "to 200): .gif (Pillow) or .mp4 (needs ffmpeg).")
 _HTML = flags.DEFINE_string("html", None, "Write a step-through page of the whole run here: one "
                             "self-contained HTML file; open it from disk.")
-_LANG = flags.DEFINE_enum("lang", "en", ["en", "ko"], "The step-through page's labels.")
+_LANG = _cli.define_flags("lang")["lang"]
 _FLAGS = (_MODEL, _LEARNING_RATE, _EPOCHS, *_PARAM_FLAGS.values(), *_DATA_FLAGS.values(),
           _PREDICT_X, _GRAD, _OPTIMIZER, _LOOP, _PLATFORM, _X64, _TRACE, _OUTPUT, _PLOT,
           _LANDSCAPE, _ANIMATE, _HTML, _LANG)

@@ -61,8 +61,8 @@ def test_the_lesson_imports_nothing_of_the_machinery_but_its_input_checks():
 
 def test_the_machinery_lives_in_tool_and_measurement_outside_the_package():
     assert sorted(p.name for p in LESSON) == [
-        "__init__.py", "chain_rule.py", "exercises.py", "grads.py", "language.py", "lecture.py",
-        "model.py", "walkthrough.py"]
+        "__init__.py", "chain_rule.py", "code_exercises.py", "exercises.py", "grads.py",
+        "language.py", "lecture.py", "messages.py", "model.py", "walkthrough.py"]
     assert not list(PACKAGE.rglob("bench*.py"))
 
 

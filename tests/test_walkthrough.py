@@ -8,6 +8,7 @@ import numpy as np
 import pydot
 import pytest
 
+from lec4_jax import messages
 from lec4_jax import walkthrough as wt
 from lec4_jax.tool.data import InputError
 
@@ -47,6 +48,8 @@ def test_disagreement_is_reported():
     walk = wt.explain(wt.Example("linear", {"w": 1.0}, 1.0, 2.0))
     walk.grads[walk.node("w").index] = walk.grads[walk.node("w").index] + 1
     assert "jax.grad DISAGREES: dloss/dw = -2.0" in wt.check_against_jax("linear", walk)
+    ko = messages.text("walkthrough", "jax_disagrees", "ko", theirs="dloss/dw = -2.0")
+    assert wt.check_against_jax("linear", walk, lang="ko") == f"dloss/dw = -1.0  ({ko})"
 
 
 @pytest.mark.parametrize("name, params", [("linear", {"w": 1.0}),
@@ -263,7 +266,8 @@ def test_the_title_and_the_dot_shapes():
     ex = wt.Example.of("linear")
     assert wt.title(ex, lang="en") == (
         "linear: y_hat = x*w, loss = (y_hat - y)^2, at x=1.0, y=2.0, w=1.0")
-    assert wt.title(ex, lang="ko").endswith("x=1.0, y=2.0, w=1.0에서")
+    assert wt.title(ex, lang="ko").endswith(
+        messages.text("walkthrough", "at", "ko", at="x=1.0, y=2.0, w=1.0"))
     lines = wt.dot(wt.explain(ex), ("w",), title="t").splitlines()
     shapes = {re.search(r'label="(\w+)', line)[1]: re.search(r"shape=(\w+)", line)[1]
               for line in lines if "shape=" in line}

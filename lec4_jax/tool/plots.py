@@ -5,14 +5,14 @@ from __future__ import annotations
 import functools
 import io
 import logging
-import os
 import signal
 import subprocess
 import warnings
 
 import numpy as np
 
-from lec4_jax import language
+from lec4_jax import language, messages
+from lec4_jax.tool import fonts
 from lec4_jax.tool.data import InputError
 from lec4_jax.tool.report import finite_steps
 
@@ -121,50 +121,9 @@ def training_figure(run, target: dict[str, float] | None, title: str):
     return fig
 
 
-# The sweep picture's words in each language (lec4_jax.language); lang=None is the language set
-# by lec4_jax.set_language, English where none was.
-SWEEP_WORDS = {
-    "en": {"diverged": "diverged", "lr": "learning rate", "one_param": "final |w - w*|",
-           "other": "final distance from the least-squares fit", "shaded": "shaded: ",
-           "shade_linear": "|prod(1 - 2 lr x_i^2)| < 1, the analytically stable rates",
-           "shade_other": "spectral radius of an epoch's map < 1 ({method})",
-           "no_target": "final mean loss (no least-squares fit to measure from)",
-           "shade_none": "nothing (stability not analysed: {why})",
-           "extra": "; extra points at its edges"},
-    "ko": {"diverged": "발산", "lr": "학습률", "one_param": "학습이 끝난 뒤의 |w - w*|",
-           "other": "학습이 끝난 뒤 최소제곱 해까지의 거리", "shaded": "색칠한 곳: ",
-           "shade_linear": "|prod(1 - 2 lr x_i^2)| < 1, 계산으로 구한 안정적인 학습률",
-           "shade_other": "한 에포크 사상의 스펙트럼 반지름 < 1 ({method})",
-           "no_target": "학습이 끝난 뒤의 평균 손실 (거리를 잴 최소제곱 해가 없음)",
-           "shade_none": "없음 (안정성을 분석하지 않음: {why})",
-           "extra": "; 경계 근처에 점을 더 찍음"},
-}
-
-# Fonts with Hangul, tried in this order for a Korean picture (Linux, macOS, Windows). Every
-# Noto Sans CJK face has the Hangul syllables; matplotlib names a .ttc file by its first face.
-KOREAN_FONTS = ("Noto Sans CJK KR", "Noto Sans KR", "NanumGothic", "Apple SD Gothic Neo",
-                "AppleGothic", "Malgun Gothic", "UnDotum", "Baekmuk Gulim", "Noto Sans CJK JP",
-                "Noto Sans CJK SC", "Noto Sans CJK TC", "Noto Sans CJK HK")
-_FONT_FILES = ("notosanscjk", "notosanskr", "nanum", "gothic", "malgun", "undotum", "baekmuk")
-
-
-@functools.cache
-def korean_font() -> str | None:
-    """The first font of :data:`KOREAN_FONTS` that matplotlib knows, or ``None``. matplotlib's
-    font list is cached on disk and may predate a font's installation, so the system's font
-    files that look Korean are added to it first, once."""
-    from matplotlib import font_manager
-
-    known = {f.fname for f in font_manager.fontManager.ttflist}
-    for file in font_manager.findSystemFonts():
-        name = os.path.basename(file.replace("\\", "/")).lower()
-        if file not in known and any(part in name for part in _FONT_FILES):
-            try:
-                font_manager.fontManager.addfont(file)
-            except (OSError, RuntimeError, ValueError):  # unreadable: not a font to use
-                continue
-    have = {f.name for f in font_manager.fontManager.ttflist}
-    return next((name for name in KOREAN_FONTS if name in have), None)
+# Which font draws Hangul (the system's, else the one koreanize-matplotlib ships): fonts.py
+KOREAN_FONTS, _FONT_FILES = fonts.KOREAN_FONTS, fonts._FONT_FILES
+korean_font = fonts.korean_font
 
 
 def _lang_for_picture(lang: str | None) -> str:
@@ -175,20 +134,40 @@ def _lang_for_picture(lang: str | None) -> str:
 
 
 def _font_context(lang: str):
-    """matplotlib settings that draw Hangul (Korean), else none; the minus stays ASCII."""
+    """matplotlib settings that draw Hangul (Korean), else none. Only inside this context:
+    matplotlib's global settings are left as they were. Latin letters, digits and the minus
+    sign stay in matplotlib's own DejaVu Sans (NanumGothic has no U+2212, which the log axes'
+    ``10^{-1}`` draws), the Hangul falls back to the Korean font letter by letter."""
     plt = _pyplot()
     if lang != "ko":
         return plt.rc_context({})
-    return plt.rc_context({"font.family": [korean_font(), "DejaVu Sans"],
+    return plt.rc_context({"font.family": ["DejaVu Sans", korean_font()],
                            "axes.unicode_minus": False})
 
 
+def _drawn(fig, asked: str | None, lang: str) -> bytes:
+    """The figure as PNG bytes; a picture asked for in Korean but drawn in English (no font with
+    Hangul) says so along its bottom edge."""
+    if language.language(asked) != lang:
+        fig.text(0.01, 0.005, messages.text("plots", "no_font", lang), fontsize=7,
+                 color="dimgray", ha="left", va="bottom")
+    return _png(fig)
+
+
+def title_in(title, lang: str) -> str:
+    """A picture's title: ``title`` itself, or where it is a dict of titles by language (``{"en":
+    ..., "ko": ...}``), the one in ``lang`` (English where it has no other)."""
+    return title if isinstance(title, str) else title.get(lang, title["en"])
+
+
 @_quietly
-def sweep_png(result, target, stable, title: str, extra=None, lang: str | None = None) -> bytes:
-    """:func:`sweep_figure` as PNG bytes."""
-    lang = _lang_for_picture(lang)
-    with _font_context(lang):
-        return _png(sweep_figure(result, target, stable, title, extra, lang))
+def sweep_png(result, target, stable, title, extra=None, lang: str | None = None) -> bytes:
+    """:func:`sweep_figure` as PNG bytes, in ``lang`` where a font can draw it (else in English,
+    the title too where ``title`` is a dict by language)."""
+    drawn = _lang_for_picture(lang)
+    with _font_context(drawn):
+        return _drawn(sweep_figure(result, target, stable, title_in(title, drawn), extra, drawn),
+                      lang, drawn)
 
 
 def sweep_figure(result, target, stable, title: str, extra=None, lang: str | None = None):
@@ -201,10 +180,10 @@ def sweep_figure(result, target, stable, title: str, extra=None, lang: str | Non
     drawn as dotted lines. ``extra`` is a second sweep (the same initial points) drawn in with
     the first: extra points inside each window and near its edges
     (:func:`lec4_jax.tool.sweep.refined_rates`). A model without a least-squares fit (``target``
-    None) shows each config's final mean loss instead. Its words are in ``lang``
-    (:data:`SWEEP_WORDS`).
+    None) shows each config's final mean loss instead. Its words are in ``lang``, from the
+    message catalogue (``lec4_jax/locale/<lang>/plots.toml``).
     """
-    words = SWEEP_WORDS[language.language(lang)]
+    words = messages.section("plots", lang)
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(8, 5))
     if target is not None and not isinstance(target, dict):
@@ -602,6 +581,6 @@ def _graph_edge(ax, source, target, label: str, backward: bool) -> None:
 
 def graph_png(walk, params, title: str = "", dtype="float32", lang: str | None = None) -> bytes:
     """:func:`graph_figure` as PNG bytes, its words in ``lang`` where a font can draw them."""
-    lang = _lang_for_picture(lang)
-    with _font_context(lang):
-        return _png(graph_figure(walk, params, title, dtype, lang))
+    drawn = _lang_for_picture(lang)
+    with _font_context(drawn):
+        return _drawn(graph_figure(walk, params, title, dtype, drawn), lang, drawn)
