@@ -237,7 +237,7 @@ def train_grid(lrs, inits, x, y, *, epochs: int,
     rule = training.Rule.of(model, grad, optimizer)
     inits = {p: data.check_array(v, dtype, model_lib.init_field(p))
              for p, v in init_points(rule.model, inits).items()}
-    rates = data.check_array(lrs, np.float64, "lrs").ravel()  # cast to dtype chunk by chunk
+    rates = _checked_rates(lrs, dtype)
     n_lr, n_w = len(rates), len(next(iter(inits.values())))
     devices = tuple(jax.devices() if devices is None else devices)
     on_cpu = devices[0].platform == "cpu"
@@ -282,6 +282,15 @@ def _checked(*, epochs, unroll, chunk, model, grad, optimizer, x, y, dtype, **_)
     x, y = data.check_array(x, dtype, "x"), data.check_array(y, dtype, "y")
     limits.check_steps(epochs, len(x))
     return epochs, unroll, chunk, x, y
+
+
+def _checked_rates(lrs, dtype) -> np.ndarray:
+    """The learning rates as given (float64; cast to ``dtype`` chunk by chunk), each finite in
+    ``dtype``: its two ends checked there, so a large grid is never copied whole."""
+    rates = data.check_array(lrs, np.float64, "lrs").ravel()
+    for edge in (rates.min(initial=0.0), rates.max(initial=0.0)):
+        data.check_value(float(edge), dtype, "lrs")
+    return rates
 
 
 def _chunk_rates(part: np.ndarray, size: int, dtype) -> np.ndarray:
