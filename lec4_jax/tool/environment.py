@@ -252,7 +252,8 @@ def forbidding(environ=None) -> str | None:
 def platform_problem() -> str | None:
     """After a failure: when ``JAX_PLATFORMS`` (or ``JAX_PLATFORM_NAME``, or
     ``JAX_DEFAULT_DEVICE``) names a platform JAX cannot start here, that as one line; None when
-    JAX starts it (the failure is elsewhere)."""
+    JAX starts it (the failure is elsewhere). Not checked before the work: a multi-host sweep
+    must join its cluster before any backend starts."""
     asked = [(n, os.environ[n]) for n in _PLATFORM_VARIABLES if os.environ.get(n)]
     if not asked or "jax" not in sys.modules:
         return None
