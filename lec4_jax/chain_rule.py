@@ -33,12 +33,27 @@ Array = Any  # a JAX array, a tracer, or a Python/NumPy scalar
 
 @dataclasses.dataclass(frozen=True)
 class Primitive:
-    """An op: how to compute it, and its VJP rule ``vjp(ct, *inputs, **params) -> input cts``."""
+    """An op: how to compute it, and its VJP rule ``vjp(ct, *inputs, **params) -> input cts``.
+
+    ``steps``, where given, is the same rule as the walk adds it up: ``[(input index, term),
+    ...]`` in the order the terms join their input's gradient. JAX adds ``tanh``'s two terms
+    one at a time and ``div``'s second input's before its first; a node fed by several others
+    then sums in JAX's order, so the walk and ``jax.grad`` round alike.
+    """
 
     name: str
     symbol: str
     apply: Callable[..., Array]
     vjp: Callable[..., tuple[Array, ...]]
+    steps: Callable[..., list[tuple[int, Array]]] | None = None
+
+
+def _totals(steps: list[tuple[int, Array]], n: int) -> tuple[Array, ...]:
+    """Each input's cotangent: its terms of ``steps`` added up in order."""
+    out: list[Array] = [None] * n
+    for i, term in steps:
+        out[i] = term if out[i] is None else out[i] + term
+    return tuple(out)
 
 
 def _sum_to(ct: Array, like: Array) -> Array:
@@ -73,7 +88,48 @@ def _square_vjp(ct, a):
 
 
 def _pow_vjp(ct, a, *, exponent):
-    return (ct * (exponent * a ** (exponent - 1)),)  # d(a^p)/da = p a^(p-1)
+    return (ct * (exponent * _pow(a, exponent=exponent - 1)),)  # d(a^p)/da = p a^(p-1)
+
+
+# The rules of the formula ops (lec4_jax.formula). Each multiplies in the order jax.grad does
+# (JAX's JVP rule, transposed), so the walk and jax.grad agree bit for bit on eager values.
+
+def _div_steps(ct, a, b):
+    # d(a/b)/da = 1/b, d(a/b)/db = -a/b^2 (as JAX rounds it: -((ct * b^-2) * a)); b's first
+    return [(1, _sum_to(-(ct * _pow(b, exponent=-2) * a), b)), (0, _sum_to(ct / b, a))]
+
+
+def _div_vjp(ct, a, b):
+    return _totals(_div_steps(ct, a, b), 2)
+
+
+def _exp_vjp(ct, a):
+    return (ct * _exp(a),)  # d(e^a)/da = e^a
+
+
+def _log_vjp(ct, a):
+    return (ct / a,)  # d(log a)/da = 1/a
+
+
+def _tanh_steps(ct, a):
+    # d(tanh a)/da = 1 - tanh^2 a = (1 - t)(1 + t): the terms ct (1 - t) and ct (1 - t) t
+    t = _tanh(a)
+    c = ct * (1 - t)
+    return [(0, c), (0, c * t)]
+
+
+def _tanh_vjp(ct, a):
+    return _totals(_tanh_steps(ct, a), 1)
+
+
+def _sigmoid_vjp(ct, a):
+    s = _sigmoid(a)
+    return (ct * (s * (1 - s)),)  # d(sigmoid a)/da = sigmoid(a) (1 - sigmoid(a))
+
+
+def _relu_vjp(ct, a):
+    # d(relu a)/da = 1 where a > 0, else 0 (0 at a = 0, as jax.nn.relu and torch.relu say)
+    return (jnp.where(jnp.asarray(a) > 0, ct, jnp.zeros_like(ct)),)
 
 
 ADD = Primitive("add", "+", lambda a, b: a + b, _add_vjp)
@@ -91,8 +147,53 @@ def _square(a):
     return a ** 2
 
 
+def _is_jax(a) -> bool:
+    """A value JAX computes with (a JAX array or tracer, a NumPy value, a Python number); any
+    other array type (torch's tensors) computes with its own methods."""
+    return isinstance(a, (jax.Array, np.ndarray, np.generic, int, float))
+
+
+def _pow(a, *, exponent):
+    """``a ** exponent``: an integer exponent as JAX's ``integer_pow`` (repeated products, as
+    ``x ** 3`` is in JAX), a Python number's own ``**``, another array type's own ``**``."""
+    if isinstance(a, (int, float)) and not isinstance(a, np.generic):
+        return a**exponent
+    if isinstance(a, (jax.Array, np.ndarray, np.generic)):
+        if float(exponent).is_integer():
+            return lax.integer_pow(jnp.asarray(a), int(exponent))
+        return jnp.asarray(a) ** exponent
+    return a**exponent
+
+
+def _unary(jax_fn: Callable, method: str) -> Callable:
+    """An op that JAX computes with ``jax_fn``, and another array type with its own ``method``
+    (``tensor.exp()``: the parity tests run a formula's ops in PyTorch)."""
+    return lambda a: jax_fn(a) if _is_jax(a) else getattr(a, method)()
+
+
+_exp = _unary(jnp.exp, "exp")
+_log = _unary(jnp.log, "log")
+_tanh = _unary(jnp.tanh, "tanh")
+_sigmoid = _unary(jax.nn.sigmoid, "sigmoid")
+_relu = _unary(jax.nn.relu, "relu")
+
 SQUARE = Primitive("square", "^2", _square, _square_vjp)
-POW = Primitive("pow", "^p", lambda a, *, exponent: a**exponent, _pow_vjp)
+POW = Primitive("pow", "^p", _pow, _pow_vjp)
+def _div(a, b):
+    """``a / b``; NumPy values divided as JAX does (the same IEEE quotient), so that 1/0 is inf
+    without NumPy's warning."""
+    if isinstance(a, (np.ndarray, np.generic)) or isinstance(b, (np.ndarray, np.generic)):
+        return jnp.divide(a, b)
+    return a / b
+
+
+DIV = Primitive("div", "/", _div, _div_vjp, _div_steps)
+EXP = Primitive("exp", "exp", _exp, _exp_vjp)
+LOG = Primitive("log", "log", _log, _log_vjp)
+TANH = Primitive("tanh", "tanh", _tanh, _tanh_vjp, _tanh_steps)
+SIGMOID = Primitive("sigmoid", "sigmoid", _sigmoid, _sigmoid_vjp)
+RELU = Primitive("relu", "relu", _relu, _relu_vjp)
+FUNCTIONS = {p.name: p for p in (EXP, LOG, TANH, SIGMOID, RELU)}  # one input, written f(a)
 
 
 class Node:
@@ -120,6 +221,8 @@ class Node:
     __rmul__ = lambda self, other: mul(other, self)  # noqa: E731
     __neg__ = lambda self: neg(self)  # noqa: E731
     __pow__ = lambda self, exponent: power(self, exponent)  # noqa: E731
+    __truediv__ = lambda self, other: div(self, other)  # noqa: E731
+    __rtruediv__ = lambda self, other: div(other, self)  # noqa: E731
 
 
 class Graph:
@@ -176,6 +279,46 @@ def power(a, exponent: float, *, name=None):
     return _apply(POW, a, name=name, exponent=exponent)
 
 
+def div(a, b, *, name=None):
+    return _apply(DIV, a, b, name=name)
+
+
+def exp(a, *, name=None):
+    return _apply(EXP, a, name=name)
+
+
+def log(a, *, name=None):
+    return _apply(LOG, a, name=name)
+
+
+def tanh(a, *, name=None):
+    return _apply(TANH, a, name=name)
+
+
+def sigmoid(a, *, name=None):
+    return _apply(SIGMOID, a, name=name)
+
+
+def relu(a, *, name=None):
+    return _apply(RELU, a, name=name)
+
+
+def expression(node: Node) -> str:
+    """The node as a formula of its inputs' names, e.g. ``y_hat - y``, ``exp(a)``, ``a^3``."""
+    names = [i.name for i in node.inputs]
+    if node.is_leaf:
+        return node.name
+    if node.primitive in (ADD, SUB, MUL, DIV):
+        return f" {node.primitive.symbol} ".join(names)
+    (operand,) = names  # the other ops have one input
+    if node.primitive is NEG:
+        return f"-{operand}"
+    if node.primitive.name in FUNCTIONS:
+        return f"{node.primitive.name}({operand})"
+    exponent = 2 if node.primitive is SQUARE else node.params["exponent"]
+    return f"{operand}^{exponent}"
+
+
 @dataclasses.dataclass
 class Walk:
     """A traced graph and its backward walk.
@@ -189,17 +332,21 @@ class Walk:
     grads: list[Array | None]
     passed: list[tuple[Array, ...]]
 
-    def node(self, name: str) -> Node:
+    def node(self, name: str | Node) -> Node:
+        """The node of that name (one only), or the node itself: constants all share the name
+        ``const``, so a walk over every node passes the node."""
+        if isinstance(name, Node):
+            return name
         matches = [n for n in self.graph.nodes if n.name == name]
         if len(matches) != 1:
             raise KeyError(f"{len(matches)} nodes are named {name!r}")
         (match,) = matches
         return match
 
-    def value(self, name: str) -> Array:
+    def value(self, name: str | Node) -> Array:
         return self.node(name).value
 
-    def grad(self, name: str) -> Array:
+    def grad(self, name: str | Node) -> Array:
         """dL/d(node), zero where the output does not depend on the node."""
         node = self.node(name)
         grad = self.grads[node.index]
@@ -221,9 +368,15 @@ def backward(graph: Graph, output: Node, cotangent: Array = None) -> Walk:
         ct = grads[node.index]
         if ct is None or node.is_leaf:
             continue
-        values = (i.value for i in node.inputs)
-        passed[node.index] = node.primitive.vjp(ct, *values, **node.params)
-        for inp, c in zip(node.inputs, passed[node.index]):
+        values = [i.value for i in node.inputs]
+        if node.primitive.steps is None:
+            passed[node.index] = node.primitive.vjp(ct, *values, **node.params)
+            steps = enumerate(passed[node.index])
+        else:
+            steps = node.primitive.steps(ct, *values, **node.params)
+            passed[node.index] = _totals(steps, len(values))
+        for i, c in steps:
+            inp = node.inputs[i]
             grads[inp.index] = c if grads[inp.index] is None else grads[inp.index] + c
     return Walk(graph, output, grads, passed)
 

@@ -65,6 +65,10 @@ class Model:
     stability windows and the loss landscape from the data's moments use it. A model that is
     not linear in its parameters has none (``None``), and the tool says so where it would need
     it. The code around branches on these (the parameters, the features), never on a name.
+
+    A teacher's formula (:func:`lec4_jax.formula.parse`, through :func:`get`) is a Model too:
+    its ``name`` the formula, ``closed_form`` its symbolic derivative, ``expression`` its parsed
+    tree (None for the registry's models).
     """
 
     name: str
@@ -75,6 +79,7 @@ class Model:
     defaults: dict[str, float]
     example: tuple[float, float, dict[str, float]]
     features: Callable[[np.ndarray], list[np.ndarray]] | None = None
+    expression: Any = None  # a formula's parsed DAG (lec4_jax.symbolic.Expr); None: registry's
 
     def loss(self, params: Params, x, y):
         return squared_error(self.predict(params, x), y)
@@ -175,14 +180,26 @@ def check_params(model: Model | str, given, field: Callable[[str], str] = init_f
 
 
 def get(model: Model | str) -> Model:
-    """The model itself, or the registry's model of that name: names resolve here, once, at
-    the library's entry points."""
+    """The model itself, the registry's model of that name, or the model of a formula for
+    ``y_hat`` (:func:`lec4_jax.formula.parse`, one object per formula): names resolve here,
+    once, at the library's entry points.
+
+    >>> get("linear").formula, get("x*w + b").params
+    ('y_hat = x*w', ('w', 'b'))
+    """
     if isinstance(model, Model):
         return model
-    try:
+    unknown = f"unknown model {model!r}; choose from {sorted(MODELS)}"
+    if not isinstance(model, str):
+        raise ValueError(unknown)
+    if model in MODELS:
         return MODELS[model]
-    except (KeyError, TypeError):
-        raise ValueError(f"unknown model {model!r}; choose from {sorted(MODELS)}") from None
+    from lec4_jax import formula  # on use: a registry name imports no parser
+
+    m = formula.parse(model)  # x, y, exp ... alone: the formula's own refusal
+    if model.strip().isidentifier():  # a bare name: a mistyped model, not a formula in x
+        raise formula.FormulaError(f"{unknown}, or write a formula in x (e.g. x*w + b)")
+    return m
 
 
 def least_squares(model: Model | str, x, y) -> dict[str, float] | None:

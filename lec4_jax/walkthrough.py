@@ -17,7 +17,7 @@ import numpy as np
 from lec4_jax import chain_rule as cr
 from lec4_jax import messages
 from lec4_jax import model as model_lib
-from lec4_jax.tool.data import InputError, check_choice, check_value
+from lec4_jax.tool.data import InputError, check_value, model_of
 
 
 def fmt(value, dtype) -> str:
@@ -53,9 +53,7 @@ class Example:
            y: float | None = None) -> Example:
         """The model's example (:attr:`lec4_jax.model.Model.example`) with any of its numbers
         replaced; a parameter the model does not have is an error."""
-        if not isinstance(model, model_lib.Model):
-            check_choice(model, tuple(model_lib.MODELS), "model")
-        m = model_lib.get(model)
+        m = model_of(model)
         ex_x, ex_y, ex_params = m.example
         if params is not None and not isinstance(params, Mapping):
             raise InputError(f"must be a mapping of parameter to value, got "
@@ -84,7 +82,7 @@ def title(example: Example, dtype="float32", lang: str | None = None) -> str:
     return f"{m.name}: {m.formula}, loss = (y_hat - y)^2, " + _words(lang)["at"].format(at=at)
 
 
-def node_values(model: str, x, y):
+def node_values(model: model_lib.Model | str, x, y):
     """``params -> {node name: value}``: every named node of the model's graph, as a plain JAX
     function of the parameters (so ``jax.jvp`` can push tangents through every node)."""
     m = model_lib.get(model)
@@ -109,7 +107,7 @@ def modes_table(example: Example, dtype="float32", lang: str | None = None) -> l
     m = model_lib.get(example.model)
     cast = np.dtype(dtype).type
     params = {k: cast(v) for k, v in example.params.items()}
-    values = node_values(m.name, cast(example.x), cast(example.y))
+    values = node_values(m, cast(example.x), cast(example.y))
     primal = values(params)
     tangents = {}
     for p in m.params:
@@ -169,7 +167,7 @@ def table(walk: cr.Walk, params: Sequence[str], dtype="float32",
     backward = []
     for n in reversed(nodes):
         names = [i.name for i in n.inputs]
-        backward.append([n.name, _op(n, params, words), fmt(walk.grad(n.name), dtype),
+        backward.append([n.name, _op(n, params, words), fmt(walk.grad(n), dtype),
                          _pairs(names, cr.local_grads(n), dtype),
                          _pairs(names, walk.passed[n.index], dtype)])
     return [words["forward"],
@@ -180,7 +178,7 @@ def table(walk: cr.Walk, params: Sequence[str], dtype="float32",
                     backward)]
 
 
-def check_against_jax(model: str, walk: cr.Walk, dtype="float32",
+def check_against_jax(model: model_lib.Model | str, walk: cr.Walk, dtype="float32",
                       lang: str | None = None) -> str:
     """One line: dloss/d(each parameter) from the walk, checked against ``jax.grad``, in
     ``lang``."""
@@ -194,23 +192,25 @@ def check_against_jax(model: str, walk: cr.Walk, dtype="float32",
     return f"{ours}  ({_words(lang)['jax_disagrees'].format(theirs=theirs)})"
 
 
-def _expr(node: cr.Node) -> str:
-    """The node as a formula of its inputs, e.g. ``y_hat - y``."""
-    names = [i.name for i in node.inputs]
-    if node.primitive in (cr.ADD, cr.SUB, cr.MUL):
-        return f" {node.primitive.symbol} ".join(names)
-    (operand,) = names  # the other ops have one input
-    if node.primitive is cr.NEG:
-        return f"-{operand}"
-    exponent = 2 if node.primitive is cr.SQUARE else node.params["exponent"]
-    return f"{operand}^{exponent}"
+def first_non_finite(walk: cr.Walk) -> str | None:
+    """Where the walk's numbers blow up (a ``log`` of a negative number, a division by zero,
+    an overflow): the first node in forward order whose value is not finite, else the first
+    whose gradient is not, as text (``"log(x*w) is nan"``, ``"dloss/dw is inf"``); None when
+    every number is finite."""
+    nodes = [n for n in walk.graph.nodes if n.name != "const"]
+    for label, number in ((lambda n: n.name, lambda n: n.value),
+                          (lambda n: f"dloss/d{n.name}", walk.grad)):
+        for n in nodes:
+            if not np.all(np.isfinite(number(n))):
+                return f"{label(n)} is {float(number(n))}"
+    return None
 
 
 def node_label(walk: cr.Walk, node: cr.Node, dtype="float32", lang: str | None = None) -> str:
     """A node's three lines: its formula, its value, and dloss/d(node)."""
-    what = node.name if node.is_leaf else f"{node.name} = {_expr(node)}"
+    what = node.name if node.is_leaf else f"{node.name} = {cr.expression(node)}"
     return (f"{what}\n{_words(lang)['value']} {fmt(node.value, dtype)}\n"
-            f"dloss/d{node.name} {fmt(walk.grad(node.name), dtype)}")
+            f"dloss/d{node.name} {fmt(walk.grad(node), dtype)}")
 
 
 def layout(walk: cr.Walk) -> dict[int, tuple[int, int]]:

@@ -366,8 +366,17 @@ def _shared_flag(name: str) -> flags.FlagHolder:
     from lec4_jax.tool import platform, training
 
     if name == "model":
-        return flags.DEFINE_enum("model", model.LECTURE.name, list(model.MODELS), "; ".join(
-            f"{m.name}: {m.formula}" for m in model.MODELS.values()))
+        return flags.DEFINE_string("model", model.LECTURE.name, "A model of the registry ("
+                                   + "; ".join(f"{m.name}: {m.formula}"
+                                               for m in model.MODELS.values())
+                                   + "), or a formula for y_hat in x and parameters, e.g. "
+                                   "'x*w**2 + b' or 'sigmoid(x*w + b)': numbers, + - * /, "
+                                   "** with a numeric exponent, exp log tanh sigmoid relu "
+                                   "(docs/training.md).")
+    if name == "init":
+        return flags.DEFINE_string("init", None, "Initial parameters, e.g. w=1,b=0: a "
+                                   "parameter not given starts at the model's default (1.0 for "
+                                   "a formula's). Excludes --<param>_init for the same one.")
     if name == "epochs":
         return flags.DEFINE_integer("epochs", 20, "Passes over the data.", lower_bound=1)
     if name == "grad":
@@ -393,7 +402,8 @@ def _shared_flag(name: str) -> flags.FlagHolder:
     raise ValueError(f"no shared flag {name!r}")
 
 
-SHARED_FLAGS = ("model", "epochs", "grad", "optimizer", "platform", "x64", "progress", "lang")
+SHARED_FLAGS = ("model", "init", "epochs", "grad", "optimizer", "platform", "x64", "progress",
+                "lang")
 
 
 def define_flags(*names: str) -> dict[str, flags.FlagHolder]:
@@ -429,9 +439,38 @@ def define_param_list_flags() -> dict[str, flags.FlagHolder]:
             for p, users in _registry_params().items()}
 
 
-def given_params(holders: dict[str, flags.FlagHolder]) -> dict[str, float]:
-    """The parameter values the user gave (the flags present)."""
-    return {p: h.value for p, h in holders.items() if present(h)}
+def chosen_model(holder: flags.FlagHolder):
+    """The model ``--model`` names: a registry name or a formula, parsed once (a bad one is
+    an :class:`InputError` of field ``model``: one line, exit 2)."""
+    from lec4_jax import model
+
+    try:
+        return model.get(holder.value)
+    except InputError:
+        raise
+    except ValueError as e:
+        raise InputError(str(e), "model") from None
+
+
+def given_init(m, init: flags.FlagHolder, holders: dict[str, flags.FlagHolder] | None = None,
+               field=lambda p: f"{p}_init") -> dict[str, float]:
+    """The initial values given for model ``m``: ``--init=w=1,b=0`` and, for a parameter the
+    registry knows, ``holders`` (``--w_init``, say). A parameter given by both is an error, as
+    is a name ``m`` does not have."""
+    from lec4_jax import model
+
+    given = {} if holders is None else {p: h.value for p, h in holders.items()
+                                        if h.value is not None}
+    model.check_params(m, given, field)
+    if init.value is None:
+        return given
+    from lec4_jax import formula
+
+    values = formula.parse_init(init.value, m)
+    both = [p for p in values if p in given]
+    if both:
+        raise InputError(f"sets {both[0]}, and so does --{field(both[0])}: give it once", "init")
+    return {**given, **values}
 
 
 def outputs_from(holders: dict[str, tuple[flags.FlagHolder, object]], enabled: bool = True):

@@ -6,9 +6,11 @@ eager PyTorch on every core, NumPy), against the limit probe (the same arithmeti
 else, see _bench.limit_probe) and, at 1e4 models, against the floor (an empty jitted call's
 round trip); (f) the whole ``scripts/train.py`` process against the lecture's script; (g) peak
 memory; (h) loading a CSV; (i) end to end: train.py over 1e7 synthetic samples against the
-scan alone; (j) what progress reporting costs. Medians over repeats. The goals are ratios,
-each measured side by side in this run; absolute figures hold only for the machine printed
-first.
+scan alone; (j) what progress reporting costs; (k) a formula's model (``--model="x*w"``)
+against the registry's same model, training and sweeping side by side, and parsing a formula
+of 1,000 nodes (``--formula_row_only`` measures row k alone). Medians over repeats. The goals
+are ratios, each measured side by side in this run; absolute figures hold only for the machine
+printed first.
 """
 
 import _cli  # first: it checks the environment JAX and XLA read, before JAX is imported
@@ -21,6 +23,7 @@ import sys
 import tempfile
 
 import _bench as b
+import _bench_formula
 import jax
 from absl import flags
 
@@ -43,6 +46,12 @@ _E2E_SAMPLES = flags.DEFINE_integer("end_to_end_samples", 10**7, "Synthetic samp
 _PROGRESS_EPOCHS = flags.DEFINE_integer(
     "progress_epochs", 70_000_000, "Lecture epochs (x 3 steps) for row j; above 2e8 steps a run "
     "reports progress.", lower_bound=1)
+_FORMULA_SAMPLES = flags.DEFINE_integer("formula_samples", 10**6, "Synthetic samples for row "
+                                        "k's training.", lower_bound=1)
+_FORMULA_MODELS = flags.DEFINE_integer("formula_sweep_models", 10**6, "Models in row k's sweep.",
+                                       lower_bound=1, upper_bound=10**8)
+_FORMULA_ONLY = flags.DEFINE_bool("formula_row_only", False, "Measure row k alone (a formula "
+                                  "against the registry), not rows a to j.")
 _OUTPUT = flags.DEFINE_string("output", None, "Write the table as JSON here.")
 
 
@@ -178,9 +187,12 @@ def main(_):
     out.print_lines([f"machine: {machine['cpu']}, {machine['backend']}, {machine['cores']} cores, "
                      f"jax {machine['jax']}, devices {', '.join(machine['devices'])}"])
     results = []
-    for row in rows(_REPEATS.value, _PROCESS_REPEATS.value, sizes, _SAMPLES.value,
-                    _HISTORY_SAMPLES.value, _CSV_ROWS.value, _E2E_SAMPLES.value,
-                    _PROGRESS_EPOCHS.value):
+    measured = [] if _FORMULA_ONLY.value else [rows(
+        _REPEATS.value, _PROCESS_REPEATS.value, sizes, _SAMPLES.value, _HISTORY_SAMPLES.value,
+        _CSV_ROWS.value, _E2E_SAMPLES.value, _PROGRESS_EPOCHS.value)]
+    measured.append(_bench_formula.rows(_REPEATS.value, _FORMULA_SAMPLES.value,
+                                        _FORMULA_MODELS.value))
+    for row in (row for group in measured for row in group):
         results.append(b.bench_row(*row))
         out.print_lines([results[-1]["text"]])
     if "--output" in out:

@@ -2,16 +2,18 @@
 
 The default is the lecture's worked example (x=1, w=1, y=2): loss 1, dloss/ds = -2,
 dloss/dy_hat = -2, dloss/dw = -2. The exercises: ``--x=2 --y=4`` and
-``--model=affine --b_init=2``. Each model's default example has a nonzero gradient at every
-parameter. Exit status: 0, or 2 for a bad flag, number, file or environment.
+``--model=affine --b_init=2``; a formula of your own: ``--model="x*w*w + b"
+--init=w=1.5,b=0.5 --x=2 --y=3``. Each model's default example has a nonzero gradient at every
+parameter. Exit status: 0; 1 when a number of the walk is not finite (the table is printed,
+then one line says where); 2 for a bad flag, number, file or environment.
 """
 
 from absl import flags
 
 import _cli
-from lec4_jax import model, walkthrough
+from lec4_jax import walkthrough
 
-_MODEL = _cli.define_flags("model")["model"]
+_MODEL, _INIT = _cli.define_flags("model", "init").values()
 _LANG = _cli.define_flags("lang")["lang"]
 _PARAM_FLAGS = _cli.define_param_flags(" at which to walk the graph (default: the model's "
                                        "example)")
@@ -25,24 +27,28 @@ _FORWARD = flags.DEFINE_bool("forward_mode", False, "Also show forward mode (jax
 
 
 def main(_):
+    m = _cli.chosen_model(_MODEL)
+    example = walkthrough.Example.of(m, _cli.given_init(m, _INIT, _PARAM_FLAGS), _X.value,
+                                     _Y.value)
     out = _cli.outputs_from([(_DOT, None), (_SVG, walkthrough.find_dot),
                              (_PNG, walkthrough.find_dot)])
-    m = model.get(_MODEL.value)
-    example = walkthrough.Example.of(m.name, _cli.given_params(_PARAM_FLAGS), _X.value, _Y.value)
     walk = walkthrough.explain(example)
     lang = _LANG.value
     title = walkthrough.title(example, lang=lang)
     lines = [title, "", *walkthrough.table(walk, m.params, lang=lang), "",
-             walkthrough.check_against_jax(m.name, walk, lang=lang)]
+             walkthrough.check_against_jax(m, walk, lang=lang)]
     if _FORWARD.value:
         lines += ["", *walkthrough.modes_table(example, lang=lang)]
     out.print_lines(lines)
+    blown = walkthrough.first_non_finite(walk)
     source = walkthrough.dot(walk, m.params, title=title, lang=lang)
     if "--dot" in out:
         out.commit("--dot", source)
     for kind in ("svg", "png"):
         if f"--{kind}" in out:
             out.commit(f"--{kind}", lambda kind=kind: walkthrough.render(source, kind))
+    if blown is not None:  # as a diverging run ends: the table shows where, one line, exit 1
+        _cli.fail(f"the numbers blow up at this point: {blown}", _cli.EXIT_FAILED)
     return 0
 
 

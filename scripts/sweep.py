@@ -1,7 +1,8 @@
 """Trains a grid of learning rates x initial values at once, and finds where SGD diverges.
 
-Any model (``--model``); the grid takes every learning rate with every combination of the
-``--<param>_init_values`` given (the model's default for the others).
+Any model (``--model``: a registry name or a formula); the grid takes every learning rate with
+every combination of the ``--<param>_init_values`` given (``--init``'s value, else the model's
+default, for the others).
 
 Each model is trained exactly as ``scripts/train.py`` would train it (the same step), vmapped,
 chunked, and sharded over every visible device, on one host or several. Exit status: 0, or 2 for
@@ -22,8 +23,9 @@ _LR_MIN = flags.DEFINE_float("lr_min", 1e-3, "Smallest learning rate, > 0.")
 _LR_MAX = flags.DEFINE_float("lr_max", 1.0, "Largest learning rate, >= --lr_min.")
 _NUM_LR = flags.DEFINE_integer("num_lr", 64, "How many learning rates.", lower_bound=1)
 _SPACING = flags.DEFINE_enum("lr_spacing", "log", ["log", "linear"], "Learning-rate spacing.")
-_SHARED = _cli.define_flags("model", "epochs", "grad", "optimizer", "platform", "x64", "progress")
-_MODEL, _EPOCHS, _GRAD, _OPTIMIZER, _PLATFORM, _X64, _PROGRESS = _SHARED.values()
+_SHARED = _cli.define_flags("model", "init", "epochs", "grad", "optimizer", "platform", "x64",
+                            "progress")
+_MODEL, _INIT, _EPOCHS, _GRAD, _OPTIMIZER, _PLATFORM, _X64, _PROGRESS = _SHARED.values()
 _INIT_FLAGS = _cli.define_param_list_flags()
 _DATA_FLAGS = _cli.define_data_flags()
 _CHUNK = flags.DEFINE_integer(
@@ -64,6 +66,12 @@ def _grid_axes(settings: Settings) -> tuple[dict[str, list[float]], int]:
     for p, holder in given.items():
         inits[p] = data.parse_floats(holder.value, holder.name)
         data.check_array(inits[p], dtype, holder.name)
+    # --init: one initial value for a parameter not on the grid's axes
+    for p, value in _cli.given_init(m, _INIT, {p: h for p, h in given.items()},
+                                    lambda p: f"{model.init_field(p)}_values").items():
+        if p not in inits:
+            data.check_value(value, dtype, "init")
+            inits[p] = [value]
     n_models = _NUM_LR.value * math.prod(map(len, inits.values()))
     if n_models > _MAX_MODELS:
         raise data.InputError(f"--num_lr x the initial values: {n_models:,} models is more than "
@@ -78,7 +86,7 @@ def main(_):
 
     # One record of what every model of the grid is (the learning rates and the initial points
     # are the grid's axes), checked as train.py's is: the model, its rule, the compute dtype.
-    settings = Settings(model=_MODEL.value, epochs=_EPOCHS.value, grad=_GRAD.value,
+    settings = Settings(model=_cli.chosen_model(_MODEL), epochs=_EPOCHS.value, grad=_GRAD.value,
                         optimizer=_OPTIMIZER.value, x64=_X64.value, keep_history=False)
     dtype, m = settings.dtype, settings.model
     inits, n_models = _grid_axes(settings)
@@ -106,7 +114,7 @@ def main(_):
                               progress=_cli.progress_line("model")
                               if _PROGRESS.value and long and lead else None)
     seconds = time.perf_counter() - start
-    rates = stability.for_model(m, dataset.x, float(lrs.max()))
+    rates = stability.for_model(m, dataset.x, float(lrs.max()), sweep.best_fit(result))
     extra = None  # for the plot: extra rates that trace each stable window and its edges
     extra_lrs = sweep.refined_rates(rates.intervals, lrs.min(), lrs.max()) if _PLOT.value else []
     if len(extra_lrs):  # every process takes part, as in the main grid

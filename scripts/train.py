@@ -1,4 +1,5 @@
-"""Trains the lecture's model, w on y = x*w, by per-sample SGD in JAX (or an exercise's model).
+"""Trains the lecture's model, w on y = x*w, by per-sample SGD in JAX (or an exercise's model, or
+a formula of your own: ``--model="sigmoid(x*w + b)" --init=w=0.5,b=0``).
 
 With the default flags this is the lecture's PyTorch loop: ``predict (BT)``, a ``grad:`` line per
 step, a ``progress:`` line per epoch, and ``predict (AT)``. Exit status: 0 when training finished,
@@ -17,8 +18,9 @@ from lec4_jax import model  # noqa: E402 (after the arithmetic is set: it starts
 from lec4_jax.tool import platform, report, runs, stepthrough, training  # noqa: E402
 from lec4_jax.tool.settings import Settings  # noqa: E402
 
-_SHARED = _cli.define_flags("model", "epochs", "grad", "optimizer", "platform", "x64", "progress")
-_MODEL, _EPOCHS, _GRAD, _OPTIMIZER, _PLATFORM, _X64, _PROGRESS = _SHARED.values()
+_SHARED = _cli.define_flags("model", "init", "epochs", "grad", "optimizer", "platform", "x64",
+                            "progress")
+_MODEL, _INIT, _EPOCHS, _GRAD, _OPTIMIZER, _PLATFORM, _X64, _PROGRESS = _SHARED.values()
 _LEARNING_RATE = flags.DEFINE_float("learning_rate", 0.01, "SGD step size: > 0, finite.")
 _PARAM_FLAGS = _cli.define_param_flags(", initial value (default: the model's)")
 _DATA_FLAGS = _cli.define_data_flags()
@@ -35,7 +37,7 @@ _ANIMATE = flags.DEFINE_string("animate", None, "Animate the run, one frame per 
 _HTML = flags.DEFINE_string("html", None, "Write a step-through page of the whole run here: one "
                             "self-contained HTML file; open it from disk.")
 _LANG = _cli.define_flags("lang")["lang"]
-_FLAGS = (_MODEL, _LEARNING_RATE, _EPOCHS, *_PARAM_FLAGS.values(), *_DATA_FLAGS.values(),
+_FLAGS = (_MODEL, _INIT, _LEARNING_RATE, _EPOCHS, *_PARAM_FLAGS.values(), *_DATA_FLAGS.values(),
           _PREDICT_X, _GRAD, _OPTIMIZER, _LOOP, _PLATFORM, _X64, _TRACE, _OUTPUT, _PLOT,
           _LANDSCAPE, _ANIMATE, _HTML, _LANG)
 
@@ -43,11 +45,13 @@ _FLAGS = (_MODEL, _LEARNING_RATE, _EPOCHS, *_PARAM_FLAGS.values(), *_DATA_FLAGS.
 def main(_):
     from lec4_jax.tool import plots
 
+    m = _cli.chosen_model(_MODEL)
+    init = _cli.given_init(m, _INIT, _PARAM_FLAGS)
     out = _cli.outputs_from([
         (_OUTPUT, None), (_PLOT, plots.require_matplotlib),
-        (_LANDSCAPE, lambda: (plots.require_matplotlib(), plots.require_landscape(_MODEL.value))),
+        (_LANDSCAPE, lambda: (plots.require_matplotlib(), plots.require_landscape(m))),
         (_ANIMATE, lambda: plots.require_animation(_ANIMATE.value)), (_HTML, None)])
-    settings = Settings(model=_MODEL.value, init=_cli.given_params(_PARAM_FLAGS),
+    settings = Settings(model=m, init=init,
                         learning_rate=_LEARNING_RATE.value, epochs=_EPOCHS.value,
                         optimizer=_OPTIMIZER.value, grad=_GRAD.value, loop=_LOOP.value,
                         x64=_X64.value, predict_x=_PREDICT_X.value,
@@ -78,7 +82,9 @@ def main(_):
     if "--html" in out:
         out.commit("--html", lambda: stepthrough.page(run, _LANG.value))
     if run.diverged_at is not None:
-        _cli.fail(f"{report.divergence_message(run)}; "
+        start = ("" if run.diverged_at else "the loss is not finite at the starting point, "
+                 "before any step (a log of a number <= 0, a division by zero, an overflow); ")
+        _cli.fail(f"{report.divergence_message(run)}; {start}"
                   f"{report.stability_note(dataset.x, settings)}", _cli.EXIT_FAILED)
     if run.loss_after > run.loss_before:
         logging.warning("the learning rate is unstable: the mean loss rose from %s to %s; %s",

@@ -366,3 +366,53 @@ def test_the_square_is_each_number_kinds_own():
     for value in (np.float64(3.0), np.float32(3.0), np.array([3.0]), jnp.float32(3.0)):
         assert isinstance(square(value), jax.Array), type(value)
     assert "integer_pow" in str(jax.make_jaxpr(square)(np.float64(3.0)))
+
+
+# The formula ops (lec4_jax.formula): each rule against JAX's own, bit for bit (the same
+# multiplies in the same order; tanh's two terms summed as JAX sums them).
+
+FUNCTION_OPS = {"exp": (cr.EXP, jnp.exp), "log": (cr.LOG, jnp.log), "tanh": (cr.TANH, jnp.tanh),
+                "sigmoid": (cr.SIGMOID, jax.nn.sigmoid), "relu": (cr.RELU, jax.nn.relu)}
+
+
+@pytest.mark.parametrize("name", FUNCTION_OPS)
+@given(a=small, ct=small)
+def test_function_vjp_rules_match_jax_vjp_bit_for_bit(name, a, ct):
+    primitive, theirs = FUNCTION_OPS[name]
+    a = jnp.float32(abs(a) + 0.5 if name == "log" else a)
+    ct = jnp.float32(ct)
+    out, vjp = jax.vjp(theirs, a)
+    assert primitive.apply(a) == out and cr.FUNCTIONS[name] is primitive
+    np.testing.assert_array_equal(primitive.vjp(ct, a), vjp(ct))  # nan where e^89 * 0
+
+
+@given(a=small, b=positive, ct=small)
+def test_div_vjp_matches_jax_vjp_bit_for_bit(a, b, ct):
+    a, b, ct = jnp.float32(a), jnp.float32(b), jnp.float32(ct)
+    out, vjp = jax.vjp(jnp.divide, a, b)
+    assert cr.DIV.apply(a, b) == out and cr.DIV.vjp(ct, a, b) == vjp(ct)
+
+
+def test_relu_passes_nothing_at_and_below_zero():
+    for a in (-1.0, 0.0):
+        assert cr.RELU.vjp(jnp.float32(5.0), jnp.float32(a)) == (0.0,)
+    assert cr.RELU.vjp(jnp.float32(5.0), jnp.float32(1e-30)) == (5.0,)
+
+
+def test_integer_powers_are_jaxs_integer_pow_on_numpy_values_too():
+    # the walk's NumPy values and jax.grad's tracers: the same op, so x**3 rounds alike
+    assert "integer_pow" in str(jax.make_jaxpr(lambda v: cr.POW.apply(v, exponent=3))(1.0))
+    value = np.float32(1.1)
+    assert cr.POW.apply(value, exponent=3) == jax.lax.integer_pow(jnp.float32(1.1), 3)
+    assert cr.POW.apply(2.0, exponent=3) == 8.0 and type(cr.POW.apply(2.0, exponent=3)) is float
+
+
+def test_the_formula_ops_record_nodes_and_run_on_torch_tensors():
+    torch = pytest.importorskip("torch")
+    t = torch.tensor([0.5])
+    for name, (primitive, _) in FUNCTION_OPS.items():
+        assert torch.equal(primitive.apply(t), getattr(torch, name)(t)), name
+    walk = cr.walk(lambda p, x, y: cr.tanh(cr.exp(p["w"]) / x, name="out"), {"w": 0.0}, 2.0, 0.0)
+    assert [cr.expression(n) for n in walk.graph.nodes] == [
+        "x", "y", "w", "exp(w)", "v3 / x", "tanh(v4)"]  # unnamed nodes: v<index>
+    assert float(walk.grad("w")) == pytest.approx((1 - np.tanh(0.5) ** 2) / 2, rel=1e-6)

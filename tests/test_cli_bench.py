@@ -14,13 +14,14 @@ def test_bench_writes_every_row(tmp_path):
     out = tmp_path / "bench.json"
     proc = run_script("bench.py", "--repeats=1", "--process_repeats=1", "--sweep_sizes=100,1e4",
                       "--sequential_samples=1000", "--history_samples=100", "--csv_rows=100",
-                      "--end_to_end_samples=1000", "--progress_epochs=100", f"--output={out}")
+                      "--end_to_end_samples=1000", "--progress_epochs=100",
+                      "--formula_samples=1000", "--formula_sweep_models=100", f"--output={out}")
     assert proc.returncode == 0, proc.stderr
     record = json.loads(out.read_text())
     rows = [r["row"] for r in record["rows"]]
     # per sweep size: the sweep, 3 peers/limits, 4 ratios; at 1e4 also the floor and 2 ratios
     assert rows == ["a", "b", "c", "d"] + ["e"] * (8 + 11) + ["f"] * 2 + ["g"] * 3 + \
-        ["h"] * 2 + ["i"] * 5 + ["j"] * 3
+        ["h"] * 2 + ["i"] * 5 + ["j"] * 3 + ["k"] * 7
     assert all(r["value"] > 0 for r in record["rows"])  # torch is installed with the dev deps
     assert record["machine"]["backend"] in ("cpu", "gpu")
     assert len(proc.stdout.splitlines()) == len(rows) + 1  # the machine, then one per row
@@ -83,3 +84,22 @@ def test_the_benchs_goals_are_the_ones_docs_performance_states():
         ["i", "its share of the scan's rate", ["at least", 0.6]],
         ["j", "its cost (1 + the median paired difference / without)", ["at most", 1.02]],
     ]
+
+
+def test_row_k_alone_is_a_formula_against_the_registry_side_by_side(tmp_path):
+    # --formula_row_only: row k and nothing else; each ratio is the two rows above it, measured
+    # in this run; the goals are the (1.5x, 50 ms for 1,000 nodes).
+    out = tmp_path / "bench.json"
+    proc = run_script("bench.py", "--formula_row_only", "--repeats=3", "--formula_samples=1000",
+                      "--formula_sweep_models=100", f"--output={out}")
+    assert proc.returncode == 0, proc.stderr
+    rows = json.loads(out.read_text())["rows"]
+    assert [r["row"] for r in rows] == ["k"] * 7
+    for i in (0, 3):
+        formula_row, registry_row, ratio = rows[i:i + 3]
+        assert formula_row["what"].startswith("formula 'x*w': ")
+        assert registry_row["what"].strip().startswith("registry 'linear', the same")
+        assert ratio["value"] == pytest.approx(formula_row["value"] / registry_row["value"])
+        assert ratio["goal"] == "<= 1.5x"
+    assert rows[6]["what"].startswith("parsing a formula of 1,000 nodes")
+    assert rows[6]["goal"] == "<= 50 ms" and 0 < rows[6]["value"]

@@ -105,7 +105,7 @@ def sweep_png(model_name, lrs, epochs, x=(1.0, 2.0, 3.0), y=(2.0, 4.0, 6.0)):
     the grid, and the extra rates that trace each stable window and its edges."""
     x, y = np.float32(x), np.float32(y)
     grid = sweep_lib.train_grid(lrs, {}, x, y, epochs=epochs, model=model_name)
-    rates = stability.for_model(model_name, x, float(lrs.max()))
+    rates = stability.for_model(model_name, x, float(lrs.max()), sweep_lib.best_fit(grid))
     extra_lrs = sweep_lib.refined_rates(rates.intervals, lrs.min(), lrs.max())
     extra = (sweep_lib.train_grid(extra_lrs, {}, x, y, epochs=epochs, model=model_name)
              if len(extra_lrs) else None)

@@ -59,6 +59,8 @@ EXPECTED = {
         "csv_rows": [1, None, 1_000_000],
         "end_to_end_samples": [4, None, 10_000_000],
         "progress_epochs": [1, None, 70_000_000],
+        "formula_samples": [1, None, 1_000_000],  # row k: a formula against the registry
+        "formula_sweep_models": [1, 100_000_000, 1_000_000],
     },
 }
 

@@ -52,7 +52,8 @@ def test_settings_fill_in_the_models_defaults_and_echo_them():
     (dict(predict_x=-1e39), "predict_x", "not finite in float32"),
     (dict(init={"w": 4e38}), "w_init", "not finite in float32"),
     (dict(init={"b": 1.0}), "b_init", "does not apply to model linear"),
-    (dict(model="cubic"), "model", "is not one of"),
+    (dict(model="cubic"), "model", "unknown model 'cubic'; choose from"),
+    (dict(model="x*w + y"), "model", "y is the target"),
     (dict(optimizer="sgdd"), "optimizer", "is not one of"),
     (dict(epochs=0), "epochs", "must be >= 1"),
 ])

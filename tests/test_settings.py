@@ -50,7 +50,9 @@ def test_a_record_cannot_be_changed_in_place():
 
 
 def test_each_bad_choice_names_its_setting_and_the_choices():
-    assert "'cubic' is not one of linear, " in refused("model", model="cubic")
+    assert "unknown model 'cubic'; choose from ['affine', 'linear', " in refused("model",
+                                                                       model="cubic")
+    assert "unknown function 'cube'" in refused("model", model="cube(x*w)")  # a formula's piece
     assert "'rmsprop2' is not one of sgd, " in refused("optimizer", optimizer="rmsprop2")
     assert "'numeric' is not one of " in refused("grad", grad="numeric")
     assert "'while' is not one of " in refused("loop", loop="while")
@@ -106,3 +108,15 @@ def test_check_size_refuses_a_history_beyond_the_machines_memory(monkeypatch):
 
 def test_the_naming_rule_is_the_models():
     assert settings.init_field is model.init_field and settings.init_field("b") == "b_init"
+
+
+def test_a_formula_is_a_model_like_any_other():
+    # The record holds the parsed model itself (the one object model.get gives for that text);
+    # a parameter not given starts at 1.0; the JSON record names it by its normalised text.
+    from lec4_jax import model
+
+    s = Settings(model="sigmoid(x * w+b)", init={"b": 0.0})
+    assert s.model is model.get("sigmoid(x*w + b)")
+    assert s.init == {"w": 1.0, "b": 0.0}
+    assert s.record()["model"] == "sigmoid(x*w + b)"
+    assert "does not apply to model" in refused("c_init", model="x*w + b", init={"c": 1.0})

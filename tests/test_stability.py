@@ -285,3 +285,43 @@ def test_a_gap_its_tangent_shows_stable_costs_one_pass(monkeypatch):
     first = [lr for lr in calls if 1 / 18 < lr < 1 / 8]
     assert first == [0.5 * (1 / 18 + 1 / 8)]
     assert len([lr for lr in calls if 1 / 8 < lr < 1 / 2]) > 20
+
+
+def test_a_model_with_no_closed_form_is_analysed_linearised_at_a_fit():
+    # y_hat = x*w^2 at its fit w* = sqrt(2) (y = 2x): the slope d y_hat/dw = 2 w x, so SGD near
+    # the fit is the lecture's map with x scaled by 2 sqrt(2), whose exact windows are known.
+    m = model.get("x*w**2")
+    x = np.array([1.0, 2.0, 3.0])
+    at = {"w": float(np.sqrt(2))}
+    np.testing.assert_allclose(stability.linearised_features(m, x, at)[:, 0], 2 * at["w"] * x,
+                               rtol=1e-15)
+    rates = stability.for_model(m, x, 1.0, at)
+    assert rates.method == "numerical, linearised at w = 1.41421"
+    assert rates.intervals == stability.stable_learning_rates(2 * at["w"] * x).intervals
+    # without a point to linearise at, or at one that is not finite: not analysed, and why
+    assert stability.for_model(m, x, 1.0).method == "not analysed"
+    assert stability.for_model(m, x, 1.0, {"w": float("nan")}).why == m.why_no_least_squares
+
+
+def test_a_linearised_two_parameter_formula_matches_brute_force_training_near_its_fit():
+    # sigmoid(x*w + b) fitted to data it can fit exactly: just below the edge found, SGD started
+    # next to the fit stays there; just above, it leaves (the linear analysis holds near a fit
+    # with zero residuals, where Gauss-Newton is the exact Hessian).
+    m = model.get("sigmoid(x*w + b)")
+    x = np.array([-1.0, 0.5, 2.0])
+    fit = {"w": 1.5, "b": -0.25}
+    y = 1 / (1 + np.exp(-(x * fit["w"] + fit["b"])))
+    rates = stability.for_model(m, x, 1e4, fit)
+    edge = rates.max_stable
+    assert rates.method.startswith("numerical, linearised at w = 1.5, b = -0.25")
+    start = {"w": 1.5 + 1e-6, "b": -0.25 - 1e-6}
+
+    def distance(lr):
+        import jax
+
+        with jax.enable_x64(True):
+            h = train_util.train(start, x, y, lr, epochs=400, model=m, keep_history=False)
+            return float(np.hypot(h.final_params["w"] - 1.5, h.final_params["b"] + 0.25))
+
+    assert distance(edge * 0.98) < 1e-6
+    assert not distance(edge * 1.02) < 1e-3

@@ -308,3 +308,18 @@ def test_refined_rates_close_in_on_each_edge_from_both_sides():
         for side in (-1, 1):
             want = edge * (1 + side * 0.5 * 10.0**-k)
             assert np.min(np.abs(rates - want)) <= 1e-15, (k, side)
+
+
+def test_best_fit_is_the_lowest_final_loss_that_did_not_diverge_for_a_model_without_one():
+    # The point the sweep linearises a model with no closed-form stability at; none for a
+    # model linear in its parameters (its stability is exact), none when every config diverged.
+    x, y = np.float32([1.0, 2.0, 3.0]), np.float32([2.0, 4.0, 6.0])
+    lrs = sweep.learning_rates(1e-3, 1.0, 8)
+    result = sweep.train_grid(lrs, [1.0], x, y, epochs=5, model="x*w**2")
+    fit = sweep.best_fit(result)
+    ok = ~np.asarray(result.diverged)
+    best = np.argmin(np.where(ok, result.final_loss, np.inf))
+    assert fit == {"w": float(result.final["w"][best])} and abs(fit["w"] - 2**0.5) < 1e-3
+    assert sweep.best_fit(sweep.train_grid(lrs, [1.0], x, y, epochs=5)) is None
+    assert sweep.best_fit(sweep.train_grid([1e3], [1.0], x, y, epochs=5,
+                                           model="x*w**2")) is None

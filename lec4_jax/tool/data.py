@@ -110,6 +110,20 @@ def _finite_as_given(value) -> bool:
     return isinstance(value, (numbers.Integral, Fraction))
 
 
+def model_of(model):
+    """The :class:`~lec4_jax.model.Model` that ``model`` names (itself, a registry name, or a
+    formula), or :class:`InputError` naming the ``model`` argument: never the registry's
+    ``ValueError`` for a name it lacks, nor a ``TypeError`` for something that is no name."""
+    from lec4_jax import model as model_lib
+
+    try:
+        return model_lib.get(model)
+    except InputError:
+        raise
+    except (ValueError, TypeError) as e:
+        raise InputError(str(e), "model") from None
+
+
 def check_value(value: float, dtype, field: str, *, positive: bool = False) -> float:
     """``value`` as it will be computed with: a real number (see :func:`as_number`), finite in
     ``dtype`` (and > 0, and not flushed to zero, if ``positive``). Returns it as a float;

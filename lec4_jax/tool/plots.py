@@ -234,18 +234,17 @@ MAX_FRAMES = 200  # animation frames; longer runs are thinned evenly
 ANIMATION_FORMATS = {".gif": "pillow", ".mp4": "ffmpeg"}
 
 
-def require_landscape(model: str) -> None:
-    """A one-line refusal, before any work, for a model whose loss has no 1-D or 2-D picture."""
+def require_landscape(model) -> None:
+    """A one-line refusal, before any work, for a model whose loss has no 1-D or 2-D picture
+    (``model``: a :class:`~lec4_jax.model.Model` or its name)."""
     from lec4_jax import model as model_lib
 
     m = model_lib.get(model)
     n = len(m.params)
     if n > 2:
         raise InputError(f"the landscape is drawn for models of 1 or 2 parameters (one: a "
-                         f"curve, two: contours); {m.name} has {n}")
-    if n == 2 and not m.has_least_squares:
-        raise InputError(f"the landscape's contours need a least-squares fit; "
-                         f"{m.why_no_least_squares}")
+                         f"curve, two: contours); {m.name} has {n} "
+                         f"({', '.join(m.params)})")
 
 
 def require_animation(path: str) -> None:
@@ -279,9 +278,9 @@ def landscape_figure(run, x, y, target: dict[str, float], title: str):
     One parameter: the mean loss L(w) and each sample's loss curve (for the lecture's model
     the parabola (x_i w - y_i)^2); each step's w is marked on the curve of the sample it used,
     with the tangent whose slope is that step's gradient; w* is marked where a least-squares
-    fit exists (``target``; None: not marked, and the legend says why). Two parameters (w, b):
-    contours of the mean loss L(w, b) and the path of (w, b). A run that diverged is drawn up
-    to its last finite step.
+    fit exists (``target``; None: not marked, and the legend says why). Two parameters (w, b,
+    whatever their names): contours of the mean loss L(w, b) and the path of (w, b). A run
+    that diverged is drawn up to its last finite step.
     """
     plt = _pyplot()
     h, n = run.history, finite_steps(run)
@@ -417,13 +416,14 @@ def _curve_landscape(ax, m, h, n, x, y, target):
 
 
 def _contour_landscape(ax, m, h, n, x, y, target):
-    if target is None:  # refused up front (require_landscape): a fit marks the minimum here
-        raise InputError(m.why_no_least_squares)
-    w, b = (np.asarray(h.params[k][:n], np.float64) for k in ("w", "b"))
-    w_lo, w_hi = _span(w, [target["w"]])
-    b_lo, b_hi = _span(b, [target["b"]])
+    """Contours of the mean loss over the model's two parameters (``pw`` across, ``pb`` up)
+    and the run's path; the least-squares fit starred where there is one (``target``)."""
+    pw, pb = m.params
+    w, b = (np.asarray(h.params[k][:n], np.float64) for k in (pw, pb))
+    w_lo, w_hi = _span(w, [] if target is None else [target[pw]])
+    b_lo, b_hi = _span(b, [] if target is None else [target[pb]])
     W, B = np.meshgrid(np.linspace(w_lo, w_hi, 200), np.linspace(b_lo, b_hi, 200))
-    L = mean_loss(m, x, y, target, {"w": W, "b": B})
+    L = mean_loss(m, x, y, target, {pw: W, pb: B})
     finite = _finite(L)
     if finite.size:  # far out, the loss may overflow float64 everywhere
         levels = np.unique(np.quantile(finite, np.linspace(0.002, 0.98, 18)))
@@ -432,13 +432,16 @@ def _contour_landscape(ax, m, h, n, x, y, target):
         ax.clabel(contours, fontsize=7, fmt="%.3g")
     path = _thin(n, MAX_POINTS)  # a long run's path, evenly thinned
     ax.plot(w[path], b[path], ".-", color="tab:red", lw=1, ms=3,
-            label="the run's (w, b), step by step")
+            label=f"the run's ({pw}, {pb}), step by step")
     if n:
         ax.plot(w[0], b[0], "s", color="k", ms=6, label="start")
-    ax.plot(target["w"], target["b"], "*", color="tab:green", ms=12,
-            label=f"(w*, b*) = ({target['w']:.4g}, {target['b']:.4g})")
-    ax.set_xlabel("w")
-    ax.set_ylabel("b")
+    if target is None:
+        ax.plot([], [], " ", label=f"no minimum marked: {m.why_no_least_squares}")
+    else:
+        ax.plot(target[pw], target[pb], "*", color="tab:green", ms=12,
+                label=f"({pw}*, {pb}*) = ({target[pw]:.4g}, {target[pb]:.4g})")
+    ax.set_xlabel(pw)
+    ax.set_ylabel(pb)
     ax.legend(loc="best", fontsize=8)
 
 

@@ -7,6 +7,7 @@ JSON record echoes it. A notebook builds one directly::
     Settings()                                   # the lecture: w=1, lr=0.01, 20 epochs
     Settings(learning_rate=1.0)                  # a run that diverges
     Settings(model="affine", init={"w": 1.0, "b": 2.0})
+    Settings(model="sigmoid(x*w + b)", init={"b": 0.0})   # a formula: w starts at 1.0
 
 Every field is checked when the record is made, as the scripts check their flags:
 
@@ -28,7 +29,7 @@ import numpy as np
 
 from lec4_jax import grads, model
 from lec4_jax.tool import limits, training
-from lec4_jax.tool.data import InputError, as_count, check_choice, check_value
+from lec4_jax.tool.data import InputError, as_count, check_choice, check_value, model_of
 
 init_field = model.init_field  # w -> w_init: the one naming rule
 
@@ -37,9 +38,9 @@ init_field = model.init_field  # w -> w_init: the one naming rule
 class Settings:
     """What a run is: the model and its initial parameters, the optimizer, and how it runs.
 
-    ``model`` is a :class:`~lec4_jax.model.Model` or its name, resolved here once: the record
-    holds the model itself. ``init`` holds only the model's parameters (``None``: the model's
-    defaults).
+    ``model`` is a :class:`~lec4_jax.model.Model`, its name or a formula, resolved here once:
+    the record holds the model itself. ``init`` holds only the model's parameters (``None``:
+    the model's defaults).
     ``keep_history`` keeps every step's values; without it a run of any length needs no
     memory per step.
     """
@@ -59,9 +60,7 @@ class Settings:
         """Checks every field as the scripts check their flags: names among their choices,
         counts whole numbers, numbers finite in the compute dtype; an :class:`InputError`
         names the field."""
-        if not isinstance(self.model, model.Model):
-            check_choice(self.model, tuple(model.MODELS), "model")
-        m = model.get(self.model)
+        m = model_of(self.model)  # a registry name or a formula (lec4_jax.formula), parsed once
         object.__setattr__(self, "model", m)
         for name in ("x64", "keep_history"):
             if not isinstance(getattr(self, name), (bool, np.bool_)):

@@ -225,22 +225,59 @@ def numerical_learning_rates(phi, lr_max: float) -> StableRates:
 SQUARES = (1e-300, 1e300)  # the analysis is made when every nonzero |phi_i|^2 lies in here
 
 
-def for_model(model, x, lr_max: float) -> StableRates:
+def linearised_features(model, x, at: dict[str, float]) -> np.ndarray:
+    """The features of a model linearised at the parameters ``at`` (samples x parameters, in
+    float64): row ``i`` is d y_hat(x_i)/d(each parameter) there, by ``jax.jacfwd``. Near a fit
+    where the residuals are small, a step of plain SGD is then the linear map of least squares
+    in these features (Gauss-Newton), so the same analysis finds where SGD stays near the fit.
+
+    >>> from lec4_jax import model
+    >>> linearised_features(model.W_SQUARED, [1.0, 2.0], {"w": 2.0}).tolist()  # 2 w x
+    [[4.0], [8.0]]
+    """
+    import jax
+
+    from lec4_jax import model as model_lib
+
+    m = model_lib.get(model)
+    with jax.enable_x64(True), np.errstate(all="ignore"):
+        point = {p: np.float64(at[p]) for p in m.params}
+        row = jax.jacfwd(lambda params, xi: m.predict(params, xi))
+        jac = jax.vmap(row, in_axes=(None, 0))(point, np.asarray(x, np.float64).ravel())
+        return np.stack([np.asarray(jac[p], np.float64) for p in m.params], axis=1)
+
+
+def for_model(model, x, lr_max: float, at: dict[str, float] | None = None) -> StableRates:
     """The stable learning rates of plain per-sample SGD on ``model`` (a
     :class:`~lec4_jax.model.Model` or its name) with inputs ``x``: exact for a model of one
     feature, the lecture's (:func:`stable_learning_rates`), else numerical up to ``lr_max``
     (:func:`numerical_learning_rates`, at most as far as ``lr |phi_i|^2`` stays within
     float64), and not at all (``method="not analysed"``, no intervals, ``why`` says why) for a
-    model not linear in its parameters (the analysis is of SGD's linear map), beyond
+    model not linear in its parameters unless ``at`` gives a fit to linearise it at
+    (:func:`linearised_features`; then numerical, and the method says where), beyond
     :data:`NUMERICAL_MAX_SAMPLES` samples, or when a squared input or feature norm lies
     outside :data:`SQUARES` (its square, or the step it causes, overflows float64)."""
     from lec4_jax import model as model_lib
 
     m = model_lib.get(model)
-    if not m.has_least_squares:
+    method = None
+    if m.has_least_squares:
+        with np.errstate(all="ignore"):
+            phi = np.stack(m.features(np.asarray(x, np.float64).ravel()), axis=1)
+    elif at is None or not all(np.isfinite(at[p]) for p in m.params):
         return StableRates([], False, "not analysed", m.why_no_least_squares)
-    with np.errstate(all="ignore"):
-        phi = np.stack(m.features(np.asarray(x, np.float64).ravel()), axis=1)
+    else:  # no closed form: SGD linearised at ``at`` (a fit), its stable rates found numerically
+        phi = linearised_features(m, x, at)
+        method = "numerical, linearised at " + ", ".join(f"{p} = {at[p]:.6g}" for p in m.params)
+        if not np.isfinite(phi).all():
+            return StableRates([], False, "not analysed", "the model's slope at the fit is not "
+                               "finite")
+    rates = _for_features(phi, lr_max)
+    return rates if method is None or rates.method == "not analysed" else \
+        rates._replace(method=method)
+
+
+def _for_features(phi: np.ndarray, lr_max: float) -> StableRates:
     if phi.shape[1] > 1 and phi.shape[0] > NUMERICAL_MAX_SAMPLES:
         return StableRates([], False, "not analysed", "more samples than a numerical search takes")
     with np.errstate(all="ignore"):

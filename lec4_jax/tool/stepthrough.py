@@ -217,13 +217,35 @@ def _layout(nodes) -> dict[str, tuple[int, int]]:
     return place
 
 
+# d(node)/d(each input) as the hint writes it, for the ops a formula adds (the page's script
+# knows add, sub, mul, neg, square and pow itself): one text per input.
+def _operand(name: str) -> str:
+    """A node's name as an operand of ``/`` or a power: bracketed unless one name or call."""
+    call = name[:1].isalpha() and name.endswith(")") and name.find("(") > 0 \
+        and name[:name.find("(")].isidentifier()
+    return name if name.isidentifier() or call else f"({name})"
+
+
+_LOCAL_RULES = {
+    "div": lambda a, b: [f"1/{_operand(b)}", f"−{_operand(a)}/{_operand(b)}²"],
+    "exp": lambda a: [f"exp({a})"],
+    "log": lambda a: [f"1/{a}"],
+    "tanh": lambda a: [f"1 − tanh({a})²"],
+    "sigmoid": lambda a: [f"sigmoid({a})·(1 − sigmoid({a}))"],
+    "relu": lambda a: [f"1 if {a} > 0, else 0"],
+}
+
+
 def _structure(model: str) -> list[dict]:
     """The graph's nodes, in the order the engine records them, with their ops, inputs and
     (column, row) in the drawing."""
     m = model_lib.get(model)
     # equivalent mutant (NumberReplacer): the ops recorded and their inputs do not depend on
     # the numbers walked.
-    walk = cr.walk(m.loss, dict.fromkeys(m.params, 1.0), 1.0, 1.0)
+    # (NumPy numbers: a formula's division by zero there is inf, not Python's exception)
+    one = np.float32(1.0)
+    with np.errstate(all="ignore"):
+        walk = cr.walk(m.loss, dict.fromkeys(m.params, one), one, one)
     nodes = []
     for n in walk.graph.nodes:
         if n.name == "const":
@@ -234,6 +256,8 @@ def _structure(model: str) -> list[dict]:
         if "exponent" in n.params:
             node["exponent"] = str(n.params["exponent"])
             node["exponent_less_1"] = str(n.params["exponent"] - 1)
+        if not n.is_leaf and n.primitive.name in _LOCAL_RULES:  # a formula's function or /
+            node["local"] = _LOCAL_RULES[n.primitive.name](*node["inputs"])
         nodes.append(node)
     place = _layout(nodes)
     for node in nodes:

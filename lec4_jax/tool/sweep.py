@@ -90,6 +90,21 @@ class SweepResult:
         return (column for _, column in self.columns())
 
 
+def best_fit(result: SweepResult) -> dict[str, float] | None:
+    """For a model with no closed-form stability (not linear in its parameters): the final
+    parameters of the grid's best config (the lowest final loss among those that did not
+    diverge), where :func:`lec4_jax.tool.stability.for_model` linearises SGD; None for a model
+    linear in its parameters, or when every config diverged."""
+    if result.model.has_least_squares:
+        return None
+    loss = np.where(np.asarray(result.diverged), np.inf,
+                    np.asarray(result.final_loss, np.float64))
+    if not np.isfinite(loss).any():
+        return None
+    best = int(np.argmin(loss))
+    return {p: float(np.asarray(result.final[p])[best]) for p in result.model.params}
+
+
 def learning_rates(lr_min: float, lr_max: float, num: int, spacing: str = "log") -> np.ndarray:
     """``num`` learning rates from ``lr_min`` to ``lr_max``, log- or linearly spaced; each
     argument checked as ``sweep.py`` checks its flags (:class:`InputError` naming it)."""
@@ -276,8 +291,7 @@ def _checked(*, epochs, unroll, chunk, model, grad, optimizer, x, y, dtype, **_)
     for name, value, choices in (("grad", grad, grads_lib.METHODS),
                                  ("optimizer", optimizer, tuple(training.OPTIMIZERS))):
         data.check_choice(value, choices, name)
-    if not isinstance(model, model_lib.Model):
-        data.check_choice(model, tuple(model_lib.MODELS), "model")
+    data.model_of(model)
     dtype = np.dtype(dtype)
     x, y = data.check_array(x, dtype, "x"), data.check_array(y, dtype, "y")
     limits.check_steps(epochs, len(x))
