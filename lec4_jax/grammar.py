@@ -74,6 +74,9 @@ def _read(text: object) -> ast.expr:
         raise FormulaError(f"the formula is {len(text)} characters long; at most {MAX_LENGTH}")
     if not text.strip():
         raise FormulaError("the formula is empty")
+    if "#" in text:  # Python would drop the rest of the line; a formula has no comments
+        raise FormulaError(f"{short(text[text.index('#'):].splitlines()[0])!r} is a comment, not part of a "
+                           "formula (it would hide what follows it)")
     if _depth(text) > MAX_DEPTH:
         raise FormulaError(f"brackets nest more than {MAX_DEPTH} deep")
     try:
@@ -82,6 +85,8 @@ def _read(text: object) -> ast.expr:
             return ast.parse(text.strip(), mode="eval").body
     except SyntaxError as e:
         where = f" at column {e.offset}" if e.offset else ""
+        if e.lineno and e.lineno > 1:  # the text shown is on one line: say which line
+            where = f" on line {e.lineno}" + (f", column {e.offset}" if e.offset else "")
         raise FormulaError(f"{short(text)!r} is not a formula: {e.msg}{where}") from None
     except (ValueError, RecursionError, MemoryError) as e:  # null bytes; too deep for Python
         raise FormulaError(f"{short(text)!r} is not a formula ({type(e).__name__})") from None
@@ -122,8 +127,12 @@ def _reject(node: ast.AST, text: str) -> FormulaError:
     return FormulaError(f"{piece!r} is {kind}, not arithmetic")
 
 
-def _name(node: ast.Name) -> str:
+def _name(node: ast.Name, text: str) -> str:
     name = node.id
+    written = ast.get_source_segment(text, node) or name
+    if written != name:  # Python reads "ｗ" or "ﬁ" as w or fi (NFKC): say what was typed
+        raise FormulaError(f"unknown name {short(written)!r}: a parameter is ASCII letters, "
+                           "digits and _ (at most 32), starting with a letter")
     if name == "y":
         raise FormulaError("y is the target: a prediction y_hat may not use it")
     if name in FUNCTIONS:
@@ -138,6 +147,11 @@ def _name(node: ast.Name) -> str:
 
 
 def _call(node: ast.Call, text: str) -> str:
+    if isinstance(node.func, ast.Name):
+        written = ast.get_source_segment(text, node.func) or node.func.id
+        if written != node.func.id:  # "ｅｘｐ" read as exp (NFKC)
+            raise FormulaError(f"unknown function {short(written)!r} (the functions: "
+                               f"{', '.join(FUNCTIONS)})")
     if (isinstance(node.func, ast.Name) and node.func.id in FUNCTIONS and len(node.args) == 1
             and not node.keywords and not isinstance(node.args[0], ast.Starred)):
         return node.func.id
@@ -187,7 +201,7 @@ def tree(text: str) -> tuple[Expr, list[Expr], tuple[str, ...]]:
         if value is not None:
             done.append(table.num(value))
         elif isinstance(node, ast.Name):
-            names.append((node.lineno, node.col_offset, _name(node)))
+            names.append((node.lineno, node.col_offset, _name(node, text)))
             done.append(table.var(node.id))
         elif isinstance(node, ast.BinOp) and type(node.op) in _BINARY:
             op = _BINARY[type(node.op)]

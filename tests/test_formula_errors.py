@@ -44,11 +44,20 @@ CLASSES = {
         ("   ", "empty"), ("x*w\0", "is not a formula"), ("w**x", "exponent 'x' is not a number"),
         ("w**(1/2)", "exponent '1/2' is not a number"), ("w**2**3", "exponent '2**3'"),
         ("w ** '2'", "'2' is not a number"),
+        # a comment would silently drop what follows it (x*w # + b trained x*w)
+        ("x*w # + b", "'# + b' is a comment, not part of a formula"),
+        ("(x*w # c\n + b)", "'# c' is a comment"),
+        # a second line: the column is on that line, and the message says which
+        ("x*w\n+b", "invalid syntax on line 2, column 1"),
     ],
     "unknown names and functions": [
         ("foo(x)*w", "unknown function 'foo'"), ("sin(x*w)", "unknown function 'sin'"),
         ("x*exp", "exp is a function: write exp(...)"), ("exp", "exp is a function"),
         ("x*ŵ", "unknown name 'ŵ'"),
+        # Python reads these as w, fi, H, exp, y (NFKC): each is refused as typed, not renamed
+        ("ｗ*x", "unknown name 'ｗ'"), ("ﬁ*x", "unknown name 'ﬁ'"), ("x*ℌ", "unknown name 'ℌ'"),
+        ("ｅｘｐ(x*w)", "unknown function 'ｅｘｐ'"), ("ｙ*w", "unknown name 'ｙ'"),
+        ("x*ｘ*w", "unknown name 'ｘ'"),
         ("x*loss", "'loss' names a node of the loss"), ("s*x", "'s' names a node"),
         ("x*y_hat", "'y_hat' names a node"), ("cubic", "unknown model 'cubic'"),
     ],
@@ -169,3 +178,15 @@ def test_arbitrary_init_text_gives_values_or_a_formula_error(text):
     else:
         assert set(values) <= {"w", "b"} and all(np.isfinite(np.float32(v))
                                                  for v in values.values())
+
+
+@pytest.mark.parametrize("value", [b"x*w", None, 1, 1.5, ["x*w"], bytearray(b"x*w"), object()])
+def test_what_is_not_text_is_an_input_error_from_every_entry_point(value):
+    # model.get raised a bare ValueError (no field) for a non-str; parse_init through it too
+    from lec4_jax import model
+    from lec4_jax.tool.data import InputError
+
+    for call in (formula.parse, model.get, lambda v: formula.parse_init("w=1", v)):
+        with pytest.raises(InputError) as e:
+            call(value)
+        assert e.value.field == "model" and "\n" not in str(e.value)
