@@ -75,8 +75,9 @@ def _read(text: object) -> ast.expr:
     if not text.strip():
         raise FormulaError("the formula is empty")
     if "#" in text:  # Python would drop the rest of the line; a formula has no comments
-        raise FormulaError(f"{short(text[text.index('#'):].splitlines()[0])!r} is a comment, not part of a "
-                           "formula (it would hide what follows it)")
+        comment = text[text.index("#"):].splitlines()[0]
+        raise FormulaError(f"{short(comment)!r} is a comment, not part of a formula (it would "
+                           "hide what follows it)")
     if _depth(text) > MAX_DEPTH:
         raise FormulaError(f"brackets nest more than {MAX_DEPTH} deep")
     try:
