@@ -3,9 +3,9 @@
 Numbers, ``+ - * /``, unary ``-``, ``**`` with a numeric exponent, parentheses, and ``exp``,
 ``log``, ``tanh``, ``sigmoid``, ``relu``; every free name other than ``x`` a parameter. The text
 is parsed (``ast.parse``, which compiles to a syntax tree only), never run. Anything else is a
-:class:`FormulaError`, one line naming the offending piece. Length, bracket depth, size and
-exponents are bounded before and while reading, and the tree is walked with a stack, not by
-recursion, so no text hangs the reader, exhausts memory or raises anything else.
+:class:`FormulaError`, one line naming the offending piece. Length, bracket depth, size,
+parameters and exponents are bounded before and while reading, and the tree is walked with a
+stack, not by recursion, so no text hangs the reader, exhausts memory or raises anything else.
 
 >>> root, order, params = tree("x*w*w + b")
 >>> root.text, [n.text for n in order], params
@@ -29,6 +29,10 @@ MAX_LENGTH = 5000  # characters
 MAX_DEPTH = 50  # brackets inside brackets
 MAX_NODES = 2000  # numbers, names, operations and calls, as written
 MAX_EXPONENT = 64  # |p| in a ** p
+# Distinct parameters: XLA's compile of the training loop grows faster than linearly in them
+# (the scan carries one scalar each): 32 train in ~7 s and sweep in ~13 s here, 64 took 34 s
+# and 60 s (3 GB), 300 did not finish in minutes.
+MAX_PARAMS = 32
 FUNCTIONS = tuple(cr.FUNCTIONS)  # exp, log, tanh, sigmoid, relu
 # Names the graph of the loss already uses (s = y_hat - y, loss = s^2, constants).
 RESERVED = ("s", "loss", "y_hat", "const")
@@ -128,9 +132,18 @@ def _reject(node: ast.AST, text: str) -> FormulaError:
     return FormulaError(f"{piece!r} is {kind}, not arithmetic")
 
 
+def _written(node: ast.expr, name: str, text: str) -> str:
+    """The name as typed: Python reads "ｗ" or "ﬁ" as w or fi (NFKC). Only non-ASCII text can
+    differ, so ASCII text (every formula the grammar takes) costs no look-up."""
+    if text.isascii():
+        return name
+    line = text.splitlines()[node.lineno - 1].encode()  # offsets count UTF-8 bytes
+    return line[node.col_offset:node.end_col_offset].decode(errors="replace")
+
+
 def _name(node: ast.Name, text: str) -> str:
     name = node.id
-    written = ast.get_source_segment(text, node) or name
+    written = _written(node, name, text)
     if written != name:  # Python reads "ｗ" or "ﬁ" as w or fi (NFKC): say what was typed
         raise FormulaError(f"unknown name {short(written)!r}: a parameter is ASCII letters, "
                            "digits and _ (at most 32), starting with a letter")
@@ -149,7 +162,7 @@ def _name(node: ast.Name, text: str) -> str:
 
 def _call(node: ast.Call, text: str) -> str:
     if isinstance(node.func, ast.Name):
-        written = ast.get_source_segment(text, node.func) or node.func.id
+        written = _written(node.func, node.func.id, text)
         if written != node.func.id:  # "ｅｘｐ" read as exp (NFKC)
             raise FormulaError(f"unknown function {short(written)!r} (the functions: "
                                f"{', '.join(FUNCTIONS)})")
@@ -233,6 +246,9 @@ def tree(text: str) -> tuple[Expr, list[Expr], tuple[str, ...]]:
             raise _reject(node, text)
     (root,) = done
     params = tuple(dict.fromkeys(n for *_, n in sorted(names) if n != "x"))
+    if len(params) > MAX_PARAMS:
+        raise FormulaError(f"the formula has {len(params)} parameters ({short(', '.join(params))}"
+                           f"); at most {MAX_PARAMS}")
     if not params:
         raise FormulaError(f"{short(text)!r} has no parameter: every name other than x is one "
                            "(e.g. x*w + b)")

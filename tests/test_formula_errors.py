@@ -83,6 +83,9 @@ CLASSES = {
         ("w+" * 2500 + "w", "characters long; at most 5000"),
         ("w*" * 1001 + "w", "more than 2000 parts"), ("-" * 4999 + "w", "is not a formula"),
         ("~" * 4999 + "w", "is not a formula"),
+        # 300 parameters parsed, then train.py compiled for minutes (64 took 34 s, sweep 3 GB)
+        (" + ".join(f"x*p{i}" for i in range(33)), "has 33 parameters (p0, p1"),
+        (" + ".join(f"x*p{i}" for i in range(300)), "; at most 32"),
     ],
 }
 CASES = [(k, text, want) for k, cases in CLASSES.items() for text, want in cases]
@@ -190,3 +193,17 @@ def test_what_is_not_text_is_an_input_error_from_every_entry_point(value):
         with pytest.raises(InputError) as e:
             call(value)
         assert e.value.field == "model" and "\n" not in str(e.value)
+
+
+def test_the_most_parameters_a_formula_may_have_parse_and_a_non_ascii_text_is_read_once():
+    assert len(formula.parse(" + ".join(f"x*p{i}" for i in range(32))).params) == 32
+    # the typed spelling of each name is looked up only in non-ASCII text: a 1000-node ASCII
+    # formula reads no source segment (that was quadratic: 0.6 s for the bench's formula)
+    calls = []
+    real = ast.get_source_segment
+    try:
+        ast.get_source_segment = lambda *a, **k: calls.append(a) or real(*a, **k)
+        formula.tree(formula.sample(1000))
+    finally:
+        ast.get_source_segment = real
+    assert calls == []
