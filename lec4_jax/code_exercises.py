@@ -40,6 +40,11 @@ class _Raised(Exception):
     """The learner's function raised: ``args[0]`` is the one-line account."""
 
 
+# What an error says where the learner's code calls a function still left as its stub (``...``
+# called, or ``jax.grad`` of a function that returns None): sgd_epoch before bias_grad is written.
+_STUB_CALLED = ("'ellipsis' object is not callable", "Output was None")
+
+
 def _call(fn, *args):
     """The learner's ``fn(*args)``; a stub is :class:`_Blank`, an error :class:`_Raised`."""
     if fn is None or fn is Ellipsis:
@@ -94,7 +99,8 @@ class CodeExercise:
         except _Blank:
             return Verdict(_say(lang, "code_blank", fn=fn), "blank")
         except _Raised as e:
-            return Verdict(_say(lang, "code_raised", fn=fn, error=e.args[0]), "wrong")
+            key = "code_calls_stub" if any(m in e.args[0] for m in _STUB_CALLED) else "code_raised"
+            return Verdict(_say(lang, key, fn=fn, error=e.args[0]), "wrong")
 
     def _truth(self, p, x, y):
         p32 = {k: np.float32(v) for k, v in p.items()}
@@ -204,6 +210,8 @@ def compare_run(lines: list[str], lang: str) -> Verdict:
     theirs: list[str] = []
     lecture.train(out=lambda *words: theirs.append(" ".join(map(str, words))))
     mine = [str(line) for line in lines]
+    if not mine:
+        return Verdict(_say(lang, "run_empty", n=len(theirs)), "wrong")
     for i, (a, b) in enumerate(zip(mine, theirs), 1):
         if a.strip() != b.strip():
             return Verdict(_say(lang, "run_part", i=i, mine=short(a.strip(), 40),

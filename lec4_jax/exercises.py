@@ -135,17 +135,35 @@ def short(value, width: int = 24) -> str:
 
 
 def as_float32(value) -> float | None:
-    """``value`` as a finite float32 number, or None where it is not one (a string, a bool, a
-    huge int, a Fraction or Decimal beyond float32, NaN, inf, an array of several values)."""
-    if isinstance(value, (str, bytes, bool)) or value is None:
+    """``value`` as a finite float32 number, or None where it is not one (see :func:`problem`)."""
+    if problem(value) is not None:
         return None
+    return float(np.float32(float(value)))
+
+
+def problem(value) -> str | None:
+    """Why ``value`` is not a finite float32 number, or None where it is one: ``"is_text"`` (a
+    string), ``"out_of_range"`` (a number beyond float32's range, ±3.4e38: a huge int,
+    ``Fraction`` or ``Decimal``, 1e39, inf) or ``"not_a_number"`` (NaN, a bool, a list, an
+    array of several values, any other object). Each is a message in the catalogue.
+
+    >>> problem(-8), problem("-8"), problem(10**400), problem(float("nan"))
+    (None, 'is_text', 'out_of_range', 'not_a_number')
+    """
+    if isinstance(value, (str, bytes)):
+        return "is_text"
+    if isinstance(value, bool) or value is None:
+        return "not_a_number"
     try:
         number = float(value)
-        with np.errstate(over="ignore"):
-            cast = np.float32(number)
-    except Exception:  # noqa: BLE001 (OverflowError, TypeError, ValueError, jax's own errors)
-        return None
-    return float(cast) if math.isfinite(number) and np.isfinite(cast) else None
+    except OverflowError:  # an int, Fraction or Decimal too big for a Python float
+        return "out_of_range"
+    except Exception:  # noqa: BLE001 (TypeError, ValueError, jax's own errors)
+        return "not_a_number"
+    if math.isnan(number):
+        return "not_a_number"
+    with np.errstate(over="ignore"):
+        return None if np.isfinite(np.float32(number)) else "out_of_range"
 
 
 def _lang(lang: str | None) -> str:
@@ -183,7 +201,8 @@ def check(name: str, answer, lang: str | None = None) -> Verdict:
     if answer is None or answer is Ellipsis or (
             isinstance(answer, Mapping) and all(v is None or v is Ellipsis
                                                 for v in answer.values())):
-        return Verdict(_say(lang, "blank", form=found.form()), "blank")
+        key = "blank" if len(want) > 1 else "blank_number"
+        return Verdict(_say(lang, key, form=found.form()), "blank")
     if not isinstance(answer, Mapping):
         if len(want) > 1:
             return Verdict(_say(lang, "want_dict", form=found.form()), "wrong")
@@ -191,9 +210,10 @@ def check(name: str, answer, lang: str | None = None) -> Verdict:
     for k, v in want.items():
         if k not in answer or answer[k] is None or answer[k] is Ellipsis:
             return Verdict(_say(lang, "missing", k=k, form=found.form()), "wrong")
+        why = problem(answer[k])
+        if why is not None:
+            return Verdict(_say(lang, why, k=k, a=short(answer[k])), "wrong")
         a = as_float32(answer[k])
-        if a is None:
-            return Verdict(_say(lang, "not_a_number", k=k, a=short(answer[k])), "wrong")
         if not math.isclose(a, v, rel_tol=1e-6, abs_tol=1e-6):
             node, local = found.hint(k)
             return Verdict(_say(lang, "wrong", k=k, a=short(answer[k]), node=node,

@@ -190,8 +190,11 @@ def get(model: Model | str) -> Model:
     if isinstance(model, Model):
         return model
     unknown = f"unknown model {model!r}; choose from {sorted(MODELS)}"
-    if not isinstance(model, str):
-        raise ValueError(unknown)
+    if not isinstance(model, str):  # an InputError (a ValueError) naming the field
+        from lec4_jax.tool.data import InputError
+
+        raise InputError(f"{unknown}: a model is a Model, a name or a formula (text), not "
+                         f"{type(model).__name__}", "model")
     if model in MODELS:
         return MODELS[model]
     from lec4_jax import formula  # on use: a registry name imports no parser

@@ -24,12 +24,14 @@
 # changes when a value changes a little.
 #
 # 1. The lecture's PyTorch code, moved to JAX line by line, in cells you run.
-# 2. The worked example by hand, and its graph. Exercise 1.
-# 3. Graphs with new nodes (addition, square). Exercises 2 to 5: numbers, and JAX code.
+# 2. The worked example by hand, and its graph (exercise 1).
+# 3. Graphs with new nodes, addition and square. Exercises 2 to 5 ask for numbers and JAX code.
 # 4. The training run, step by step. Exercise 6 trains two parameters.
 #
-# An exercise left blank raises no error: its check cell says "not answered yet". The sections
-# marked **Optional** go beyond lecture 4; skip them on a first read.
+# Each exercise has a cell for your answer and a check cell. Write your number or code in place
+# of `...` in the answer cell, then run the answer cell and the check cell. An exercise left
+# blank raises no error: its check cell says "not answered yet". The sections marked
+# **Optional** go beyond lecture 4; skip them on a first read.
 #
 # To run the notebook yourself, from the repository's folder, in a fresh virtual environment:
 # `pip install -r requirements-notebooks.txt && jupyter lab notebooks/lec4_backprop.en.ipynb`.
@@ -205,11 +207,11 @@ lj.graph_picture(example)
 # %% [markdown]
 # **Exercise 1.** The lecture's graph, y_hat = x*w and loss = (y_hat - y)^2, at x=2, y=4, w=1: what is dloss/dw? Answer with a number: `answer_1 = ...`.
 #
-# Replace `None` with your answer and run the check cell: it computes the true gradient with
+# Write your answer in place of `...` and run both cells: the check computes the true gradient with
 # `jax.grad` and compares. A wrong answer gets a hint, never the answer.
 
 # %% tags=["answer:lecture_x2"]
-answer_1 = None  # dloss/dw: one number
+answer_1 = ...  # dloss/dw: one number
 
 # %% tags=["check:lecture_x2"]
 lj.exercises.check("lecture_x2", answer_1)
@@ -230,7 +232,7 @@ lj.graph_picture(lj.Example.of("affine"))
 # **Exercise 2.** With a bias, y_hat = x*w + b and loss = (y_hat - y)^2, at x=2, y=1, w=1, b=0.5: what are dloss/dw and dloss/db? Answer with a dict: `answer_2 = {"w": ..., "b": ...}`.
 
 # %% tags=["answer:bias"]
-answer_2 = None  # a dict: {"w": ..., "b": ...}
+answer_2 = ...  # a dict: {"w": ..., "b": ...}
 
 # %% tags=["check:bias"]
 lj.exercises.check("bias", answer_2)
@@ -239,7 +241,8 @@ lj.exercises.check("bias", answer_2)
 # **Exercise 3 (code).** Now write the same model in JAX. `bias_loss(params, x, y)` takes
 # `params = {"w": ..., "b": ...}` and returns the loss; `bias_grad` is a function made by
 # `jax.grad`. Differentiating a function of a dict, `jax.grad` returns a dict of the same shape,
-# `{"w": dloss/dw, "b": dloss/db}`. The check runs both functions on several samples.
+# `{"w": dloss/dw, "b": dloss/db}`. Write your code in place of the two `...` below; the check
+# runs both functions on several samples.
 
 # %% tags=["answer:bias_grad"]
 def bias_loss(params, x, y):
@@ -260,25 +263,26 @@ lj.exercises.check("bias_grad", (bias_loss, bias_grad))
 lj.graph_picture(lj.Example.of("quadratic"))
 
 # %% [markdown]
-# **Exercise 4.** y_hat = x^2*w2 + x*w1 + b and loss = (y_hat - y)^2, at x=3, y=10, w2=0.5, w1=1, b=1: what are dloss/dw2, dloss/dw1 and dloss/db? Answer with a dict: `answer_3 = {"w2": ..., "w1": ..., "b": ...}`.
+# **Exercise 4.** The quadratic model y_hat = x^2*w2 + x*w1 + b and loss = (y_hat - y)^2, at x=3, y=10, w2=0.5, w1=1, b=1: what are dloss/dw2, dloss/dw1 and dloss/db? Answer with a dict: `answer_4 = {"w2": ..., "w1": ..., "b": ...}`.
 
 # %% tags=["answer:polynomial"]
-answer_3 = None  # a dict: {"w2": ..., "w1": ..., "b": ...}
+answer_4 = ...  # a dict: {"w2": ..., "w1": ..., "b": ...}
 
 # %% tags=["check:polynomial"]
-lj.exercises.check("polynomial", answer_3)
+lj.exercises.check("polynomial", answer_4)
 
 # %% [markdown]
-# The model ŷ = x·w² is not linear in its parameter. It has a **square node** `w2` = w², whose
-# local gradient is dw2/dw = 2w; then the multiplication node `y_hat` = x·w2, whose local
-# gradient dy_hat/dw2 is x.
+# The model ŷ = x·w² has a **square node**, `w2`, which squares w: its local gradient is
+# dw2/dw = 2w. Then comes the multiplication node `y_hat` = x·w2, whose local gradient dy_hat/dw2
+# is x.
 
 # %%
 lj.graph_picture(lj.Example.of("w_squared"))
 
 # %% [markdown]
 # **Exercise 5 (code).** Write dloss/dw by the chain rule alone, without `jax.grad`
-# (ŷ = x·w², loss = (ŷ − y)²). The check compares it with `jax.grad` at several points.
+# (ŷ = x·w², loss = (ŷ − y)²): in place of `...` below, return dloss/dw. The check compares it
+# with `jax.grad` at several points.
 
 # %% tags=["answer:chain_w2"]
 def grad_w_squared(w, x, y):
@@ -315,9 +319,12 @@ for epochs in (1, 2, 5, 10, 20):
 # %% [markdown]
 # **Exercise 6 (code).** Widen the lecture's loop to two parameters (ŷ = x·w + b): write
 # `sgd_epoch(params, x_data, y_data, lr)`, one epoch. For each sample, take both gradients and
-# update both parameters, then return the last `params`. The check compares it on one-sample data
-# sets, on a whole epoch, and then trains with your function from w = 0, b = 0 until it reaches
-# the least-squares line.
+# update both parameters, then return the last `params`. Take the gradients with `bias_grad`
+# from exercise 3 (so solve exercise 3 first).
+#
+# The check compares one update on one-sample data, then one epoch on three samples. Last, it
+# trains your function from w = 0, b = 0 on three points of y = 2x + 1 (x = 1, 2, 3) and sees
+# whether it reaches the line that fits them best (w = 2, b = 1).
 
 # %% tags=["answer:sgd_epoch"]
 def sgd_epoch(params, x_data, y_data, lr):
@@ -582,3 +589,64 @@ print(f"the second window ({lo2:.6f}, {hi2:.6f}) holds the grid points",
 
 # %%
 lj.sweep_picture(result, 2.0, rates, "the lecture's data, 20 epochs")
+
+# %% [markdown]
+# ## Optional — your own formula
+#
+# *Why care:* back-propagation runs by the same rule whatever the formula: each node multiplies
+# by its local gradient and passes the result back. Draw the graph and the backward table of a
+# formula you write, train it, and compare with `jax.grad` to see that for yourself.
+#
+# Write a formula for the prediction y_hat as `formula` in the cell below, then run this
+# section's cells in order. Write it in `x` and parameters (names other than x and y, such as
+# `w`, `b`, `w1`), with numbers, `+ - * /`, `**` (with a numeric exponent), parentheses, and
+# `exp`, `log`, `tanh`, `sigmoid`, `relu`. The loss is (y_hat − y)², as before.
+
+# %%
+formula = "x*w**2 + b"  # the formula for y_hat: change it (e.g. "x*w + b", "tanh(x*w) + b")
+try:
+    mine = lj.model.get(formula)
+except lj.InputError as error:  # a formula it cannot read: one line, then the default formula
+    print("this formula cannot be read:", error)
+    print("the cells below run with the default formula, x*w**2 + b")
+    mine = lj.model.get("x*w**2 + b")
+point = lj.Example.of(mine)  # the point of the picture and the table; change it as in lj.Example.of(mine, {"w": 2.0}, x=3.0, y=1.0)
+print(mine.formula, "  parameters:", ", ".join(mine.params), "  point:", f"x={point.x:g}, y={point.y:g},",
+      ", ".join(f"{k}={v:g}" for k, v in point.params.items()))
+lj.graph_picture(point)
+
+# %% [markdown]
+# Read the backward table as in section 2: each row is one step of the chain rule.
+
+# %%
+walk = lj.explain(point)
+print("\n".join(lj.table(walk, mine.params)))
+
+# %% [markdown]
+# Compare the gradient of each parameter from the table's backward pass with `jax.grad`.
+# `mine.loss(params, x, y)` takes a dict of parameters, like exercise 3's `bias_loss`, so
+# `jax.grad` returns a dict of the same shape.
+
+# %%
+params = {k: jnp.float32(v) for k, v in point.params.items()}
+by_jax = jax.grad(mine.loss)(params, jnp.float32(point.x), jnp.float32(point.y))
+for k in mine.params:
+    print(f"dloss/d{k}:  backward table {lj.lecture.show(walk.grad(k))},  jax.grad {lj.lecture.show(by_jax[k])}")
+
+# %% [markdown]
+# Now train it on the lecture's data (x = 1, 2, 3, y = 2x), updating every parameter after each
+# sample as in exercise 6. If the loss does not fall, or turns inf or nan, lower the learning
+# rate `lr`.
+
+# %%
+grad_mine = jax.grad(mine.loss)  # returns {parameter: dloss/d(parameter)}
+params, lr = {k: jnp.float32(v) for k, v in point.params.items()}, 0.01  # from the picture's point
+data = list(zip(lj.lecture.x_data, lj.lecture.y_data))
+for epoch in range(1, 101):
+    for x, y in data:  # an update after each sample
+        g = grad_mine(params, x, y)
+        params = {k: params[k] - lr * g[k] for k in params}
+    if epoch in (1, 10, 100):
+        mean = sum(float(mine.loss(params, x, y)) for x, y in data) / len(data)
+        print(f"after epoch {epoch:3}:", ", ".join(f"{k} = {lj.lecture.show(v)}" for k, v in params.items()),
+              f"  mean loss {mean:.6g}")

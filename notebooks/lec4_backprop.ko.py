@@ -22,13 +22,14 @@
 # 변하는지를 나타내며, dloss/dw처럼 씁니다.
 #
 # 1. 강의의 PyTorch 코드를 JAX로 한 줄씩 옮겨 직접 실행합니다.
-# 2. 강의 예제를 손으로 계산하고 계산 그래프를 봅니다. 연습 1.
-# 3. 새 노드(덧셈, 제곱)가 들어간 그래프. 연습 2~5에서는 숫자도 구하고 JAX 코드도 씁니다.
-# 4. 학습이 한 스텝씩 진행되는 모습. 연습 6에서는 파라미터 두 개를 학습시킵니다.
+# 2. 강의 예제를 손으로 계산하고 계산 그래프를 봅니다(연습 1).
+# 3. 덧셈 노드와 제곱 노드가 들어간 그래프를 풉니다. 연습 2~5에서는 숫자도 구하고 JAX 코드도 씁니다.
+# 4. 학습이 한 스텝씩 진행되는 모습을 봅니다. 연습 6에서는 파라미터 두 개를 학습시킵니다.
 #
-# 연습 문제의 셀은 답을 적지 않은 채 실행해도 오류가 나지 않습니다. 채점 셀이 "아직 답을 적지
-# 않았습니다"라고 알려 줄 뿐입니다. **심화(선택)** 표시가 붙은 절은 4강의 범위를 넘는 내용이니
-# 처음에는 건너뛰어도 됩니다.
+# 연습 문제마다 답을 적는 셀과 채점 셀이 있습니다. 답 셀의 `...` 자리에 숫자나 코드를 적고, 답
+# 셀과 채점 셀을 차례로 실행하세요. 답을 적지 않은 채 실행해도 오류는 나지 않고, 채점 셀이
+# "아직 답을 적지 않았습니다"라고 알려 줄 뿐입니다. **심화(선택)** 표시가 붙은 절은 4강의 범위를
+# 넘는 내용이니 처음에는 건너뛰어도 됩니다.
 #
 # 직접 실행하려면 저장소 폴더에서 새 가상 환경을 만든 뒤
 # `pip install -r requirements-notebooks.txt && jupyter lab notebooks/lec4_backprop.ko.ipynb`를
@@ -84,8 +85,9 @@ lj.set_language("ko")  # 표, 그림, 연습 문제의 채점 결과를 한국�
 #
 # PyTorch는 숫자를 텐서로 출력합니다: `predict (BT) 4 tensor(4.)`,
 # `grad:  2.0 4.0 tensor(-7.8400)`처럼 소수점 아래 네 자리까지 보여 줍니다. 아래 JAX 코드는 같은
-# float32 값을 되읽었을 때 같은 값이 되는 가장 짧은 소수(`-7.84`)로 출력합니다. 글자는 달라도 값은
-# 같습니다. 이제 이 코드를 JAX로 한 단계씩 옮겨 실행해 봅시다.
+# float32 값을 가장 짧은 소수로 출력합니다(`-7.84`). 이 소수를 다시 float32로 읽으면 원래 값과
+# 정확히 같습니다. 글자는 달라도 값은 같습니다. 이제 이 코드를 JAX로 한 단계씩 옮겨 실행해
+# 봅시다.
 
 # %%
 x_data = [1.0, 2.0, 3.0]
@@ -121,7 +123,7 @@ grad(w, 1.0, 2.0)
 # 첫 번째 인자 `w`에 대한 기울기 dloss/dw를 돌려주는 새 함수입니다.
 
 # %%
-show = lj.lecture.show  # float32 값을 되읽어도 같은 값이 되는 가장 짧은 소수로: -7.84
+show = lj.lecture.show  # float32 값을 가장 짧은 소수로 씁니다(다시 읽으면 같은 값): -7.84
 lines = []  # 출력한 줄을 모아 두었다가 아래에서 강의 출력과 비교합니다
 
 
@@ -204,11 +206,11 @@ lj.graph_picture(example)
 # %% [markdown]
 # **연습 1.** 강의 그래프 y_hat = x*w, loss = (y_hat - y)^2에서 x=2, y=4, w=1일 때 dloss/dw의 값은 얼마일까요? 숫자 하나로 답하세요: `answer_1 = ...`.
 #
-# `None`을 답으로 바꾸고 채점 셀을 실행하세요. 채점 셀은 `jax.grad`로 참값을 계산해 비교합니다.
+# 답 셀의 `...` 자리에 답을 적고 두 셀을 실행하세요. 채점 셀은 `jax.grad`로 참값을 계산해 비교합니다.
 # 틀리면 답 대신 힌트를 줍니다.
 
 # %% tags=["answer:lecture_x2"]
-answer_1 = None  # dloss/dw: 숫자 하나
+answer_1 = ...  # dloss/dw: 숫자 하나
 
 # %% tags=["check:lecture_x2"]
 lj.exercises.check("lecture_x2", answer_1)
@@ -218,7 +220,7 @@ lj.exercises.check("lecture_x2", answer_1)
 #
 # 편향 `b`를 더한 모델 ŷ = x·w + b에는 **덧셈 노드**가 있습니다. 덧셈 a + b를 a로 미분해도, b로
 # 미분해도 1입니다. 그래서 덧셈 노드는 받은 기울기를 두 입력에 **그대로** 전합니다(국소 기울기 1).
-# 뺄셈 s = ŷ − y의 ds/dŷ가 1이었던 것과 같은 까닭입니다. 곱셈 노드 `xw`는 앞에서처럼 x를 곱해
+# 뺄셈 s = ŷ − y의 ds/dŷ가 1이었던 것과 같은 까닭입니다. 곱셈 노드(`xw`)는 앞에서처럼 x를 곱해
 # 전합니다. 그림은 연습 문제와 다른 점(x=1, y=2, w=1, b=2)에서 그렸습니다.
 
 # %%
@@ -228,7 +230,7 @@ lj.graph_picture(lj.Example.of("affine"))
 # **연습 2.** 편향이 있는 모델 y_hat = x*w + b, loss = (y_hat - y)^2에서 x=2, y=1, w=1, b=0.5일 때 dloss/dw와 dloss/db의 값은 얼마일까요? dict로 답하세요: `answer_2 = {"w": ..., "b": ...}`.
 
 # %% tags=["answer:bias"]
-answer_2 = None  # dict로 답하기: {"w": ..., "b": ...}
+answer_2 = ...  # dict로 답하기: {"w": ..., "b": ...}
 
 # %% tags=["check:bias"]
 lj.exercises.check("bias", answer_2)
@@ -237,7 +239,8 @@ lj.exercises.check("bias", answer_2)
 # **연습 3 (코드).** 이번에는 같은 모델을 JAX로 씁니다. `bias_loss(params, x, y)`는
 # `params = {"w": ..., "b": ...}`를 받아 손실을 돌려주고, `bias_grad`는 `jax.grad`로 만든 함수입니다.
 # `jax.grad`는 dict를 받는 함수를 미분하면 같은 꼴의 dict, `{"w": dloss/dw, "b": dloss/db}`를
-# 돌려줍니다. 채점 셀은 여러 표본에서 두 함수를 실행해 봅니다.
+# 돌려줍니다. 아래 셀의 `...` 두 곳에 코드를 적으세요. 채점 셀은 여러 표본에서 두 함수를 실행해
+# 봅니다.
 
 # %% tags=["answer:bias_grad"]
 def bias_loss(params, x, y):
@@ -250,31 +253,32 @@ bias_grad = ...  # bias_grad(params, x, y)는 {"w": dloss/dw, "b": dloss/db}를 
 lj.exercises.check("bias_grad", (bias_loss, bias_grad))
 
 # %% [markdown]
-# 이차식 모델 ŷ = x²·w2 + x·w1 + b에는 노드가 더 있습니다. `x2`(x²), 곱셈 `x2w2`와 `xw1`, 덧셈
-# `sum`과 `y_hat`입니다. 그림은 연습 문제와 다른 점에서 그렸습니다.
+# 이차식 모델 ŷ = x²·w2 + x·w1 + b에는 노드가 더 있습니다. x²인 `x2`, 곱셈 노드 `x2w2`와 `xw1`,
+# 덧셈 노드 `sum`과 `y_hat`입니다. 그림은 연습 문제와 다른 점에서 그렸습니다.
 
 # %%
 lj.graph_picture(lj.Example.of("quadratic"))
 
 # %% [markdown]
-# **연습 4.** y_hat = x^2*w2 + x*w1 + b, loss = (y_hat - y)^2에서 x=3, y=10, w2=0.5, w1=1, b=1일 때 dloss/dw2, dloss/dw1, dloss/db의 값은 얼마일까요? dict로 답하세요: `answer_3 = {"w2": ..., "w1": ..., "b": ...}`.
+# **연습 4.** 이차식 모델 y_hat = x^2*w2 + x*w1 + b, loss = (y_hat - y)^2에서 x=3, y=10, w2=0.5, w1=1, b=1일 때 dloss/dw2, dloss/dw1, dloss/db의 값은 얼마일까요? dict로 답하세요: `answer_4 = {"w2": ..., "w1": ..., "b": ...}`.
 
 # %% tags=["answer:polynomial"]
-answer_3 = None  # dict로 답하기: {"w2": ..., "w1": ..., "b": ...}
+answer_4 = ...  # dict로 답하기: {"w2": ..., "w1": ..., "b": ...}
 
 # %% tags=["check:polynomial"]
-lj.exercises.check("polynomial", answer_3)
+lj.exercises.check("polynomial", answer_4)
 
 # %% [markdown]
-# 모델 ŷ = x·w²는 파라미터에 대해 선형이 아닙니다. **제곱 노드** `w2` = w²가 있고, 그 국소 기울기는
-# dw2/dw = 2w입니다. 그다음 곱셈 노드 `y_hat` = x·w2의 국소 기울기 dy_hat/dw2는 x입니다.
+# 이번 모델 ŷ = x·w²에는 w를 제곱하는 **제곱 노드**(`w2`)가 있습니다. 제곱 노드의 국소 기울기는
+# dw2/dw = 2w입니다. 그다음 곱셈 노드(`y_hat`, x·w2)의 국소 기울기 dy_hat/dw2는 x입니다.
 
 # %%
 lj.graph_picture(lj.Example.of("w_squared"))
 
 # %% [markdown]
 # **연습 5 (코드).** `jax.grad` 없이 연쇄 법칙만으로 dloss/dw를 계산하는 함수를 쓰세요
-# (ŷ = x·w², loss = (ŷ − y)²). 채점 셀이 여러 점에서 `jax.grad`와 비교합니다.
+# (ŷ = x·w², loss = (ŷ − y)²). 아래 셀의 `...` 자리에 dloss/dw를 돌려주는 코드를 적으면, 채점
+# 셀이 여러 점에서 `jax.grad`와 비교합니다.
 
 # %% tags=["answer:chain_w2"]
 def grad_w_squared(w, x, y):
@@ -310,8 +314,12 @@ for epochs in (1, 2, 5, 10, 20):
 # %% [markdown]
 # **연습 6 (코드).** 강의의 루프를 파라미터 두 개(ŷ = x·w + b)로 넓혀 봅시다. 에포크 한 번을 도는
 # 함수 `sgd_epoch(params, x_data, y_data, lr)`를 쓰세요. 표본마다 두 기울기를 구하고 두 파라미터를
-# 함께 갱신한 뒤, 마지막 `params`를 돌려줍니다. 채점 셀은 표본 하나짜리 데이터로 한 번씩, 에포크
-# 전체로 한 번 비교하고, w = 0, b = 0에서 최소제곱 직선에 닿을 때까지 여러분의 함수로 학습시켜 봅니다.
+# 함께 갱신한 뒤, 마지막 `params`를 돌려줍니다. 기울기는 연습 3에서 만든 `bias_grad`로 구하면
+# 됩니다(연습 3을 먼저 풀어야 합니다).
+#
+# 채점 셀은 먼저 표본 하나짜리 데이터로 갱신 한 번을, 다음으로 표본 세 개짜리 데이터로 에포크
+# 한 번을 비교합니다. 마지막으로 y = 2x + 1 위의 세 점(x = 1, 2, 3)을 w = 0, b = 0에서부터
+# 여러분의 함수로 학습시켜, 데이터에 가장 잘 맞는 직선(w = 2, b = 1)에 닿는지 봅니다.
 
 # %% tags=["answer:sgd_epoch"]
 def sgd_epoch(params, x_data, y_data, lr):
@@ -371,9 +379,9 @@ for _ in range(20):  # 20 에포크
         grad_differs.append(bool(jit_grad(w, x, y) != g))  # 같은 w를 넣은 컴파일한 기울기
         step_differs.append(bool(jit_step(w, g) != w - 0.01 * g))  # 같은 w, g를 넣은 갱신
         w = w - 0.01 * g
-for name, differs in [("기울기 (x*w - y를 품은 식)", grad_differs), ("갱신 w - lr * g", step_differs)]:
+for name, differs in [("기울기(x*w - y가 들어 있는 식)", grad_differs), ("갱신 w - lr * g", step_differs)]:
     if any(differs):
-        print(f"{name}: 60 스텝 가운데 {sum(differs)}개가 다릅니다. 처음은 {differs.index(True) + 1}번째 스텝")
+        print(f"{name}: 60 스텝 가운데 {sum(differs)} 스텝에서 다릅니다. 처음 다른 것은 {differs.index(True) + 1}번째 스텝입니다")
     else:
         print(f"{name}: 60 스텝 모두 하나씩 실행한 것과 같습니다")
 
@@ -575,3 +583,62 @@ print(f"두 번째 구간 ({lo2:.6f}, {hi2:.6f}) 안의 격자점:",
 
 # %%
 lj.sweep_picture(result, 2.0, rates, "강의 데이터, 20 에포크")
+
+# %% [markdown]
+# ## 심화(선택) — 나만의 식 써 보기
+#
+# *왜 알아 두면 좋을까요:* 역전파는 어떤 식에서나 같은 규칙으로 돌아갑니다. 노드마다 국소 기울기를
+# 곱해 거꾸로 전할 뿐입니다. 직접 쓴 식의 그래프와 역전파 표를 보고, 그 식을 학습시키고, `jax.grad`와
+# 비교해 보면 이것을 확인할 수 있습니다.
+#
+# 아래 셀의 `formula`에 예측 y_hat의 식을 적고, 이 절의 셀을 차례로 실행하세요. 식은 `x`와
+# 파라미터(`w`, `b`, `w1`처럼 x와 y가 아닌 이름)로 씁니다. 숫자, `+ - * /`, `**`(지수는 숫자),
+# 괄호, 그리고 `exp`, `log`, `tanh`, `sigmoid`, `relu`를 쓸 수 있습니다. 손실은 앞에서처럼
+# (y_hat − y)²입니다.
+
+# %%
+formula = "x*w**2 + b"  # y_hat의 식: 바꿔 보세요(예: "x*w + b", "tanh(x*w) + b")
+try:
+    mine = lj.model.get(formula)
+except lj.InputError as error:  # 읽을 수 없는 식: 한 줄로 알리고 기본 식으로 계속합니다
+    print("이 식은 읽을 수 없습니다:", error)
+    print("아래 셀은 기본 식 x*w**2 + b로 실행합니다")
+    mine = lj.model.get("x*w**2 + b")
+point = lj.Example.of(mine)  # 그림과 표의 점. lj.Example.of(mine, {"w": 2.0}, x=3.0, y=1.0)처럼 바꿀 수 있습니다
+print(mine.formula, "  파라미터:", ", ".join(mine.params), "  점:", f"x={point.x:g}, y={point.y:g},",
+      ", ".join(f"{k}={v:g}" for k, v in point.params.items()))
+lj.graph_picture(point)
+
+# %% [markdown]
+# 역전파 표는 2절의 표와 같은 방식으로 읽습니다. 한 줄이 연쇄 법칙의 한 단계입니다.
+
+# %%
+walk = lj.explain(point)
+print("\n".join(lj.table(walk, mine.params)))
+
+# %% [markdown]
+# 표의 역전파가 파라미터마다 구한 기울기를 `jax.grad`와 비교해 봅시다. `mine.loss(params, x, y)`는
+# 연습 3의 `bias_loss`처럼 파라미터 dict를 받는 손실이므로, `jax.grad`도 같은 꼴의 dict를 돌려줍니다.
+
+# %%
+params = {k: jnp.float32(v) for k, v in point.params.items()}
+by_jax = jax.grad(mine.loss)(params, jnp.float32(point.x), jnp.float32(point.y))
+for k in mine.params:
+    print(f"dloss/d{k}:  역전파 표 {lj.lecture.show(walk.grad(k))},  jax.grad {lj.lecture.show(by_jax[k])}")
+
+# %% [markdown]
+# 이제 강의의 데이터(x = 1, 2, 3, y = 2x)로 학습시킵니다. 연습 6처럼 표본마다 모든 파라미터를
+# 갱신합니다. 손실이 줄지 않거나 inf나 nan이 되면 학습률 `lr`을 줄여 보세요.
+
+# %%
+grad_mine = jax.grad(mine.loss)  # {파라미터: dloss/d(파라미터)}를 돌려주는 함수
+params, lr = {k: jnp.float32(v) for k, v in point.params.items()}, 0.01  # 그림의 점에서 출발
+data = list(zip(lj.lecture.x_data, lj.lecture.y_data))
+for epoch in range(1, 101):
+    for x, y in data:  # 표본마다 갱신
+        g = grad_mine(params, x, y)
+        params = {k: params[k] - lr * g[k] for k in params}
+    if epoch in (1, 10, 100):
+        mean = sum(float(mine.loss(params, x, y)) for x, y in data) / len(data)
+        print(f"{epoch:3} 에포크 뒤:", ", ".join(f"{k} = {lj.lecture.show(v)}" for k, v in params.items()),
+              f"  평균 손실 {mean:.6g}")

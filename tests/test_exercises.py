@@ -1,6 +1,7 @@
 """lec4_jax.exercises: answers are checked by computation, and every verdict is shown, never
 raised: right, wrong with a hint that names what differs (never the value), or blank."""
 
+import functools
 import math
 import re
 from decimal import Decimal
@@ -121,6 +122,25 @@ def test_what_is_not_a_float32_number_is_wrong_not_an_error(huge):
     assert verdict.status == ("right" if isinstance(huge, dict) else "wrong"), verdict
 
 
+@pytest.mark.parametrize("huge", [10**400, Fraction(10**400), Decimal(10) ** 400, -(10**39),
+                                  1e39, float("inf"), Fraction(-(10**39))])
+def test_a_number_beyond_float32_is_called_out_of_range_not_not_a_number(huge):
+    # float() cannot read 10**400 (OverflowError), and 1e39 is a float but no float32: both are
+    # numbers, too big, and the verdict says so rather than "not a number".
+    assert exercises.problem(huge) == "out_of_range"
+    en, ko = (exercises.check("lecture_x2", huge, lang) for lang in ("en", "ko"))
+    assert "beyond the range float32 can hold" in en and "not a number" not in en
+    assert "범위" in ko and "벗어납니다" in ko
+
+
+@pytest.mark.parametrize(("answer", "why"), [("-8", "is_text"), (b"-8", "is_text"),
+                                             (float("nan"), "not_a_number"), (True, "not_a_number"),
+                                             ([-8.0], "not_a_number"), (-8, None),
+                                             (Fraction(-8), None), (3.4e38, None)])
+def test_what_is_wrong_with_an_answer_that_is_not_a_number(answer, why):
+    assert exercises.problem(answer) == why
+
+
 def test_an_exact_fraction_or_decimal_is_read():
     assert exercises.check("lecture_x2", Fraction(-8), "en").ok
     assert exercises.check("lecture_x2", Decimal("-8.0"), "en").ok
@@ -215,6 +235,26 @@ def test_a_code_exercise_right_wrong_blank_and_raising(name):
     assert exercises.check(name, 42 if name != "bias_grad" else (42, 42), "en").status == "wrong"
 
 
+def test_sgd_epoch_calling_exercise_3_still_blank_says_so():
+    """Exercise 6 takes its gradients with exercise 3's bias_grad: left as its stub (``...``, or
+    a bias_loss that returns None under jax.grad), the verdict names that, not only the error."""
+    def blank_loss(params, x, y):
+        ...
+
+    def with_stub(params, x_data, y_data, lr, grad=...):
+        for x, y in zip(x_data, y_data):
+            g = grad(params, x, y)
+            params = {k: params[k] - lr * g[k] for k in params}
+        return params
+
+    for grad in (..., jax.grad(blank_loss)):
+        epoch = functools.partial(with_stub, grad=grad)
+        en, ko = (exercises.check("sgd_epoch", epoch, lang) for lang in ("en", "ko"))
+        assert en.status == ko.status == "wrong"
+        assert "is still empty" in en and "bias_grad" in en and "비어 있습니다" in ko
+    assert "is still empty" not in exercises.check("sgd_epoch", lambda *a: 1 / 0, "en")
+
+
 def test_a_code_hint_names_the_sample_but_not_the_value():
     verdict = exercises.check("chain_w2", lambda w, x, y: 2 * (x * w * w - y) * x, "en")
     assert "sample 2 (x=1, y=3, w=-1.5)" in verdict  # sample 1 has 2w = 1: it agrees there
@@ -222,9 +262,10 @@ def test_a_code_hint_names_the_sample_but_not_the_value():
     assert f"{truth:g}" not in verdict
 
 
-def test_the_sgd_exercise_trains_to_the_least_squares_line():
+def test_the_sgd_exercise_trains_to_the_line_that_fits_best():
     verdict = exercises.check("sgd_epoch", _epoch, "en")
-    assert re.search(r"least-squares fit \(w = 2, b = 1, within 0.001\) in \d+ epochs", verdict)
+    assert re.search(r"line that fits the data best \(w = 2, b = 1, within 0.001\) "
+                     r"in \d+ epochs", verdict)
 
 
 def test_compare_run_says_where_a_run_parts():

@@ -129,7 +129,7 @@ def test_each_exercise_follows_its_skill_and_its_graph(lang):
 def test_the_optional_sections_come_last_and_say_why(lang):
     md = markdown(execute.source(lang))
     optional = [i for i, m in enumerate(md) if OPTIONAL[lang] in m]
-    assert len(optional) == 6
+    assert len(optional) == 7
     for i in optional:
         assert WHY[lang] in md[i]
 
@@ -176,7 +176,7 @@ WRONG = {
     "bias": 'answer_2 = {"w": 6.0, "b": 1.0}',
     "bias_grad": ("def bias_loss(params, x, y):\n    return (x * params['w'] - y) ** 2\n\n\n"
                   "bias_grad = jax.grad(bias_loss)"),
-    "polynomial": 'answer_3 = {"w2": 2.0, "w1": -9.0, "b": -3.0}',
+    "polynomial": 'answer_4 = {"w2": 2.0, "w1": -9.0, "b": -3.0}',
     "chain_w2": "def grad_w_squared(w, x, y):\n    return 2 * (x * w * w - y) * x",
     "sgd_epoch": ("def sgd_epoch(params, x_data, y_data, lr):\n"
                   "    return {'w': params['w'], 'b': params['b']}"),
@@ -230,3 +230,33 @@ def test_the_quoted_pytorch_code_runs_as_written_and_prints_as_the_notebook_says
     assert printed[0] == "predict (BT) 4 tensor(4.)"
     assert printed[2] == "\tgrad:  2.0 4.0 tensor(-7.8400)"
     assert len(printed) == 82
+
+
+FORMULA = {"en": "## Optional — your own formula", "ko": "## 심화(선택) — 나만의 식 써 보기"}
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_the_last_optional_section_takes_the_learners_own_formula(lang):
+    """After the exercises and outside the assignment: a formula typed as text is drawn, walked
+    (lj.table), compared with jax.grad and trained; one that cannot be read is one printed line,
+    and the section goes on with the default formula, so "Run all" still runs to the end."""
+    nb = execute.source(lang)
+    start = next(i for i, c in enumerate(nb.cells) if FORMULA[lang] in c.source)
+    assert start > max(tagged(nb, "check").values())
+    assert not any(OPTIONAL[lang] in c.source for c in nb.cells[start + 1:])
+    code = "\n".join(c.source for c in nb.cells[start:] if c.cell_type == "code")
+    for call in ('formula = "x*w**2 + b"', "lj.model.get(formula)", "lj.graph_picture(point)",
+                 "lj.table(walk, mine.params)", "jax.grad(mine.loss)"):
+        assert call in code, call
+    section = [nb.cells[1]] + [nbformat.from_dict(dict(c)) for c in nb.cells[start:]]
+    for c in section:
+        if c.cell_type == "code" and c.source.startswith("formula = "):
+            c.source = c.source.replace('"x*w**2 + b"', '"x*w + y"', 1)  # y: not allowed
+    ran = execute.execute(nbformat.v4.new_notebook(cells=section, metadata=nb.metadata))
+    shown = execute.meaning(ran)
+    assert "error" not in [kind for cell in shown for kind, _ in cell]
+    first = "".join(text for _, text in shown[1])
+    cannot = {"en": "this formula cannot be read: ", "ko": "이 식은 읽을 수 없습니다: "}[lang]
+    assert first.startswith(cannot) and "y_hat = x*w**2 + b" in first
+    trained = "".join(text for _, text in shown[-1])
+    assert trained.count("\n") == 3

@@ -39,12 +39,16 @@ def test_the_student_version_is_stripped_and_runs_blank_to_the_end(built):
     student = out / "dist" / "student" / "lec4_backprop.ko.ipynb"
     nb = nbformat.read(student, as_version=4)
     code = "\n".join(c.source for c in nb.cells if c.cell_type == "code")
-    for solved in ("answer_1 = -8", "return 2 * s * x * 2 * w", "jax.grad(bias_loss)(params"):
+    for solved in ("answer_1 = -8", "return 2 * s * x * 2 * w", "bias_grad(params, x, y)"):
         assert solved not in code
     assert code.count("grader.check(") == 6
     ran = execute.execute(nb, cwd=student.parent)
     shown = [kind for cell in execute.meaning(ran) for kind, _ in cell]
     assert "error" not in shown
+    # grader.check on a blank answer: otter's "Expected True, got False" and a pointer to the
+    # verdict just above, not a traceback
+    text = "".join(t for cell in execute.meaning(ran) for _, t in cell)
+    assert text.count("바로 위 채점 셀의 결과와 힌트를 보세요") == 6 and "Traceback" not in text
 
 
 def test_the_autograder_gives_full_marks_to_a_solved_copy_only(built, tmp_path):

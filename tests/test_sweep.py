@@ -323,3 +323,14 @@ def test_best_fit_is_the_lowest_final_loss_that_did_not_diverge_for_a_model_with
     assert sweep.best_fit(sweep.train_grid(lrs, [1.0], x, y, epochs=5)) is None
     assert sweep.best_fit(sweep.train_grid([1e3], [1.0], x, y, epochs=5,
                                            model="x*w**2")) is None
+
+
+def test_init_points_match_meshgrid_and_take_any_number_of_parameters():
+    # built axis by axis, as np.meshgrid(indexing="ij") orders them, with no dimension limit
+    points = sweep.init_points("x*a + b*c", {"a": [1.0, 2.0], "c": [5.0, 6.0, 7.0]})
+    mesh = np.meshgrid([1.0, 2.0], [1.0], [5.0, 6.0, 7.0], indexing="ij")
+    for p, want in zip("abc", mesh):
+        np.testing.assert_array_equal(points[p], want.ravel())
+    many = sweep.init_points(" + ".join(f"x*p{i}" for i in range(32)), {"p5": [1.0, 3.0]})
+    assert len(many) == 32 and all(len(v) == 2 for v in many.values())
+    np.testing.assert_array_equal(many["p5"], [1.0, 3.0])

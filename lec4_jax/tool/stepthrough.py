@@ -22,109 +22,23 @@ import jax
 import numpy as np
 
 from lec4_jax import chain_rule as cr
+from lec4_jax import language, messages
 from lec4_jax import model as model_lib
 from lec4_jax.tool.data import InputError
 from lec4_jax.tool.report import fmt, steps_shown
 
-MAX_STEPS = 20_000  # 0.24 kB a step (linear) to 0.42 kB (quadratic): a page of 5 to 8 MB
-TOLERANCE = 1e-3  # the quiz: an answer within 0.1 % (or 0.001 near zero) of JAX's is right
-EN = {
-    "title": "Back-propagation, step by step",
-    "about": "{model}: {formula}, loss = (y_hat − y)² · {optimizer}, learning rate lr = {lr}",
-    "diverged": "the run diverged at step {n}",
-    "where": "step {i} / {last} · epoch {epoch} · sample x = {x}, y = {y}",
-    "prev": "◀ previous", "next": "next ▶", "play": "play ▶", "pause": "pause ❚❚",
-    "prev_aria": "previous step", "next_aria": "next step", "play_aria": "play the run",
-    "pause_aria": "pause", "slider_aria": "step of the run", "controls": "step controls",
-    "quiz": "quiz ✎", "quiz_off": "end quiz ✕", "quiz_aria": "quiz: compute the gradients",
-    "graph": "computational graph", "caption": "the computational graph of this step's sample",
-    "swipe": "⇆ swipe the graph sideways to see all of it",
-    "legend_fwd": "forward pass: value of each node",
-    "legend_bwd": "back-propagation: dloss/d(node)",
-    "input": "input", "param": "parameter", "hidden": "?",
-    "update": "update: p ← p − lr · g",
-    "parameter": "parameter", "before": "before", "after": "after", "loss": "loss",
-    "agrees": "✓ the handwritten back-propagation matches jax.grad",
-    "disagrees": "✗ the handwritten back-propagation does NOT match jax.grad",
-    "rounding": "Rounding: the compiled training run rounded differently from the step-by-step "
-                "walk, which gives {items}. The page shows the training run's numbers.",
-    "rounding_item": "{q} = {walk} (a difference of {n} in the last place)",
-    "rounding_item_nf": "{q} = {walk}",
-    "loss_chart": "loss before each step", "params_chart": "parameters before each step",
-    "step_axis": "step", "final": "final",
-    "keys": "Keys: ← → step · space play/pause · q quiz · Tab moves between controls. "
-            "Link a step with #step=N, the quiz with #quiz.",
-    "quiz_intro": "Quiz: compute dloss/d(node) for each node, from the loss back to the "
-                  "parameters (dloss/dloss = 1). An answer within 0.1 % of JAX's number (or "
-                  "within 0.001 when it is near zero) is right; three tries each.",
-    "ask": "dloss/d{node} = ?", "answer_aria": "your answer for dloss/d{node}",
-    "check": "check", "not_number": "Type a number, for example -2.5.",
-    "right": "✓ Right: dloss/d{node} = {value}",
-    "wrong": "✗ Not yet (try {k} of 3).",
-    "hint": "Hint, the chain rule: dloss/d{node} = {terms}, where {locals}.",
-    "local": "the local gradient {d} = {rule}",
-    "reveal": "The answer is dloss/d{node} = {value} (after three tries).",
-    "done": "This step's gradients are all found: the update below uses them.",
-    "score": "score: {right} of {asked} right",
-    "fwd_head": "forward", "bwd_head": "backward",
-    "starts": "dloss/dloss = 1: back-propagation starts at the loss",
-    "is_param": "{name} = {value}: a parameter, its value before this step's update",
-    "is_input": "{name} = {value}: an input, from this step's sample",
-    "pick": "Click a node, or Tab to it and press Enter, to explain it.",
-    "node_aria": "{label}: value {value}, dloss/d{name} {grad}",
-}
-KO = {
-    "title": "역전파 한 스텝씩 따라가기",
-    "about": "{model}: {formula}, 손실 = (y_hat − y)² · {optimizer}, 학습률 lr = {lr}",
-    "diverged": "스텝 {n}에서 발산했습니다",
-    "where": "스텝 {i} / {last} · 에포크 {epoch} · 표본 x = {x}, y = {y}",
-    "prev": "◀ 이전", "next": "다음 ▶", "play": "재생 ▶", "pause": "멈춤 ❚❚",
-    "prev_aria": "이전 스텝", "next_aria": "다음 스텝", "play_aria": "학습 과정 재생",
-    "pause_aria": "멈춤", "slider_aria": "학습 스텝", "controls": "스텝 이동",
-    "quiz": "퀴즈 ✎", "quiz_off": "퀴즈 끝내기 ✕", "quiz_aria": "퀴즈: 기울기를 직접 계산하기",
-    "graph": "계산 그래프", "caption": "이번 스텝에서 쓰는 표본의 계산 그래프",
-    "swipe": "⇆ 그래프를 옆으로 밀면 전체를 볼 수 있습니다",
-    "legend_fwd": "순전파: 노드의 값",
-    "legend_bwd": "역전파: 손실의 기울기 dloss/d(노드)",
-    "input": "입력", "param": "파라미터", "hidden": "?",
-    "update": "갱신: p ← p − lr · g",
-    "parameter": "파라미터", "before": "갱신 전", "after": "갱신 후", "loss": "손실",
-    "agrees": "✓ 직접 구현한 역전파 결과가 jax.grad와 일치합니다",
-    "disagrees": "✗ 직접 구현한 역전파 결과가 jax.grad와 다릅니다",
-    "rounding": "반올림 차이: 컴파일해서 실행한 학습은 한 단계씩 계산할 때와 반올림이 조금 "
-                "다릅니다. 한 단계씩 계산하면 {items}입니다. 이 페이지는 컴파일된 학습의 값을 보여 "
-                "줍니다.",
-    "rounding_item": "{q} = {walk}(마지막 자리에서 {n}만큼 차이)",
-    "rounding_item_nf": "{q} = {walk}",
-    "loss_chart": "각 스텝 전의 손실", "params_chart": "각 스텝 전의 파라미터",
-    "step_axis": "스텝", "final": "최종",
-    "keys": "단축키: ← → 스텝 이동 · 스페이스바 재생/멈춤 · q 퀴즈 · Tab으로 버튼 사이 이동. "
-            "#step=N으로 스텝을, #quiz로 퀴즈를 링크할 수 있습니다.",
-    "quiz_intro": "퀴즈: 손실에서 파라미터 쪽으로 거슬러 가며 노드마다 dloss/d(노드)를 직접 "
-                  "계산해 보세요(dloss/dloss = 1). JAX가 계산한 값과의 차이가 0.1% 이내이면"
-                  "(0에 가까우면 0.001 이내) 정답입니다. 문제마다 세 번까지 답할 수 있습니다.",
-    "ask": "dloss/d{node} = ?", "answer_aria": "dloss/d{node}의 답",
-    "check": "확인", "not_number": "숫자를 입력하세요(예: -2.5).",
-    "right": "✓ 정답입니다: dloss/d{node} = {value}",
-    "wrong": "✗ 다시 해 보세요(3번 중 {k}번째 시도).",
-    "hint": "힌트(연쇄 법칙): dloss/d{node} = {terms}이고, {locals}입니다.",
-    "local": "국소 기울기 {d} = {rule}",
-    "reveal": "정답은 dloss/d{node} = {value}입니다(세 번의 시도를 모두 썼습니다).",
-    "done": "이 스텝의 기울기를 모두 구했습니다. 아래 갱신에 이 값이 쓰입니다.",
-    "score": "점수: {asked}문제 중 {right}문제 정답",
-    "fwd_head": "순전파", "bwd_head": "역전파",
-    "starts": "dloss/dloss = 1: 역전파는 손실에서 시작합니다",
-    "is_param": "{name} = {value}: 파라미터, 이번 스텝에서 갱신하기 전의 값",
-    "is_input": "{name} = {value}: 입력, 이번 스텝의 표본",
-    "pick": "노드를 클릭하거나 Tab으로 가서 Enter를 누르면 그 노드에 대한 설명이 나옵니다.",
-    "node_aria": "{label}: 값 {value}, dloss/d{name} {grad}",
-}
-LABELS = {"en": EN, "ko": KO}
+MAX_STEPS = 20_000  # 0.26 kB a step (linear) to 0.49 kB (quadratic): a page of 5 to 10 MB
+TOLERANCE = 1e-3  # the quiz: within 0.1 % of JAX's number, or of the step's largest gradient
+
+
+def labels(lang: str) -> dict[str, str]:
+    """The page's words in ``lang``, from the catalogue (lec4_jax/locale/<lang>/page.toml)."""
+    return messages.section("page", lang)
 
 
 def check_size(steps: int) -> None:
     if steps > MAX_STEPS:
-        raise InputError(f"the page holds at most {MAX_STEPS:,} steps (0.24 to 0.42 kB each); this "
+        raise InputError(f"the page holds at most {MAX_STEPS:,} steps (0.26 to 0.49 kB each); this "
                          f"run has {steps:,}: train fewer epochs or samples", "html")
 
 
@@ -145,7 +59,9 @@ def page_data(run, lang: str = "en") -> dict:
     ``steps[i]``: ``epoch``, ``values`` and ``grads`` (one per node, in ``nodes`` order: the
     graph's forward value and dloss/d(node); the loss and dloss/d(parameter) are the compiled
     run's), ``next`` (each parameter after the update) and, where some input feeds several
-    nodes, ``passed`` (the gradient each such edge carries back, in ``passed_edges`` order).
+    nodes, ``passed`` (the gradient each such edge carries back, in ``passed_edges`` order) and
+    ``local`` (the local gradient of each edge in ``local_edges``: into an op whose local
+    gradient is not ±1 or a value on the graph).
     ``walk``, only on steps where the handwritten walk rounded the loss or a parameter's
     gradient differently: ``[node index, "value" or "grad", the walk's number, ulps apart]``.
     """
@@ -156,7 +72,7 @@ def page_data(run, lang: str = "en") -> dict:
     x, y = np.asarray(h.x[:n]), np.asarray(h.y[:n])
     nodes = _structure(m.name)
     names = [node["name"] for node in nodes]
-    values, grads, passed, want = _walks(m.name, params, x, y)
+    values, grads, passed, local, want = _walks(m.name, params, x, y)
     # equivalent mutant (ReplaceBinaryOperator_BitAnd_BitOr): the walk and the run compute the
     # same ops elementwise, so a NaN on one side only would take more than rounding.
     same = lambda a, b: (a == b) | (np.isnan(a) & np.isnan(b))  # noqa: E731
@@ -169,7 +85,9 @@ def page_data(run, lang: str = "en") -> dict:
     edges = [(j, name) for j, node in enumerate(nodes) for name in node["inputs"]]
     uses = {name: sum(1 for _, i in edges if i == name) for name in names}
     fan = [e for e, (_, i) in enumerate(edges) if uses.get(i, 0) > 1]
+    local_edges = [e for e, (j, _) in enumerate(edges) if nodes[j]["op"] not in ON_GRAPH]
     f = lambda v: fmt(v, dtype)  # noqa: E731
+    state = _optimizer_state(run, n)
     steps = []
     for i in range(n):
         step = {"epoch": int(h.epoch[i]), "values": [], "grads": []}
@@ -183,18 +101,29 @@ def page_data(run, lang: str = "en") -> dict:
                     number = theirs[name][i]
                 step[kind + "s"].append(f(number))
         step["next"] = {k: f(after[k][i]) for k in m.params}
+        # the step the optimizer took, in the compute dtype (for SGD: -lr * g, rounded)
+        with np.errstate(all="ignore"):
+            step["delta"] = {k: f(after[k][i] - params[k][i]) for k in m.params}
+        for symbol, per_param in state.items():
+            step.setdefault("state", {})[symbol] = {
+                k: str(int(v[i])) if v.dtype.kind in "iu" else f(v[i])
+                for k, v in per_param.items()}
         if fan:
             step["passed"] = [f(passed[e][i]) for e in fan]
+        if local_edges:
+            step["local"] = [f(v[i]) for v in local]
         if walk:
             step["walk"] = walk
         steps.append(step)
     return {
-        "labels": LABELS[lang], "lang": lang, "model": m.name, "formula": m.formula,
+        "labels": labels(lang), "lang": lang, "model": m.name, "formula": m.formula,
         "optimizer": s.optimizer, "learning_rate": f(s.learning_rate), "params": list(m.params),
-        "nodes": nodes, "passed_edges": fan, "steps": steps,
+        "nodes": nodes, "passed_edges": fan, "local_edges": local_edges,
+        "steps": steps,
         "disagree": [int(i) for i in np.flatnonzero(~agrees)],
         "charts": _charts(steps, names, list(m.params), dtype),
         "tolerance": TOLERANCE, "dtype": str(np.dtype(dtype)), "diverged_at": run.diverged_at,
+        **_health(run, f),
     }
 
 
@@ -217,8 +146,8 @@ def _layout(nodes) -> dict[str, tuple[int, int]]:
     return place
 
 
-# d(node)/d(each input) as the hint writes it, for the ops a formula adds (the page's script
-# knows add, sub, mul, neg, square and pow itself): one text per input.
+# d(node)/d(each input) as the page writes it (the quiz's hint, the explanation), for every op
+# the engine records: one text per input, constants included (the page drops theirs).
 def _operand(name: str) -> str:
     """A node's name as an operand of ``/`` or a power: bracketed unless one name or call."""
     call = name[:1].isalpha() and name.endswith(")") and name.find("(") > 0 \
@@ -227,13 +156,34 @@ def _operand(name: str) -> str:
 
 
 _LOCAL_RULES = {
+    "add": lambda a, b: ["1", "1"],
+    "sub": lambda a, b: ["1", "−1"],
+    "neg": lambda a: ["−1"],
+    "mul": lambda a, b: [b, a],  # the product's local gradient is the other factor
+    "square": lambda a: [f"2·{_operand(a)}"],
+    "pow": lambda a, *, exponent: [f"{exponent}·{_operand(a)}^{exponent - 1}"],
     "div": lambda a, b: [f"1/{_operand(b)}", f"−{_operand(a)}/{_operand(b)}²"],
     "exp": lambda a: [f"exp({a})"],
-    "log": lambda a: [f"1/{a}"],
+    "log": lambda a: [f"1/{_operand(a)}"],
     "tanh": lambda a: [f"1 − tanh({a})²"],
     "sigmoid": lambda a: [f"sigmoid({a})·(1 − sigmoid({a}))"],
     "relu": lambda a: [f"1 if {a} > 0, else 0"],
 }
+
+
+def _local_texts(node) -> list[str]:
+    """d(node)/d(each of its named inputs) as text; a constant input is written as its value.
+
+    >>> from lec4_jax import model as model_lib
+    >>> m = model_lib.get("sigmoid(x*w + b)")
+    >>> w = cr.walk(m.loss, dict.fromkeys(m.params, np.float32(1)), np.float32(1), np.float32(1))
+    >>> [_local_texts(n) for n in w.graph.nodes if not n.is_leaf][2]
+    ['sigmoid(x*w + b)·(1 − sigmoid(x*w + b))']
+    """
+    text = [i.name if i.name != "const" else f"{float(np.asarray(i.value)):g}"
+            for i in node.inputs]
+    rules = _LOCAL_RULES[node.primitive.name](*text, **node.params)
+    return [r for r, i in zip(rules, node.inputs) if i.name != "const"]
 
 
 def _structure(model: str) -> list[dict]:
@@ -256,8 +206,8 @@ def _structure(model: str) -> list[dict]:
         if "exponent" in n.params:
             node["exponent"] = str(n.params["exponent"])
             node["exponent_less_1"] = str(n.params["exponent"] - 1)
-        if not n.is_leaf and n.primitive.name in _LOCAL_RULES:  # a formula's function or /
-            node["local"] = _LOCAL_RULES[n.primitive.name](*node["inputs"])
+        if not n.is_leaf:
+            node["local"] = _local_texts(n)
         nodes.append(node)
     place = _layout(nodes)
     for node in nodes:
@@ -296,6 +246,10 @@ def _charts(steps, names, params, dtype) -> dict:
         finite = [v for v in (float(t) for t in texts) if math.isfinite(v)]
         lo, hi = (min(finite), max(finite)) if finite else (0.0, 1.0)
         if chart == "loss":
+            positive = [v for v in finite if v > 0]
+            if positive and max(positive) >= LOG_SPAN * min(positive):
+                out[chart] = _log_axis(min(positive), max(positive))
+                continue
             lo = min(lo, 0.0)
         ticks = _nice_ticks(lo, hi)
         if ticks:
@@ -308,11 +262,28 @@ def _charts(steps, names, params, dtype) -> dict:
     return out
 
 
+LOG_SPAN = 1e3  # a loss spanning three decades or more is drawn on a log axis
+
+
+def _log_axis(lo: float, hi: float) -> dict:
+    """A log axis from the power of ten at or below ``lo`` to the one at or above ``hi``, ticks
+    at powers of ten (every k-th decade, at most 5 ticks)."""
+    a, b = math.floor(math.log10(lo)), math.ceil(math.log10(hi))
+    b = max(b, a + 1)
+    every = max(1, math.ceil((b - a) / 4))
+    b = a + every * math.ceil((b - a) / every)  # the last tick at or above hi
+    ticks = [f"1e{k}" if k else "1" for k in range(a, b + 1, every)]
+    return {"lo": 10.0 ** a, "hi": 10.0 ** b, "ticks": ticks, "log": True}
+
+
 def _step_spacing(last: int) -> int:
     if last < 5:
         return 1
     power = 10 ** math.floor(math.log10(last / 4))
     return next(k * power for k in (1, 2, 5, 10) if k * power >= last / 4)
+
+
+ON_GRAPH = ("add", "sub", "neg", "mul")  # ops whose local gradient is ±1 or a value shown
 
 
 def _walk_all(params, x, y, *, model: str):
@@ -328,7 +299,11 @@ def _walk_all(params, x, y, *, model: str):
     grads = {n.name: shape(walk.grad(n.name)) for n in named}
     passed = [shape(walk.passed[n.index][k]) if walk.passed[n.index] else shape(np.nan)
               for n in named for k, i in enumerate(n.inputs) if i.name != "const"]
-    return values, grads, passed, jax.vmap(jax.grad(m.loss))(params, x, y)
+    # each edge's local gradient, the engine's own rule (cr.local_grads), where the page cannot
+    # read it off the graph: every op but add, sub, neg and mul
+    local = [shape(cr.local_grads(n)[k]) for n in named for k, i in enumerate(n.inputs)
+             if i.name != "const" and n.primitive.name not in ON_GRAPH]
+    return values, grads, passed, local, jax.vmap(jax.grad(m.loss))(params, x, y)
 
 
 def _walks(model, params, x, y):
@@ -336,10 +311,61 @@ def _walks(model, params, x, y):
         return jax.device_get(_walk_all(params, x, y, model=model))
 
 
+# the optimizer state's fields as its rule on the page writes them (lec4_jax/locale/*/page.toml)
+STATE_SYMBOLS = {"trace": "v", "mu": "m", "nu": "s", "sum_of_squares": "s", "count": "t"}
+
+
+def _optimizer_state(run, n: int) -> dict[str, dict[str, np.ndarray]]:
+    """Each step's optimizer state after its update, ``{symbol: {parameter: values}}`` (a
+    count: ``{"t": {"": values}}``), replayed by optax from the run's own parameters and
+    gradients (the run keeps no state per step). Plain SGD has none: ``{}``."""
+    from lec4_jax.tool import training
+
+    s, h = run.settings, run.history
+    opt = training.Rule.of(s.model, s.grad, s.optimizer).optimizer(
+        s.dtype.type(s.learning_rate))
+    names = list(run.model.params)
+    params = {k: np.asarray(h.params[k][:n]) for k in names}
+    grads = {k: np.asarray(h.grads[k][:n]) for k in names}
+
+    def body(carry, pg):
+        _, carry = opt.update(pg[1], carry, pg[0])
+        return carry, carry
+
+    first = {k: v[0] for k, v in params.items()}
+    with np.errstate(all="ignore"):
+        _, states = jax.device_get(jax.lax.scan(body, opt.init(first), (params, grads)))
+    out: dict[str, dict[str, np.ndarray]] = {}
+    for path, leaf in jax.tree_util.tree_flatten_with_path(states)[0]:
+        field = next((k.name for k in reversed(path) if hasattr(k, "name")), None)
+        param = path[-1].key if hasattr(path[-1], "key") else ""
+        if field in STATE_SYMBOLS and (param in names or param == "") and np.ndim(leaf) == 1:
+            out.setdefault(STATE_SYMBOLS[field], {})[param] = np.asarray(leaf)
+    return {sym: {k: per[k] for k in ["", *names] if k in per} for sym, per in out.items()}
+
+
+def _health(run, f) -> dict:
+    """Whether the run diverged or rose (unstable), and which learning rates plain SGD is stable
+    for on its data (what ``train.py`` prints): the page's banner."""
+    unstable = bool(run.loss_after > run.loss_before) or not math.isfinite(run.loss_after)
+    out = {"unstable": unstable and run.diverged_at is None,
+           "loss_before": f(run.loss_before), "loss_after": f(run.loss_after), "stable": None}
+    if unstable or run.diverged_at is not None:
+        from lec4_jax.tool import stability
+
+        s = run.settings
+        x = np.asarray(run.history.x[:run.num_samples], np.float64)
+        rates = stability.for_model(s.model, x, 4 * s.learning_rate)
+        spans = " ∪ ".join(f"({lo:.6g}, {hi:.6g})" for lo, hi in rates.intervals) or "∅"
+        out["stable"] = {"spans": spans + ("" if rates.complete else " …"),
+                         "analysed": rates.method != "not analysed", "why": rates.why}
+    return out
+
+
 def page(run, lang: str = "en") -> str:
     """The whole page: the template with the run's numbers embedded as JSON."""
-    if lang not in LABELS:
-        raise InputError(f"{lang!r} is not one of {', '.join(LABELS)}", "lang")
+    if lang not in language.LANGS:
+        raise InputError(f"{lang!r} is not one of {', '.join(language.LANGS)}", "lang")
     template = resources.files("lec4_jax.tool").joinpath("stepthrough.html").read_text("utf-8")
     data = json.dumps(page_data(run, lang), ensure_ascii=False, separators=(",", ":"))
     data = data.replace("</", "<\\/")  # nothing in the JSON can close the script element

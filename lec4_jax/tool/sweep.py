@@ -18,6 +18,7 @@ while the next one trains, so memory is reused rather than freshly mapped for ev
 from __future__ import annotations
 
 import functools
+import math
 
 import jax
 import jax.numpy as jnp
@@ -167,8 +168,15 @@ def init_points(model, inits) -> dict[str, np.ndarray]:
     model_lib.check_params(m, inits)
     axes = [data.check_array(inits.get(p, [m.defaults[p]]), np.float64,
                              model_lib.init_field(p)).ravel() for p in m.params]
-    mesh = np.meshgrid(*axes, indexing="ij")
-    return {p: a.ravel() for p, a in zip(m.params, mesh)}
+    # np.meshgrid's "ij" product, built axis by axis: a formula may have more parameters than
+    # an array may have dimensions (32 or 64)
+    n = math.prod(len(a) for a in axes)
+    points, outer = {}, 1
+    for p, a in zip(m.params, axes):
+        inner = n // (outer * len(a)) if n else 0
+        points[p] = np.tile(np.repeat(a, inner), outer)
+        outer *= len(a)
+    return points
 
 
 def _train_one(params, lr, x, y, *, rule, epochs, unroll):

@@ -44,6 +44,25 @@ def tag(cell, kind: str) -> str | None:
     return None
 
 
+# What grader.check says when a question fails, beside otter's own report: the notebook's check
+# cell just above has already shown the verdict and its hint.
+FAILED = {"ko": "바로 위 채점 셀의 결과와 힌트를 보세요.",
+          "en": "see the verdict and the hint of the check cell just above."}
+
+
+def test(check: str, lang: str) -> nbformat.NotebookNode:
+    """The question's otter test: the notebook's own check, ``.ok``, expected to print True. A
+    doctest that compares output (rather than an ``assert`` that raises) fails with "Expected
+    True, got False", not a traceback; the master notebook is never run, so the expected output
+    is written in."""
+    cell = nbformat.v4.new_code_cell(
+        f'""" # BEGIN TEST CONFIG\nfailure_message: "{FAILED[lang]}"\n""" # END TEST CONFIG\n'
+        f"{check.strip()}.ok")
+    cell.outputs = [nbformat.v4.new_output("execute_result", {"text/plain": "True"},
+                                           execution_count=1)]
+    return cell
+
+
 def master(lang: str) -> nbformat.NotebookNode:
     """The master notebook: the lesson with its key, in otter-grader's format."""
     nb = jupytext.read(ROOT / "notebooks" / f"lec4_backprop.{lang}.py")
@@ -58,9 +77,8 @@ def master(lang: str) -> nbformat.NotebookNode:
             out.cells += [raw(f"# BEGIN QUESTION\nname: {answered}\npoints: 1"),
                           code(SOLUTIONS[answered].strip())]
         elif checked:
-            out.cells += [code(cell.source), raw("# BEGIN TESTS"),
-                          code(f"assert {cell.source.strip()}.ok"), raw("# END TESTS"),
-                          raw("# END QUESTION")]
+            out.cells += [code(cell.source), raw("# BEGIN TESTS"), test(cell.source, lang),
+                          raw("# END TESTS"), raw("# END QUESTION")]
         else:
             out.cells.append(nbformat.from_dict(dict(cell, metadata={})))
     return out

@@ -25,7 +25,7 @@ def bias_loss(params, x, y):
 bias_grad = jax.grad(bias_loss)  # SOLUTION
 """,
     "polynomial": """
-answer_3 = {"w2": -27.0, "w1": -9.0, "b": -3.0}  # SOLUTION: s = 4.5 + 3 + 1 - 10 = -1.5
+answer_4 = {"w2": -27.0, "w1": -9.0, "b": -3.0}  # SOLUTION: s = 4.5 + 3 + 1 - 10 = -1.5
 """,
     "chain_w2": """
 def grad_w_squared(w, x, y):
@@ -38,7 +38,7 @@ def grad_w_squared(w, x, y):
 def sgd_epoch(params, x_data, y_data, lr):
     # BEGIN SOLUTION
     for x, y in zip(x_data, y_data):
-        g = jax.grad(bias_loss)(params, x, y)
+        g = bias_grad(params, x, y)
         params = {k: params[k] - lr * g[k] for k in params}
     return params
     # END SOLUTION
