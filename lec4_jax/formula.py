@@ -36,6 +36,7 @@ from lec4_jax.grammar import (  # noqa: F401
     MAX_EXPONENT,
     MAX_LENGTH,
     MAX_NODES,
+    MAX_PARAMS,
     RESERVED,
     FormulaError,
     short,
@@ -150,23 +151,27 @@ def parse_init(text: str, model: model_lib.Model | str) -> dict[str, float]:
     return out
 
 
-_TERMS = ("x*{0}", "tanh(x*{0} + {1})", "sigmoid({0}*x)**2", "{0}/(x + 2)", "-log(x*x + {0})",
-          "relu(x - {0})*{1}", "exp(-x*{0})", "x**3*{0} - {1}")
+_TERMS = ("{x}*{0}", "tanh({x}*{0} + {1})", "sigmoid({0}*{x})**2", "{0}/({x} + 2)",
+          "-log({x}*{x} + {0})", "relu({x} - {0})*{1}", "exp(-{x}*{0})", "{x}**3*{0} - {1}")
 
 
 def sample(nodes: int = 1000) -> str:
-    """A formula of at least ``nodes`` nodes (:func:`size`) using every op, distinct
-    parameters in every term: for timing the parser.
+    """A formula of at least ``nodes`` nodes (:func:`size`) using every op and
+    :data:`MAX_PARAMS` parameters, no two terms alike: for timing the parser.
 
     >>> size(sample(1000)) >= 1000
     True
     """
-    names = (a + b for a, b in itertools.product(["", *string.ascii_lowercase],
-                                                 string.ascii_lowercase)
-             if a + b not in "sxy" and not keyword.iskeyword(a + b))
+    pool = [a + b for a, b in itertools.product(["", *string.ascii_lowercase],
+                                                string.ascii_lowercase)
+            if a + b not in "sxy" and not keyword.iskeyword(a + b)][:MAX_PARAMS]
     terms, count = [], 0
-    for template in itertools.cycle(_TERMS):
-        term = template.format(next(names), next(names))
+    for k, template in enumerate(itertools.cycle(_TERMS)):
+        # every parameter the grammar allows, each used many times; x shifted once the names
+        # come round again keeps every term distinct, so the DAG is as large as written
+        shift = k // len(pool)
+        term = template.format(pool[k % len(pool)], pool[(k + 1) % len(pool)],
+                               x=f"(x - {shift})" if shift else "x")
         terms.append(term)
         count += size(term) + (len(terms) > 1)
         if count >= nodes:

@@ -3,9 +3,9 @@
 Numbers, ``+ - * /``, unary ``-``, ``**`` with a numeric exponent, parentheses, and ``exp``,
 ``log``, ``tanh``, ``sigmoid``, ``relu``; every free name other than ``x`` a parameter. The text
 is parsed (``ast.parse``, which compiles to a syntax tree only), never run. Anything else is a
-:class:`FormulaError`, one line naming the offending piece. Length, bracket depth, size and
-exponents are bounded before and while reading, and the tree is walked with a stack, not by
-recursion, so no text hangs the reader, exhausts memory or raises anything else.
+:class:`FormulaError`, one line naming the offending piece. Length, bracket depth, size,
+parameters and exponents are bounded before and while reading, and the tree is walked with a
+stack, not by recursion, so no text hangs the reader, exhausts memory or raises anything else.
 
 >>> root, order, params = tree("x*w*w + b")
 >>> root.text, [n.text for n in order], params
@@ -29,6 +29,10 @@ MAX_LENGTH = 5000  # characters
 MAX_DEPTH = 50  # brackets inside brackets
 MAX_NODES = 2000  # numbers, names, operations and calls, as written
 MAX_EXPONENT = 64  # |p| in a ** p
+# Distinct parameters: XLA's compile of the training loop grows faster than linearly in them
+# (the scan carries one scalar each): 32 train in ~7 s and sweep in ~13 s here, 64 took 34 s
+# and 60 s (3 GB), 300 did not finish in minutes.
+MAX_PARAMS = 32
 FUNCTIONS = tuple(cr.FUNCTIONS)  # exp, log, tanh, sigmoid, relu
 # Names the graph of the loss already uses (s = y_hat - y, loss = s^2, constants).
 RESERVED = ("s", "loss", "y_hat", "const")
@@ -74,6 +78,10 @@ def _read(text: object) -> ast.expr:
         raise FormulaError(f"the formula is {len(text)} characters long; at most {MAX_LENGTH}")
     if not text.strip():
         raise FormulaError("the formula is empty")
+    if "#" in text:  # Python would drop the rest of the line; a formula has no comments
+        comment = text[text.index("#"):].splitlines()[0]
+        raise FormulaError(f"{short(comment)!r} is a comment, not part of a formula (it would "
+                           "hide what follows it)")
     if _depth(text) > MAX_DEPTH:
         raise FormulaError(f"brackets nest more than {MAX_DEPTH} deep")
     try:
@@ -82,6 +90,8 @@ def _read(text: object) -> ast.expr:
             return ast.parse(text.strip(), mode="eval").body
     except SyntaxError as e:
         where = f" at column {e.offset}" if e.offset else ""
+        if e.lineno and e.lineno > 1:  # the text shown is on one line: say which line
+            where = f" on line {e.lineno}" + (f", column {e.offset}" if e.offset else "")
         raise FormulaError(f"{short(text)!r} is not a formula: {e.msg}{where}") from None
     except (ValueError, RecursionError, MemoryError) as e:  # null bytes; too deep for Python
         raise FormulaError(f"{short(text)!r} is not a formula ({type(e).__name__})") from None
@@ -122,8 +132,21 @@ def _reject(node: ast.AST, text: str) -> FormulaError:
     return FormulaError(f"{piece!r} is {kind}, not arithmetic")
 
 
-def _name(node: ast.Name) -> str:
+def _written(node: ast.expr, name: str, text: str) -> str:
+    """The name as typed: Python reads "ｗ" or "ﬁ" as w or fi (NFKC). Only non-ASCII text can
+    differ, so ASCII text (every formula the grammar takes) costs no look-up."""
+    if text.isascii():
+        return name
+    line = text.splitlines()[node.lineno - 1].encode()  # offsets count UTF-8 bytes
+    return line[node.col_offset:node.end_col_offset].decode(errors="replace")
+
+
+def _name(node: ast.Name, text: str) -> str:
     name = node.id
+    written = _written(node, name, text)
+    if written != name:  # Python reads "ｗ" or "ﬁ" as w or fi (NFKC): say what was typed
+        raise FormulaError(f"unknown name {short(written)!r}: a parameter is ASCII letters, "
+                           "digits and _ (at most 32), starting with a letter")
     if name == "y":
         raise FormulaError("y is the target: a prediction y_hat may not use it")
     if name in FUNCTIONS:
@@ -138,6 +161,11 @@ def _name(node: ast.Name) -> str:
 
 
 def _call(node: ast.Call, text: str) -> str:
+    if isinstance(node.func, ast.Name):
+        written = _written(node.func, node.func.id, text)
+        if written != node.func.id:  # "ｅｘｐ" read as exp (NFKC)
+            raise FormulaError(f"unknown function {short(written)!r} (the functions: "
+                               f"{', '.join(FUNCTIONS)})")
     if (isinstance(node.func, ast.Name) and node.func.id in FUNCTIONS and len(node.args) == 1
             and not node.keywords and not isinstance(node.args[0], ast.Starred)):
         return node.func.id
@@ -187,7 +215,7 @@ def tree(text: str) -> tuple[Expr, list[Expr], tuple[str, ...]]:
         if value is not None:
             done.append(table.num(value))
         elif isinstance(node, ast.Name):
-            names.append((node.lineno, node.col_offset, _name(node)))
+            names.append((node.lineno, node.col_offset, _name(node, text)))
             done.append(table.var(node.id))
         elif isinstance(node, ast.BinOp) and type(node.op) in _BINARY:
             op = _BINARY[type(node.op)]
@@ -218,6 +246,9 @@ def tree(text: str) -> tuple[Expr, list[Expr], tuple[str, ...]]:
             raise _reject(node, text)
     (root,) = done
     params = tuple(dict.fromkeys(n for *_, n in sorted(names) if n != "x"))
+    if len(params) > MAX_PARAMS:
+        raise FormulaError(f"the formula has {len(params)} parameters ({short(', '.join(params))}"
+                           f"); at most {MAX_PARAMS}")
     if not params:
         raise FormulaError(f"{short(text)!r} has no parameter: every name other than x is one "
                            "(e.g. x*w + b)")

@@ -6,6 +6,8 @@ step, a ``progress:`` line per epoch, and ``predict (AT)``. Exit status: 0 when 
 1 when it diverged, 2 for a bad flag, file, number or environment (docs/contract.md).
 """
 
+import math
+
 from absl import flags, logging
 
 import _cli
@@ -85,6 +87,10 @@ def main(_):
         start = ("" if run.diverged_at else "the loss is not finite at the starting point, "
                  "before any step (a log of a number <= 0, a division by zero, an overflow); ")
         _cli.fail(f"{report.divergence_message(run)}; {start}"
+                  f"{report.stability_note(dataset.x, settings)}", _cli.EXIT_FAILED)
+    if not math.isfinite(run.loss_after):  # every step finite, the last one's loss is not
+        _cli.fail(f"training diverged: the mean loss at the final parameters is "
+                  f"{float(run.loss_after)} (it rose from {float(run.loss_before)}); "
                   f"{report.stability_note(dataset.x, settings)}", _cli.EXIT_FAILED)
     if run.loss_after > run.loss_before:
         logging.warning("the learning rate is unstable: the mean loss rose from %s to %s; %s",

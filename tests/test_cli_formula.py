@@ -351,3 +351,40 @@ def test_every_gradient_method_trains_a_formula(servers, tmp_path, grad):
     code, out, err = servers("sweep.py").run(["--model=sigmoid(x*w + b)", f"--grad={grad}",
                                               "--num_lr=3", "--epochs=2"], tmp_path / "ref")
     assert (code, err) == (0, "") and "3 models x 2 epochs" in out
+
+
+def test_sweep_a_formula_of_the_most_parameters_allowed(servers, tmp_path):
+    # the grid's initial points came from np.meshgrid, one dimension per parameter: 40
+    # parameters were exit 70 ("only supports up to 32 dimensions"); 32 is the bound now
+    text = " + ".join(f"x*p{i}" for i in range(32))
+    code, out, err = run(servers, "sweep.py", [f"--model={text}", "--num_lr=2", "--epochs=1",
+                                               "--init=p3=0.5", "--output=s.csv"], tmp_path)
+    assert code == 0, err
+    rows = (tmp_path / "work" / "s.csv").read_text().splitlines()
+    header = rows[0].split(",")
+    assert len(rows) == 3 and header[:2] == ["lr", "p0_init"]
+    assert all(r.split(",")[header.index("p3_init")] == "0.5" for r in rows[1:])
+
+
+def test_sweep_where_every_rate_diverges_says_none_is_stable_not_nan(servers, tmp_path):
+    # log(x*w - 10) is nan at the start at every rate: "the largest stable one below it nan"
+    code, out, err = run(servers, "sweep.py", ["--model=log(x*w - 10)", "--num_lr=3",
+                                               "--epochs=1"], tmp_path)
+    assert code == 0, err
+    (line,) = [x for x in out.splitlines() if x.startswith("measured:")]
+    assert line.startswith("measured: 3 of 3 configs diverged") and "nan" not in line
+    assert line.endswith("and no smaller one is stable")
+
+
+def test_a_run_whose_final_mean_loss_overflows_ends_as_a_diverging_run(servers, tmp_path):
+    # every step finite, the mean loss at the last step's parameters inf: that was exit 0 with
+    # a warning ("the mean loss rose from 4.67 to inf"); a non-finite result is exit 1
+    for name in ("linear", "x*w"):
+        code, out, err = run(servers, "train.py", [f"--model={name}", "--learning_rate=0.425",
+                                                   "--epochs=50", "--trace=false",
+                                                   "--output=run.json"], tmp_path)
+        assert code == 1, err
+        (line,) = err.splitlines()
+        assert line.startswith("train.py: error: training diverged: the mean loss at the final "
+                               "parameters is inf (it rose from 4.66"), line
+        assert (tmp_path / "work" / "run.json").exists()  # written, as for any diverged run

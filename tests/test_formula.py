@@ -89,7 +89,12 @@ def test_the_example_is_a_point_where_every_gradient_is_nonzero():
         _, g = grads.loss_and_grad(m, "autodiff")(params, x, y)
         assert all(float(v) != 0 for v in g.values()), text
     assert formula.parse("x*w").example == (1.0, 2.0, {"w": 1.0})  # the lecture's
-    big = formula.parse(formula.sample(1000))  # too large to look: the defaults at x=1, y=2
+    text = formula.sample(1900)  # too large to look: the defaults at x=1, y=2
+    _, order, params = formula.tree(text)
+    from lec4_jax import symbolic
+
+    assert len(order) * (len(params) + 1) > symbolic._CHEAP
+    big = formula.parse(text)
     assert big.example == (1.0, 2.0, big.defaults)
 
 
@@ -172,7 +177,8 @@ def test_a_1000_node_formula_parses_into_a_dag_no_larger_than_it():
     text = formula.sample(1000)
     root, order, params = formula.tree(text)
     assert formula.size(text) >= 1000 and len(order) <= formula.size(text)
-    assert order[-1] is root and len(params) > 100
+    assert order[-1] is root and len(params) == formula.MAX_PARAMS
+    assert len(order) > 400  # the terms are distinct: only the leaves and x*x repeat
     long_sum = " + ".join(["x*w"] * 400)  # 1599 nodes as written, 399 adds deep
     assert len(formula.tree(long_sum)[1]) == 3 + 399  # x, w, x*w once, then the adds
 

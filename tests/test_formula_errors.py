@@ -44,11 +44,20 @@ CLASSES = {
         ("   ", "empty"), ("x*w\0", "is not a formula"), ("w**x", "exponent 'x' is not a number"),
         ("w**(1/2)", "exponent '1/2' is not a number"), ("w**2**3", "exponent '2**3'"),
         ("w ** '2'", "'2' is not a number"),
+        # a comment would silently drop what follows it (x*w # + b trained x*w)
+        ("x*w # + b", "'# + b' is a comment, not part of a formula"),
+        ("(x*w # c\n + b)", "'# c' is a comment"),
+        # a second line: the column is on that line, and the message says which
+        ("x*w\n+b", "invalid syntax on line 2, column 1"),
     ],
     "unknown names and functions": [
         ("foo(x)*w", "unknown function 'foo'"), ("sin(x*w)", "unknown function 'sin'"),
         ("x*exp", "exp is a function: write exp(...)"), ("exp", "exp is a function"),
         ("x*ŵ", "unknown name 'ŵ'"),
+        # Python reads these as w, fi, H, exp, y (NFKC): each is refused as typed, not renamed
+        ("ｗ*x", "unknown name 'ｗ'"), ("ﬁ*x", "unknown name 'ﬁ'"), ("x*ℌ", "unknown name 'ℌ'"),
+        ("ｅｘｐ(x*w)", "unknown function 'ｅｘｐ'"), ("ｙ*w", "unknown name 'ｙ'"),
+        ("x*ｘ*w", "unknown name 'ｘ'"),
         ("x*loss", "'loss' names a node of the loss"), ("s*x", "'s' names a node"),
         ("x*y_hat", "'y_hat' names a node"), ("cubic", "unknown model 'cubic'"),
     ],
@@ -74,6 +83,9 @@ CLASSES = {
         ("w+" * 2500 + "w", "characters long; at most 5000"),
         ("w*" * 1001 + "w", "more than 2000 parts"), ("-" * 4999 + "w", "is not a formula"),
         ("~" * 4999 + "w", "is not a formula"),
+        # 300 parameters parsed, then train.py compiled for minutes (64 took 34 s, sweep 3 GB)
+        (" + ".join(f"x*p{i}" for i in range(33)), "has 33 parameters (p0, p1"),
+        (" + ".join(f"x*p{i}" for i in range(300)), "; at most 32"),
     ],
 }
 CASES = [(k, text, want) for k, cases in CLASSES.items() for text, want in cases]
@@ -169,3 +181,29 @@ def test_arbitrary_init_text_gives_values_or_a_formula_error(text):
     else:
         assert set(values) <= {"w", "b"} and all(np.isfinite(np.float32(v))
                                                  for v in values.values())
+
+
+@pytest.mark.parametrize("value", [b"x*w", None, 1, 1.5, ["x*w"], bytearray(b"x*w"), object()])
+def test_what_is_not_text_is_an_input_error_from_every_entry_point(value):
+    # model.get raised a bare ValueError (no field) for a non-str; parse_init through it too
+    from lec4_jax import model
+    from lec4_jax.tool.data import InputError
+
+    for call in (formula.parse, model.get, lambda v: formula.parse_init("w=1", v)):
+        with pytest.raises(InputError) as e:
+            call(value)
+        assert e.value.field == "model" and "\n" not in str(e.value)
+
+
+def test_the_most_parameters_a_formula_may_have_parse_and_a_non_ascii_text_is_read_once():
+    assert len(formula.parse(" + ".join(f"x*p{i}" for i in range(32))).params) == 32
+    # the typed spelling of each name is looked up only in non-ASCII text: a 1000-node ASCII
+    # formula reads no source segment (that was quadratic: 0.6 s for the bench's formula)
+    calls = []
+    real = ast.get_source_segment
+    try:
+        ast.get_source_segment = lambda *a, **k: calls.append(a) or real(*a, **k)
+        formula.tree(formula.sample(1000))
+    finally:
+        ast.get_source_segment = real
+    assert calls == []

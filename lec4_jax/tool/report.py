@@ -183,9 +183,11 @@ def sweep_lines(result, rates, target: dict, epochs: int, seconds: float, device
     diverged = result.diverged
     lr = np.asarray(result.learning_rate, np.float64)
     if diverged.any():
+        below = _largest_below(lr, diverged)
         lines.append(f"measured: {int(diverged.sum())} of {n} configs diverged; the smallest "
-                     f"diverged learning rate is {lr[diverged].min():.6g}, the largest stable "
-                     f"one below it {_largest_below(lr, diverged):.6g}")
+                     f"diverged learning rate is {lr[diverged].min():.6g}, " +
+                     (f"the largest stable one below it {below:.6g}" if np.isfinite(below) else
+                      "and no smaller one is stable"))
     else:
         lines.append(f"measured: none of {n} configs diverged")
     if n <= shown:
