@@ -18,6 +18,9 @@ import numpy as np
 
 from lec4_jax.walkthrough import fmt  # noqa: F401 (written once, in the lesson)
 
+# Why a loss may not be finite before any step: what train.py and sweep.py say about it
+NOT_FINITE_WHY = "a log of a number <= 0, a division by zero, an overflow"
+
 
 def finite_steps(run) -> int:
     """Steps of the history before the first non-finite one: every one when there is none
