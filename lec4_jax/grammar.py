@@ -245,6 +245,7 @@ def tree(text: str) -> tuple[Expr, list[Expr], tuple[str, ...]]:
         else:
             raise _reject(node, text)
     (root,) = done
+    _check_constants(table.order)
     params = tuple(dict.fromkeys(n for *_, n in sorted(names) if n != "x"))
     if len(params) > MAX_PARAMS:
         raise FormulaError(f"the formula has {len(params)} parameters ({short(', '.join(params))}"
@@ -254,6 +255,25 @@ def tree(text: str) -> tuple[Expr, list[Expr], tuple[str, ...]]:
                            "(e.g. x*w + b)")
     return root, table.order, params
 
+
+
+def _check_constants(order: list[Expr]) -> None:
+    """Refuses a part made of numbers alone (``1e38*1e38``, ``log(-1)``, ``exp(100)``) whose
+    value is not finite in float32, the dtype the model computes in: as a literal beyond
+    float32 is refused, rather than a model that is inf or nan whatever its parameters."""
+    values: dict[int, np.float32] = {}
+    with np.errstate(all="ignore"):
+        for e in order:  # children before parents
+            if e.op == "num":
+                values[id(e)] = np.float32(e.value)
+            elif e.args and all(id(a) in values for a in e.args):
+                args = [values[id(a)] for a in e.args]
+                ops = symbolic.NUMPY_OPS
+                v = np.float32(ops["pow"](*args, e.value) if e.op == "pow" else ops[e.op](*args))
+                if not np.isfinite(v):
+                    raise FormulaError(f"the part {short(e.text)}, numbers alone, is "
+                                       f"{float(v)} in float32, not a finite number")
+                values[id(e)] = v
 
 
 def size(text: str) -> int:

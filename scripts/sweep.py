@@ -131,7 +131,7 @@ def main(_):
     seconds = time.perf_counter() - start
     if result.diverged.all():
         _fail_if_no_finite_start(m, inits, dataset, dtype)
-    rates = stability.for_model(m, dataset.x, float(lrs.max()), sweep.best_fit(result))
+    rates = stability.for_model(m, dataset.x, float(lrs.max()), sweep.best_fit(result), dtype)
     extra = None  # for the plot: extra rates that trace each stable window and its edges
     extra_lrs = sweep.refined_rates(rates.intervals, lrs.min(), lrs.max()) if _PLOT.value else []
     if len(extra_lrs):  # every process takes part, as in the main grid

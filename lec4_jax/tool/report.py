@@ -147,7 +147,8 @@ def stability_note(x, settings) -> str:
     """Which learning rates plain SGD is stable for on inputs ``x`` (see :mod:`stability`)."""
     from lec4_jax.tool import stability
 
-    rates = stability.for_model(settings.model, x, 4 * settings.learning_rate)
+    rates = stability.for_model(settings.model, x, 4 * settings.learning_rate,
+                                dtype=settings.dtype)
     note = (f"with this data, plain SGD's stable learning rates are {stable_spans(rates)}"
             if rates.method == "not analysed" else
             f"with this data, plain SGD is stable for learning rates in {stable_spans(rates)} "
