@@ -114,12 +114,29 @@ def _number(node: ast.AST, text: str) -> float | None:
     except (InputError, OverflowError):
         piece = ast.get_source_segment(text, node) or str(value)
         raise FormulaError(f"the number {short(piece)} is not finite in float32") from None
-    if np.float32(value) == 0:
-        piece = ast.get_source_segment(text, node) or str(value)
-        if re.search(r"[1-9]", re.split(r"[eE]", piece)[0]):  # 1e-50, not 0 or 0e5
-            raise FormulaError(f"the number {short(piece)} is 0 in float32 (smallest: "
-                               f"{np.finfo(np.float32).smallest_subnormal:.6g})")
+    if np.float32(value) == 0:  # only then the piece as written (reading it costs a scan)
+        refusal = zero_in_float32(ast.get_source_segment(text, node) or str(value), value)
+        if refusal:
+            raise FormulaError(refusal)
     return sign * float(value)
+
+
+def zero_in_float32(piece: str, value: float) -> str | None:
+    """Why a number written as ``piece`` (``1e-50``, not ``0`` or ``0e5``) is refused: it is
+    not 0 but becomes 0 in float32; None for any other number. The formula's numbers and
+    ``--init``'s are refused in these words.
+
+    >>> zero_in_float32("1e-50", 1e-50)
+    'the number 1e-50 is 0 in float32 (smallest: 1.4013e-45)'
+    >>> zero_in_float32("0e5", 0.0) is None, zero_in_float32("1e-40", 1e-40) is None
+    (True, True)
+    """
+    with np.errstate(over="ignore"):  # beyond float32: inf, not 0 (refused elsewhere)
+        zero = np.float32(value) == 0
+    if not zero or not re.search(r"[1-9]", re.split(r"[eE]", piece)[0]):
+        return None
+    return (f"the number {short(piece)} is 0 in float32 (smallest: "
+            f"{np.finfo(np.float32).smallest_subnormal:.6g})")
 
 
 def _reject(node: ast.AST, text: str) -> FormulaError:

@@ -231,6 +231,8 @@ def test_init_is_the_registry_flags_other_spelling(servers, tmp_path):
     (["--model=x*w", "--init=w=one"], "--init: "),                   # not a number
     (["--model=x*w", "--init=w=1,w=2"], "--init: "),                 # repeated
     (["--model=x*w", "--init=w=inf"], "--init: "),                   # not finite
+    (["--model=x*w", "--init=w=１"], "--init: w='１': not a number"),  # not ASCII
+    (["--model=x*w", "--init=w=1e-50"], "--init: w=1e-50: the number 1e-50 is 0 in float32"),
     (["--model=x*w + b", "--init=w=2", "--w_init=3"], "--init: "),   # set twice
     (["--model=x*v", "--w_init=2"], "--w_init: "),                   # not this model's
 ])
@@ -262,6 +264,7 @@ BAD = [
     "linaer",                            # a registry name mistyped: not a constant model
     "x*exp",                             # a function used as a name
     "x*w; import os",                    # two statements
+    "1e38*1e38*w",                       # numbers alone beyond float32
 ]
 
 

@@ -119,11 +119,26 @@ def test_every_class_of_bad_formula_is_one_line_naming_the_piece(kind, text, wan
     ("w=1e39", "not finite in float32"), ("w", "'w' is not name=value"),
     ("w=1,,b=2", "'' is not name=value"), ("=1", "'=1' is not name=value"),
     ("w=0x10", "not a number"), ("w=1=2", "not a number"),
+    # ASCII numbers only, as in a formula (Python's float() reads full-width and Arabic-Indic
+    # digits); a nonzero number that is 0 in float32, refused as the formula's 1e-50 is
+    ("w=１", "w='１': not a number"), ("w=١", "not a number"), ("w=1.５", "not a number"),
+    ("w=1e-50", "w=1e-50: the number 1e-50 is 0 in float32 (smallest: 1.4013e-45)"),
+    ("w=-1e-400", "the number -1e-400 is 0 in float32"),
 ])
 def test_a_bad_init_is_one_line_with_field_init(text, want):
     with pytest.raises(FormulaError) as e:
         formula.parse_init(text, "x*w + b")
     assert want in str(e.value) and e.value.field == "init"
+
+
+def test_init_and_a_formula_refuse_a_number_lost_in_float32_in_the_same_words():
+    with pytest.raises(FormulaError) as in_formula:
+        formula.parse("1e-50*x*w")
+    with pytest.raises(FormulaError) as in_init:
+        formula.parse_init("w=1e-50", "x*w")
+    assert str(in_init.value) == "w=1e-50: " + str(in_formula.value)
+    # what float32 keeps stays: 0 written as 0 or 0e5, and the subnormal 1e-40
+    assert formula.parse_init("w=0e5,b=1e-40", "x*w + b") == {"w": 0.0, "b": 1e-40}
 
 
 def test_no_formula_is_ever_run(monkeypatch):
