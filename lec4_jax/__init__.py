@@ -17,18 +17,22 @@ Importing this package loads JAX but not matplotlib, Graphviz or anything a note
 those load on use.
 """
 
-from lec4_jax import chain_rule, exercises, grads
-from lec4_jax.language import set_language
-from lec4_jax.model import MODELS, forward, loss
-from lec4_jax.tool.data import InputError
-from lec4_jax.tool.data import lecture as lecture_data
-from lec4_jax.tool.pictures import graph_picture, sweep_picture
-from lec4_jax.tool.report import trace_lines
-from lec4_jax.tool.runs import Run, run
-from lec4_jax.tool.settings import Settings
-from lec4_jax.tool.stability import stable_learning_rates
-from lec4_jax.tool.sweep import learning_rates, train_grid
-from lec4_jax.walkthrough import Example, explain, modes_table, table
+from lec4_jax.tool import environment as _environment
+
+_environment.enforce()  # before JAX is imported: a variable JAX or XLA would refuse, named
+
+from lec4_jax import chain_rule, exercises, grads  # noqa: E402
+from lec4_jax.language import set_language  # noqa: E402
+from lec4_jax.model import MODELS, forward, loss  # noqa: E402
+from lec4_jax.tool.data import InputError  # noqa: E402
+from lec4_jax.tool.data import lecture as lecture_data  # noqa: E402
+from lec4_jax.tool.pictures import graph_picture, sweep_picture  # noqa: E402
+from lec4_jax.tool.report import trace_lines  # noqa: E402
+from lec4_jax.tool.runs import Run, run  # noqa: E402
+from lec4_jax.tool.settings import Settings  # noqa: E402
+from lec4_jax.tool.stability import stable_learning_rates  # noqa: E402
+from lec4_jax.tool.sweep import learning_rates, train_grid  # noqa: E402
+from lec4_jax.walkthrough import Example, explain, modes_table, table  # noqa: E402
 
 __all__ = [
     "lecture", "lecture_data", "Settings", "run", "Run", "trace_lines",

@@ -21,6 +21,7 @@ import jax
 
 from lec4_jax import chain_rule as cr
 from lec4_jax import model as model_lib
+from lec4_jax.tool.data import checked_numbers
 
 METHODS = ("autodiff", "chain_rule", "closed_form")
 
@@ -40,16 +41,19 @@ def loss_and_grad(model: model_lib.Model | str = model_lib.LECTURE,
     raise ValueError(f"unknown gradient method {method!r}; choose from {METHODS}")
 
 
+@checked_numbers("w", "x", "y")
 def autodiff(w, x, y):
     """``jax.grad`` of :func:`lec4_jax.model.loss` with respect to ``w``."""
     return loss_and_grad(model_lib.LECTURE, "autodiff")({"w": w}, x, y)[1]["w"]
 
 
+@checked_numbers("w", "x", "y")
 def chain_rule(w, x, y):
     """The handwritten VJP rules, walked back from the loss (see :mod:`lec4_jax.chain_rule`)."""
     return loss_and_grad(model_lib.LECTURE, "chain_rule")({"w": w}, x, y)[1]["w"]
 
 
+@checked_numbers("w", "x", "y")
 def closed_form(w, x, y):
     """The oracle :math:`2 x (x w - y)`."""
     return loss_and_grad(model_lib.LECTURE, "closed_form")({"w": w}, x, y)[1]["w"]

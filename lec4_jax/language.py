@@ -17,12 +17,14 @@ _chosen: str | None = None
 
 
 def _check(lang: str | None) -> None:
-    """A language the lesson does not have raises ValueError, in the language already set."""
-    if lang is not None and lang not in LANGS:
+    """A language the lesson does not have raises InputError (a ValueError), in the language
+    already set."""
+    if lang is not None and (not isinstance(lang, str) or lang not in LANGS):
         from lec4_jax import messages
+        from lec4_jax.tool.data import InputError  # a ValueError, naming the argument
 
-        raise ValueError(messages.text("language", "unknown", _chosen or "en",
-                                       langs=", ".join(LANGS), lang=lang))
+        raise InputError(messages.text("language", "unknown", _chosen or "en",
+                                       langs=", ".join(LANGS), lang=lang), "lang")
 
 
 def set_language(lang: str | None) -> None:

@@ -103,4 +103,4 @@ def train_scanned(w=w_init, lr=learning_rate, epochs=epochs):
 
 
 if __name__ == "__main__":
-    train()
+    train()  # (run as a script, a platform JAX cannot start is one line: tool/environment.py)

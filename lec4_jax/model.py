@@ -18,15 +18,18 @@ from typing import Any
 import numpy as np
 
 from lec4_jax import chain_rule as cr
+from lec4_jax.tool.data import checked_numbers
 
 Params = Mapping[str, Any]
 
 
+@checked_numbers("w", "x")
 def forward(w, x):
     """The lecture's prediction: :math:`\\hat y = x \\cdot w`."""
     return cr.mul(x, w, name="y_hat")
 
 
+@checked_numbers("w", "x", "y")
 def loss(w, x, y):
     """The lecture's per-sample squared error: :math:`L = (x \\cdot w - y)^2`."""
     return squared_error(forward(w, x), y)

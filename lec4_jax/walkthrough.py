@@ -9,7 +9,7 @@ from __future__ import annotations
 import dataclasses
 import shutil
 import subprocess
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import jax
 import numpy as np
@@ -17,7 +17,7 @@ import numpy as np
 from lec4_jax import chain_rule as cr
 from lec4_jax import messages
 from lec4_jax import model as model_lib
-from lec4_jax.tool.data import InputError, check_value
+from lec4_jax.tool.data import InputError, check_value, model_of
 
 
 def fmt(value, dtype) -> str:
@@ -53,15 +53,17 @@ class Example:
            y: float | None = None) -> Example:
         """The model's example (:attr:`lec4_jax.model.Model.example`) with any of its numbers
         replaced; a parameter the model does not have is an error."""
-        m = model_lib.get(model)
+        m = model_of(model)
         ex_x, ex_y, ex_params = m.example
+        if params is not None and not isinstance(params, Mapping):
+            raise InputError(f"must be a mapping of parameter to value, got "
+                             f"{type(params).__name__}", "params")
         params = dict(params or {})
         model_lib.check_params(m, params)
-        merged = {k: params.get(k, ex_params[k]) for k in m.params}
-        x, y = ex_x if x is None else x, ex_y if y is None else y
-        named = [(model_lib.init_field(k), v) for k, v in merged.items()]
-        for field, value in (("x", x), ("y", y), *named):
-            check_value(value, np.float32, field)
+        x = check_value(ex_x if x is None else x, np.float32, "x")
+        y = check_value(ex_y if y is None else y, np.float32, "y")
+        merged = {k: check_value(params.get(k, ex_params[k]), np.float32,
+                                 model_lib.init_field(k)) for k in m.params}
         return cls(m, merged, x, y)
 
 

@@ -20,7 +20,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from lec4_jax.tool import data, sweep, training
+from lec4_jax.tool import data, runs, sweep, training
 
 
 def paired_seconds(first: Callable[[], object], second: Callable[[], object],
@@ -98,22 +98,28 @@ def jitted_step_loop(repeats: int) -> float:
     return median_seconds(loop, repeats)
 
 
+def _run_as_train_py(x, y, epochs: int):
+    """The compiled program ``train.py`` runs (``runs.run``'s: the run and its summary, no
+    history), its inputs placed as ``runs.run`` places them; a call returns when it is done."""
+    host = (np.asarray(x, np.float32), np.asarray(y, np.float32), np.float32(0.01),
+            np.float32(4.0), {"w": np.float32(1.0)})
+    x, y, lr, px, p0 = jax.device_put(host, training.sequential_device())
+    rule = training.Rule.of()
+    return lambda: jax.block_until_ready(runs._run_compiled(  # noqa: SLF001 (train.py's path)
+        p0, x, y, lr, px, epochs=epochs, rule=rule, keep_history=False))
+
+
 def compiled_run(repeats: int) -> float:
-    """(c) The whole 20-epoch run as one compiled program (``lax.scan``), called once."""
-    params, x, y, lr = _lecture_arrays()
-    run = jax.jit(lambda p, x, y, lr: training.train(p, x, y, lr, epochs=20,
-                                                     keep_history=False).final_params)
-    return median_seconds(lambda: jax.block_until_ready(run(params, x, y, lr)), repeats, 3)
+    """(c) The whole 20-epoch lecture run as ``train.py`` runs it: ``runs.run``'s one compiled
+    program (the run and its summary), called once."""
+    return median_seconds(_run_as_train_py(data.LECTURE_X, data.LECTURE_Y, 20), repeats, 3)
 
 
 def sequential_sgd(num_samples: int, repeats: int) -> float:
-    """(d) One epoch of per-sample SGD over ``num_samples`` synthetic samples."""
+    """(d) One epoch of per-sample SGD over ``num_samples`` synthetic samples, by ``runs.run``'s
+    compiled program."""
     ds = data.synthetic(num_samples, noise=0.1, seed=0, dtype=np.float32)
-    params, _, _, lr = _lecture_arrays()
-    x, y = jax.device_put((ds.x, ds.y), training.sequential_device())
-    run = jax.jit(lambda p, x, y, lr: training.train(p, x, y, lr, epochs=1,
-                                                     keep_history=False).final_params)
-    return median_seconds(lambda: jax.block_until_ready(run(params, x, y, lr)), repeats)
+    return median_seconds(_run_as_train_py(ds.x, ds.y, 1), repeats)
 
 
 def sweep_throughput(num_models: int, repeats: int, to_host: bool = True) -> float:

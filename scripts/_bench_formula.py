@@ -15,7 +15,7 @@ import numpy as np
 from _bench import paired_seconds
 
 from lec4_jax import model as model_lib
-from lec4_jax.tool import data, sweep, training
+from lec4_jax.tool import data, runs, sweep, training
 
 FORMULA = "x*w"  # the lecture's model as a formula, against the registry's: LECTURE
 PARSE_NODES = 1000
@@ -35,10 +35,12 @@ def train_pair(num_samples: int, repeats: int) -> tuple[float, float]:
     device = training.sequential_device()
     x, y = jax.device_put((ds.x, ds.y), device)
 
-    def job(m):
-        return lambda: jax.block_until_ready(training.train(
-            {"w": np.float32(1.0)}, x, y, np.float32(0.01), epochs=1, model=m,
-            keep_history=False, device=device).final_params)
+    def job(m):  # runs.run's compiled program, as train.py runs it
+        p0 = jax.device_put({p: np.float32(v) for p, v in m.defaults.items()}, device)
+        lr, px = jax.device_put((np.float32(0.01), np.float32(4.0)), device)
+        rule = training.Rule.of(m)
+        return lambda: jax.block_until_ready(runs._run_compiled(  # noqa: SLF001
+            p0, x, y, lr, px, epochs=1, rule=rule, keep_history=False))
 
     formula, registry = _models()
     a, b, _ = paired_seconds(job(formula), job(registry), repeats)

@@ -34,6 +34,8 @@ def lecture_arithmetic() -> None:
     import platform
 
     flags_now = os.environ.get("XLA_FLAGS", "")
+    if flags_now.strip() and not flags_now.lstrip().startswith("-"):
+        return  # a file of flags (XLA reads such a value as a file name): left as it is
     if platform.machine() in ("x86_64", "AMD64") and "xla_cpu_max_isa" not in flags_now:
         os.environ["XLA_FLAGS"] = f"{flags_now} --xla_cpu_max_isa=AVX".strip()
 
@@ -144,6 +146,25 @@ warnings.showwarning = _log_warning  # before JAX is imported: its import warns 
 
 from absl import app, flags  # noqa: E402
 
+
+def _import_checked() -> None:
+    """Imports the package, which checks every variable JAX and XLA read before JAX is imported
+    (lec4_jax.tool.environment): a bad one is one line naming it, exit 2, not JAX's traceback
+    or XLA's fatal abort."""
+    try:
+        import lec4_jax  # noqa: F401
+        from lec4_jax.tool import environment
+
+        found = environment.forbidding()  # JAX_NO_EXECUTION=1: valid, but no script can run
+    except ValueError as e:  # InputError, or JAX's own refusal of a variable
+        found = (str(e).strip().splitlines() or ["a bad variable"])[0]
+    if found is not None:
+        _say(f"{_prog()}: error: {found}")
+        os._exit(EXIT_USAGE)  # nothing to flush or remove yet
+
+
+_import_checked()
+
 from lec4_jax.tool import data, outputs  # noqa: E402
 from lec4_jax.tool.data import InputError  # noqa: E402
 
@@ -168,6 +189,7 @@ def input_error(e: InputError) -> str:
 
 
 def _parse_flags(argv):
+    argv = [*argv[:1], *("--help" if a == "-h" else a for a in argv[1:])]  # absl knows no -h
     try:
         return flags.FLAGS(argv)
     except SystemExit as e:  # absl's --help prints the help and exits 1; help is not an error
@@ -215,6 +237,11 @@ def _call(main, argv) -> int:
     except OSError as e:  # the environment: a full disk, a permission, a folder deleted
         fail(f"{e.strerror or e}: {e.filename}" if e.filename else f"{e.strerror or e}")
     except Exception as e:  # noqa: BLE001 — the contract: one line, never a traceback
+        from lec4_jax.tool import environment
+
+        platform = environment.platform_problem()  # JAX_PLATFORMS names one it cannot start
+        if platform is not None:
+            fail(platform)
         text = str(e)
         if "RESOURCE_EXHAUSTED" in text or "Out of memory" in text:
             fail("out of memory: the machine cannot hold this run; try a smaller size")
@@ -230,7 +257,9 @@ def _exit_now(code: int) -> None:
     Every output file is committed by now; JAX's exit handlers and the teardown of hundreds of
     modules would add about a tenth of a second to every run (docs/performance.md).
     """
-    outputs.remove_temporaries(final=True)
+    outputs = sys.modules.get("lec4_jax.tool.outputs")
+    if outputs is not None:
+        outputs.remove_temporaries(final=True)
     jax = sys.modules.get("jax")
     if jax is not None and code in (0, EXIT_FAILED):
         try:

@@ -13,6 +13,9 @@ are ratios, each measured side by side in this run; absolute figures hold only f
 printed first.
 """
 
+import _cli  # first: it checks the environment JAX and XLA read, before JAX is imported
+
+# isort: split
 import json
 import os
 import platform as host
@@ -24,7 +27,6 @@ import _bench_formula
 import jax
 from absl import flags
 
-import _cli
 from lec4_jax.tool import limits
 
 _REPEATS = flags.DEFINE_integer("repeats", 21, "Repeats per in-process row.", lower_bound=1)
@@ -113,11 +115,11 @@ def rows(repeats, process_repeats, sweep_sizes, samples, history_samples, csv_ro
     yield "a", "PyTorch eager lecture loop, 60 steps", a, "s"
     steps = b.jitted_step_loop(repeats)
     yield "b", "jitted step in a Python loop, 60 steps", steps, "s", a
-    yield "c", "whole run compiled (one lax.scan), 60 steps", b.compiled_run(repeats), "s", a, \
-        ("faster", 200)
+    yield "c", "whole run as train.py runs it (runs.run, compiled), 60 steps", \
+        b.compiled_run(repeats), "s", a, ("faster", 200)
     seconds = b.sequential_sgd(samples, max(3, repeats // 4))
-    yield "d", f"sequential SGD, {samples:.0e} samples", samples / seconds, "steps/s", None, \
-        ("at least", 100e6)
+    yield "d", f"sequential SGD (runs.run), {samples:.0e} samples", samples / seconds, \
+        "steps/s", None, ("at least", 100e6)
     for n in sweep_sizes:
         yield from sweep_rows(n, repeats)
         if jax.default_backend() != "cpu":  # an accelerator's figure, results left there
@@ -153,7 +155,8 @@ def rows(repeats, process_repeats, sweep_sizes, samples, history_samples, csv_ro
 
 def end_to_end_rows(n, process_repeats, repeats):
     """(i) train.py's rate over ``n`` synthetic samples (one epoch): the whole process's time
-    less a 3-sample process's (start-up, compile), against the scan alone in this process."""
+    less a 3-sample process's (start-up, compile), against the same run (runs.run) alone in
+    this process."""
     argv = [sys.executable, TRAIN, "--dataset=synthetic", "--epochs=1", "--trace=false",
             "--noprogress"]
     small, big, extra = b.paired_process_seconds(argv + ["--num_samples=3"],
@@ -162,7 +165,7 @@ def end_to_end_rows(n, process_repeats, repeats):
     scan_rate = n / b.sequential_sgd(n, max(3, repeats // 4))
     rate = n / max(extra, 1e-9)
     draw = b.synthetic_seconds(n, max(3, repeats // 4))
-    yield "i", f"scan alone, in process, {n:.0e} samples", scan_rate, "steps/s"
+    yield "i", f"the run alone (runs.run), in process, {n:.0e} samples", scan_rate, "steps/s"
     yield "i", f"  train.py, {n:.0e} samples, less a 3-sample process", rate, "steps/s"
     yield "i", "  its share of the scan's rate", rate / scan_rate, "x", None, ("at least", 0.6)
     yield "i", f"  drawing the {n:.0e} samples alone (NumPy, every core)", draw, "s"

@@ -71,8 +71,8 @@ def test_the_benchs_goals_are_the_ones_docs_performance_states():
     share, torch = "the sweep's share of the limit probe's rate", \
         "the sweep against PyTorch (its time / ours)"
     assert found["goals"] == [
-        ["c", "whole run compiled (one lax.scan), 60 steps", ["faster", 200]],
-        ["d", "sequential SGD, 1e+06 samples", ["at least", 100e6]],
+        ["c", "whole run as train.py runs it (runs.run, compiled), 60 steps", ["faster", 200]],
+        ["d", "sequential SGD (runs.run), 1e+06 samples", ["at least", 100e6]],
         ["e", "the sweep against the floor (its time / the floor's)", ["at most", 2.0]],
         ["e", torch, ["at least", 10]],
         ["e", torch, ["at least", 30]], ["e", share, ["at least", 0.5]],

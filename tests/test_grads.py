@@ -4,13 +4,14 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+import train_util
 from hypothesis import given
 from hypothesis import strategies as st
 from jax.test_util import check_grads
 
 from cli_util import spy_on_gradient_methods
 from lec4_jax import chain_rule, grads, model
-from lec4_jax.tool import runs, sweep, training
+from lec4_jax.tool import runs, sweep
 from lec4_jax.tool.settings import Settings
 
 finite = st.floats(-1e3, 1e3, allow_nan=False, allow_infinity=False, width=32)
@@ -77,7 +78,7 @@ def test_each_method_runs_its_own_code_in_training_and_sweeps(gradient_code_run,
     # The three agree bit for bit, so their numbers cannot tell which one ran: the spies can.
     x, y = np.float32([1, 2, 3]), np.float32([2, 4, 6])
     runs.run(Settings(model="affine", grad=method, epochs=1), x, y)
-    training.train({"w": 1.0}, x, y, 0.01, epochs=1, grad=method, loop="python")
+    train_util.train({"w": 1.0}, x, y, 0.01, epochs=1, grad=method, loop="python")
     sweep.train_grid([0.01], [1.0], x, y, epochs=1, grad=method)
     assert set(gradient_code_run) == {method}
 

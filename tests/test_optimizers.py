@@ -16,6 +16,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 import torch
+import train_util
 
 import torch_lecture
 from lec4_jax.tool import training
@@ -96,7 +97,7 @@ def numpy_run(name):
 
 
 def jax_run(name):
-    h = training.train({"w": 1.0}, jnp.float32(X), jnp.float32(Y), LR, epochs=EPOCHS,
+    h = train_util.train({"w": 1.0}, jnp.float32(X), jnp.float32(Y), LR, epochs=EPOCHS,
                        optimizer=name)
     return np.asarray(h.params["w"]), float(h.final_params["w"])
 

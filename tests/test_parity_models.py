@@ -17,10 +17,10 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 import torch
+import train_util
 
 import torch_lecture
 from lec4_jax import grads, model
-from lec4_jax.tool import training
 
 # Every model: the lecture's data from its example's parameters; some models more.
 CONFIGS = {name: [dict(x=[1.0, 2.0, 3.0], y=[2.0, 4.0, 6.0], params=dict(m.example[2]),
@@ -47,7 +47,7 @@ def torch_run(name, c, dtype=torch.float32):
 
 def jax_run(name, c, **kwargs):
     x, y = jnp.asarray(c["x"], jnp.float32), jnp.asarray(c["y"], jnp.float32)
-    return training.train(c["params"], x, y, c["lr"], epochs=c["epochs"], model=name, **kwargs)
+    return train_util.train(c["params"], x, y, c["lr"], epochs=c["epochs"], model=name, **kwargs)
 
 
 @pytest.mark.parametrize("grad", grads.METHODS)
@@ -67,10 +67,10 @@ def test_eager_jax_is_bit_exact(name, i, grad):
 _SCRIPT = """
 import json, sys
 import jax.numpy as jnp
-from lec4_jax.tool import training
+import train_util
 out = []
 for name, c in json.loads(sys.argv[1]):
-    h = training.train(c["params"], jnp.asarray(c["x"], jnp.float32),
+    h = train_util.train(c["params"], jnp.asarray(c["x"], jnp.float32),
                        jnp.asarray(c["y"], jnp.float32), c["lr"], epochs=c["epochs"], model=name)
     out.append({"loss": h.loss.tolist(), "params": {k: v.tolist() for k, v in h.params.items()},
                 "grads": {k: v.tolist() for k, v in h.grads.items()}})
@@ -81,7 +81,8 @@ print(json.dumps(out))
 @pytest.mark.skipif(platform.machine() not in ("x86_64", "AMD64"), reason="an x86 ISA flag")
 def test_jitted_jax_without_fma_is_bit_exact():
     cases = [(name, CONFIGS[name][i]) for name, i in CASES]
-    env = dict(os.environ, XLA_FLAGS="--xla_cpu_max_isa=AVX", JAX_PLATFORMS="cpu")
+    env = dict(os.environ, XLA_FLAGS="--xla_cpu_max_isa=AVX", JAX_PLATFORMS="cpu",
+               PYTHONPATH=os.path.dirname(os.path.abspath(__file__)))  # train_util
     proc = subprocess.run([sys.executable, "-c", _SCRIPT, json.dumps(cases)], check=True,
                           capture_output=True, text=True, env=env)
     for (name, c), got in zip(cases, json.loads(proc.stdout)):

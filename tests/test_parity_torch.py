@@ -19,12 +19,12 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 import torch
+import train_util
 from hypothesis import example, given
 from hypothesis import strategies as st
 
 import torch_lecture
 from lec4_jax import grads
-from lec4_jax.tool import training
 
 LECTURE = dict(x=[1.0, 2.0, 3.0], y=[2.0, 4.0, 6.0], lr=0.01, w_init=1.0, epochs=20)
 CONFIGS = [
@@ -41,7 +41,7 @@ def torch_run(c, dtype=torch.float32):
 
 def jax_run(c, dtype=jnp.float32, **kwargs):
     x, y = jnp.asarray(c["x"], dtype), jnp.asarray(c["y"], dtype)
-    return training.train({"w": jnp.asarray(c["w_init"], dtype)}, x, y, c["lr"],
+    return train_util.train({"w": jnp.asarray(c["w_init"], dtype)}, x, y, c["lr"],
                           epochs=c["epochs"], **kwargs)
 
 
@@ -72,12 +72,12 @@ def test_eager_jax_x64_is_bit_exact_with_torch_float64(config):
 _JITTED_SCRIPT = """
 import json, sys
 import jax, jax.numpy as jnp
-from lec4_jax.tool import training
+import train_util
 out = []
 for c in json.loads(sys.argv[1]):
     with jax.enable_x64(c["x64"]):
         dt = jnp.float64 if c["x64"] else jnp.float32
-        h = training.train({"w": jnp.asarray(c["w_init"], dt)}, jnp.asarray(c["x"], dt),
+        h = train_util.train({"w": jnp.asarray(c["w_init"], dt)}, jnp.asarray(c["x"], dt),
                            jnp.asarray(c["y"], dt), c["lr"], epochs=c["epochs"], grad=c["grad"])
         out.append({"params": h.params["w"].tolist(), "loss": h.loss.tolist(),
                     "grads": h.grads["w"].tolist(), "final_params": [float(h.final_params["w"])]})
@@ -91,7 +91,8 @@ def test_jitted_jax_without_fma_is_bit_exact():
     # float32 and float64, every gradient method, whole-run lax.scan.
     configs = [dict(c, grad=g, x64=x64) for c in CONFIGS for g in grads.METHODS
                for x64 in (False, True)]
-    env = dict(os.environ, XLA_FLAGS="--xla_cpu_max_isa=AVX", JAX_PLATFORMS="cpu")
+    env = dict(os.environ, XLA_FLAGS="--xla_cpu_max_isa=AVX", JAX_PLATFORMS="cpu",
+               PYTHONPATH=os.path.dirname(os.path.abspath(__file__)))  # train_util
     proc = subprocess.run([sys.executable, "-c", _JITTED_SCRIPT, json.dumps(configs)],
                           capture_output=True, text=True, env=env, check=True)
     for c, got in zip(configs, json.loads(proc.stdout)):

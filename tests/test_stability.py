@@ -3,9 +3,10 @@
 import jax.numpy as jnp
 import numpy as np
 import pytest
+import train_util
 
 from lec4_jax import model
-from lec4_jax.tool import stability, training
+from lec4_jax.tool import stability
 
 
 def test_lecture_intervals_are_where_the_epoch_factor_is_below_one():
@@ -48,8 +49,8 @@ def test_training_diverges_just_above_the_edge_and_not_below():
     # float32 training for 200 epochs on the lecture data: the edge is where |P| crosses 1.
     edge = stability.stable_learning_rates([1.0, 2.0, 3.0]).max_stable
     x, y = jnp.array([1.0, 2.0, 3.0]), jnp.array([2.0, 4.0, 6.0])
-    below = training.train({"w": 1.0}, x, y, edge * 0.97, epochs=200).final_params["w"]
-    above = training.train({"w": 1.0}, x, y, edge * 1.03, epochs=200).final_params["w"]
+    below = train_util.train({"w": 1.0}, x, y, edge * 0.97, epochs=200).final_params["w"]
+    above = train_util.train({"w": 1.0}, x, y, edge * 1.03, epochs=200).final_params["w"]
     assert abs(below - 2.0) < 1e-3
     assert not abs(above - 2.0) < 1.0
 
@@ -319,7 +320,7 @@ def test_a_linearised_two_parameter_formula_matches_brute_force_training_near_it
         import jax
 
         with jax.enable_x64(True):
-            h = training.train(start, x, y, lr, epochs=400, model=m, keep_history=False)
+            h = train_util.train(start, x, y, lr, epochs=400, model=m, keep_history=False)
             return float(np.hypot(h.final_params["w"] - 1.5, h.final_params["b"] + 0.25))
 
     assert distance(edge * 0.98) < 1e-6

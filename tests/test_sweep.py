@@ -9,11 +9,13 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+import train_util
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from lec4_jax import model
 from lec4_jax.tool import data, stability, sweep, training
+from lec4_jax.tool.data import InputError
 
 X, Y = [1.0, 2.0, 3.0], [2.0, 4.0, 6.0]
 
@@ -23,12 +25,13 @@ def test_learning_rates_and_grid_order():
     np.testing.assert_allclose(sweep.learning_rates(0.1, 0.3, 3, "linear"), [0.1, 0.2, 0.3])
     lr, w = sweep.grid([0.1, 0.2], [1.0, 5.0, 7.0])
     assert lr.tolist() == [0.1, 0.1, 0.1, 0.2, 0.2, 0.2] and w.tolist() == [1, 5, 7, 1, 5, 7]
-    with pytest.raises(ValueError, match="unknown spacing"):
+    with pytest.raises(InputError, match="'cubic' is not one of log, linear") as e:
         sweep.learning_rates(0.1, 1, 3, "cubic")
+    assert e.value.field == "spacing"
 
 
 def alone(lr, w0, optimizer, grad="autodiff"):
-    return training.train({"w": jnp.float32(w0)}, jnp.array(X), jnp.array(Y), lr, epochs=20,
+    return train_util.train({"w": jnp.float32(w0)}, jnp.array(X), jnp.array(Y), lr, epochs=20,
                           optimizer=optimizer, grad=grad, keep_history=False).final_params["w"]
 
 
@@ -56,7 +59,7 @@ def test_random_grids_and_data_equal_lone_runs_bit_for_bit(lrs, w_inits, xy, epo
     x, y = (np.array(v, np.float32) for v in zip(*xy))
     r = sweep.train_grid(lrs, w_inits, x, y, epochs=epochs, unroll=unroll)
     for lr, w0, w in zip(r.learning_rate, r.w_init, r.final_w):
-        want = training.train({"w": jnp.float32(w0)}, x, y, lr, epochs=epochs,
+        want = train_util.train({"w": jnp.float32(w0)}, x, y, lr, epochs=epochs,
                               keep_history=False).final_params["w"]
         np.testing.assert_array_equal(w, want)
 
@@ -166,13 +169,14 @@ import jax
 jax.config.update("jax_enable_x64", True)
 import jax.numpy as jnp
 import numpy as np
-from lec4_jax.tool import sweep, training
+import train_util
+from lec4_jax.tool import sweep
 X, Y = np.array([1.0, 2.0, 3.0]), np.array([2.0, 4.0, 6.0])
 r = sweep.train_grid(sweep.learning_rates(1e-3, 0.6, 17), [1.0, -2.0], X, Y, epochs=20,
                      dtype=jnp.float64, chunk=8)
 assert r.final_w.dtype == np.float64
 for lr, w0, w in zip(r.learning_rate, r.w_init, r.final_w):
-    want = training.train({"w": np.float64(w0)}, X, Y, lr, epochs=20,
+    want = train_util.train({"w": np.float64(w0)}, X, Y, lr, epochs=20,
                           keep_history=False).final_params["w"]
     assert np.array_equal(w, want), (lr, w0, w, want)
 print("ok")
@@ -182,7 +186,8 @@ print("ok")
 def test_float64_sweep_equals_lone_float64_runs_bit_for_bit():
     # In a subprocess: float64 is a process-wide JAX setting (sweep.py --x64).
     proc = subprocess.run([sys.executable, "-c", _FLOAT64], capture_output=True, text=True,
-                          env=dict(os.environ, JAX_PLATFORMS="cpu"))
+                          env=dict(os.environ, JAX_PLATFORMS="cpu",
+                                   PYTHONPATH=os.path.dirname(os.path.abspath(__file__))))
     assert proc.returncode == 0 and proc.stdout.strip() == "ok", proc.stderr
 
 
@@ -234,7 +239,7 @@ def test_every_model_sweeps_and_equals_lone_runs(name):
         p0 = {p: np.float32(r.init[p][i]) for p in m.params}
         assert p0 == {**m.defaults, **{p: p0[p] for p in inits}} | {
             p: np.float32(m.defaults[p]) for p in m.params if p not in inits}
-        h = training.train(p0, jnp.array(X), jnp.array(Y), lr, epochs=9, model=name,
+        h = train_util.train(p0, jnp.array(X), jnp.array(Y), lr, epochs=9, model=name,
                            keep_history=False)
         for p in m.params:
             if m is model.LINEAR or NO_FMA:

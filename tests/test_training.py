@@ -4,6 +4,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+import train_util
 
 from lec4_jax import grads, model
 from lec4_jax.tool import data, training
@@ -29,7 +30,7 @@ def test_one_step_is_the_lectures_update():
 
 
 def test_history_shape_and_order():
-    h = training.train(W1, X, Y, 0.01, epochs=4)
+    h = train_util.train(W1, X, Y, 0.01, epochs=4)
     assert h.epoch.tolist() == [0, 0, 0, 1, 1, 1, 2, 2, 2, 3, 3, 3]
     assert h.x.tolist() == [1.0, 2.0, 3.0] * 4 and h.y.tolist() == [2.0, 4.0, 6.0] * 4
     w, g = h.params["w"], h.grads["w"]
@@ -43,8 +44,8 @@ DATA = (jnp.array([1.0, -0.7, 2.3, 0.4]), jnp.array([1.9, -1.5, 4.4, 0.2]))
 
 def both_loops(name, x, y, **kwargs):
     kwargs = dict(epochs=3, model=name, **kwargs)
-    return (training.train(INIT[name], x, y, 0.01, **kwargs),
-            training.train(INIT[name], x, y, 0.01, loop="python", **kwargs))
+    return (train_util.train(INIT[name], x, y, 0.01, **kwargs),
+            train_util.train(INIT[name], x, y, 0.01, loop="python", **kwargs))
 
 
 @pytest.mark.parametrize("name", ["linear", "affine"])
@@ -77,23 +78,23 @@ def test_scan_and_python_loops_agree_within_ulps(name, optimizer):
 @pytest.mark.parametrize("name", list(model.MODELS))
 def test_gradient_methods_give_the_same_final_params(name):
     # Bit-exact on the lecture data: the three methods round the same way (see test_grads).
-    finals = [training.train(INIT[name], X, Y, 0.01, epochs=20, model=name, grad=g).final_params
+    finals = [train_util.train(INIT[name], X, Y, 0.01, epochs=20, model=name, grad=g).final_params
               for g in grads.METHODS]
     assert finals[0] == finals[1] == finals[2]
 
 
 def test_keep_history_false_gives_the_same_final_params():
-    full = training.train(W1, X, Y, 0.01, epochs=20)
-    lean = training.train(W1, X, Y, 0.01, epochs=20, keep_history=False)
+    full = train_util.train(W1, X, Y, 0.01, epochs=20)
+    lean = train_util.train(W1, X, Y, 0.01, epochs=20, keep_history=False)
     assert lean.loss is None and lean.final_params == full.final_params
 
 
 def test_learning_rate_is_traced_so_it_vmaps():
     lrs = jnp.array([0.01, 0.02, 0.05])
-    run = jax.vmap(lambda lr: training.train(W1, X, Y, lr, epochs=20,
+    run = jax.vmap(lambda lr: train_util.train(W1, X, Y, lr, epochs=20,
                                              keep_history=False).final_params["w"])
     for lr, w in zip(lrs, run(lrs)):
-        assert w == training.train(W1, X, Y, lr, epochs=20).final_params["w"]
+        assert w == train_util.train(W1, X, Y, lr, epochs=20).final_params["w"]
 
 
 def test_affine_map_oracle_in_float64():
@@ -101,7 +102,7 @@ def test_affine_map_oracle_in_float64():
     # Composed in float64 numpy; the float64 run agrees to rtol 1e-13 (60 steps of ~1 ulp).
     x, y, lr = np.array([1.0, 2.0, 3.0, -0.5]), np.array([2.0, 4.1, 5.9, -1.0]), 0.013
     with jax.enable_x64(True):
-        h = training.train({"w": jnp.float64(-1.0)}, jnp.asarray(x), jnp.asarray(y), lr,
+        h = train_util.train({"w": jnp.float64(-1.0)}, jnp.asarray(x), jnp.asarray(y), lr,
                            epochs=15)
         assert h.params["w"].dtype == jnp.float64
         w, want = -1.0, []
@@ -117,26 +118,26 @@ def test_affine_map_oracle_in_float64():
 @pytest.mark.parametrize("optimizer", list(training.OPTIMIZERS))
 def test_every_model_and_optimizer_lowers_the_loss(name, optimizer):
     # lr 0.001: x^2 = 9 makes the quadratic model's curvature ~100x the lecture's
-    h = training.train(INIT[name], X, Y, 0.001, epochs=30, model=name, optimizer=optimizer)
+    h = train_util.train(INIT[name], X, Y, 0.001, epochs=30, model=name, optimizer=optimizer)
     assert training.mean_loss(h.final_params, X, Y, name) < training.mean_loss(
         INIT[name], X, Y, name)
 
 
 def test_unknown_names_raise():
     with pytest.raises(ValueError, match="unknown optimizer"):
-        training.make_optimizer("nope", 0.1)
+        training.Rule.of(optimizer="nope")
     with pytest.raises(ValueError, match="unknown loop"):
-        training.train(W1, X, Y, 0.01, epochs=1, loop="while")
+        train_util.train(W1, X, Y, 0.01, epochs=1, loop="while")
     with pytest.raises(ValueError, match="unknown model"):
-        training.train(W1, X, Y, 0.01, epochs=1, model="cubic")
+        train_util.train(W1, X, Y, 0.01, epochs=1, model="cubic")
 
 
 def test_divergence_is_found_at_the_first_non_finite_step():
-    h = training.train(W1, X, Y, 1.0, epochs=20)
+    h = train_util.train(W1, X, Y, 1.0, epochs=20)
     bad = training.diverged_at(h)
     assert bad is not None
     assert np.all(np.isfinite(h.loss[:bad])) and not np.isfinite(h.loss[bad])
-    assert training.diverged_at(training.train(W1, X, Y, 0.01, epochs=20)) is None
+    assert training.diverged_at(train_util.train(W1, X, Y, 0.01, epochs=20)) is None
 
 
 @pytest.mark.parametrize("name", list(model.MODELS))

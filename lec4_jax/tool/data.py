@@ -8,10 +8,15 @@ from __future__ import annotations
 
 import codecs
 import csv
+import functools
+import inspect
 import io
 import math
+import numbers
 import os
 import warnings
+from decimal import Decimal
+from fractions import Fraction
 from typing import NamedTuple
 
 import numpy as np
@@ -33,37 +38,189 @@ class InputError(ValueError):
         self.field = field
 
 
+def _shown(value) -> str:
+    """``value`` as an error shows it: a huge number by its first digits and its length."""
+    text = repr(value)
+    return text if len(text) <= 40 else f"{text[:20]}... ({len(text)} characters)"
+
+
+def as_number(value, field: str) -> float:
+    """``value`` as a float: any real number (an int of any size, a float, a ``Fraction``, a
+    ``Decimal``, a NumPy scalar), never a bool, a string or a complex number. A number too big
+    for a float becomes an infinity (which :func:`check_value` refuses). Raises
+    :class:`InputError` naming ``field``.
+
+    >>> as_number(Fraction(1, 4), "x")
+    0.25
+    >>> as_number("20", "x")
+    Traceback (most recent call last):
+    lec4_jax.tool.data.InputError: must be a number, got '20' (str)
+    """
+    if isinstance(value, np.ndarray) and value.shape == ():
+        value = value[()]
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (numbers.Real, Decimal)):
+        raise InputError(f"must be a number, got {_shown(value)} ({type(value).__name__})",
+                         field)
+    try:
+        return float(value)
+    except OverflowError:  # an int or a Fraction beyond float64
+        return math.inf if value > 0 else -math.inf
+    except (ValueError, TypeError):  # Decimal('sNaN')
+        return math.nan
+
+
+def as_count(value, field: str, minimum: int = 1, maximum: int | None = None) -> int:
+    """``value`` as a count: a whole number (an ``int``, a NumPy integer), never a float, a
+    bool or a string, at least ``minimum`` (and at most ``maximum``, if given). Raises
+    :class:`InputError` naming ``field``.
+
+    >>> as_count(20, "epochs")
+    20
+    >>> as_count(1e3, "epochs")
+    Traceback (most recent call last):
+    lec4_jax.tool.data.InputError: must be a whole number (an int), got 1000.0 (float)
+    """
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
+        raise InputError(f"must be a whole number (an int), got {_shown(value)} "
+                         f"({type(value).__name__})", field)
+    if value < minimum:
+        raise InputError(f"must be >= {minimum}, got {_shown(value)}", field)
+    if maximum is not None and value > maximum:
+        raise InputError(f"must be <= {maximum:,}, got {_shown(value)}", field)
+    return int(value)
+
+
+def check_choice(value, choices, field: str) -> str:
+    """``value`` if it is one of ``choices`` (names), else :class:`InputError` naming
+    ``field`` and listing the choices.
+
+    >>> check_choice("adam", ("sgd", "adam"), "optimizer")
+    'adam'
+    """
+    if not isinstance(value, str) or value not in choices:
+        raise InputError(f"{_shown(value)} is not one of {', '.join(choices)}", field)
+    return value
+
+
+def _finite_as_given(value) -> bool:
+    """True for a number that is finite in its own type (an int, a Fraction, a finite
+    Decimal), whatever a float makes of it."""
+    if isinstance(value, Decimal):
+        return value.is_finite()
+    return isinstance(value, (numbers.Integral, Fraction))
+
+
+def model_of(model):
+    """The :class:`~lec4_jax.model.Model` that ``model`` names (itself, a registry name, or a
+    formula), or :class:`InputError` naming the ``model`` argument: never the registry's
+    ``ValueError`` for a name it lacks, nor a ``TypeError`` for something that is no name."""
+    from lec4_jax import model as model_lib
+
+    try:
+        return model_lib.get(model)
+    except InputError:
+        raise
+    except (ValueError, TypeError) as e:
+        raise InputError(str(e), "model") from None
+
+
 def check_value(value: float, dtype, field: str, *, positive: bool = False) -> float:
-    """``value`` as it will be computed with: finite in ``dtype`` (and > 0, and not flushed
-    to zero, if ``positive``). Returns it; raises :class:`InputError` naming ``field``."""
+    """``value`` as it will be computed with: a real number (see :func:`as_number`), finite in
+    ``dtype`` (and > 0, and not flushed to zero, if ``positive``). Returns it as a float;
+    raises :class:`InputError` naming ``field``.
+
+    >>> check_value(10**400, "float32", "x")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    lec4_jax.tool.data.InputError: 100... (401 characters) is not finite in float32 (largest: ...)
+    """
+    shown, given = _shown(value), value
+    value = as_number(value, field)
+    if math.isinf(value) and _finite_as_given(given):  # 10**400, Decimal('1e400')
+        raise InputError(f"{shown} is not finite in {np.dtype(dtype).name} (largest: "
+                         f"{np.finfo(dtype).max:.6g})", field)
     dtype = np.dtype(dtype)
     with np.errstate(over="ignore", under="ignore"):
         cast = dtype.type(value)
     if not math.isfinite(value):
-        raise InputError(f"{value!r} is not finite", field)
+        raise InputError(f"{shown} is not finite", field)
     if not np.isfinite(cast):
-        raise InputError(f"{value!r} is not finite in {dtype.name} (largest: "
+        raise InputError(f"{shown} is not finite in {dtype.name} (largest: "
                          f"{np.finfo(dtype).max:.6g})", field)
     if positive and value <= 0:
-        raise InputError(f"must be > 0, got {value!r}", field)
+        raise InputError(f"must be > 0, got {shown}", field)
     if positive and abs(cast) < np.finfo(dtype).tiny:
-        raise InputError(f"{value!r} is below {dtype.name}'s smallest normal number "
+        raise InputError(f"{shown} is below {dtype.name}'s smallest normal number "
                          f"({np.finfo(dtype).tiny:.6g}); XLA computes it as 0", field)
     return value
 
 
+def as_floats(values, field: str) -> np.ndarray:
+    """``values`` (a number, a sequence of them, an array) as a float64 array: NumPy's own
+    conversion for an array of numbers, else one value at a time as :func:`as_number` reads
+    it (huge ints, ``Fraction``, ``Decimal``), so that a bad value is :class:`InputError`
+    naming ``field`` and its position, never NumPy's ``OverflowError`` or ``TypeError``."""
+    if isinstance(values, np.ndarray) and values.dtype.kind in "fiu":
+        return values
+    if hasattr(values, "__array__") and getattr(getattr(values, "dtype", None), "kind",
+                                                "") in "fiu":
+        return np.asarray(values)  # a JAX array
+    if isinstance(values, (str, bytes)) or not hasattr(values, "__iter__"):
+        return np.asarray(as_number(values, field), np.float64)
+    items = np.asarray(values, dtype=object) if not isinstance(values, np.ndarray) else values
+    flat = [as_number(v, field) if not isinstance(v, (list, tuple)) else math.nan
+            for v in items.ravel()]
+    if items.dtype == object and any(isinstance(v, (list, tuple)) for v in items.ravel()):
+        raise InputError("must be a flat sequence of numbers", field)
+    return np.array(flat, np.float64).reshape(items.shape)
+
+
 def check_array(values, dtype, field: str) -> np.ndarray:
-    """Every value finite in ``dtype``; the error names the first one that is not. Returns
-    the values in ``dtype`` (not copied when they already are)."""
-    values = np.asarray(values)
+    """Every value a number (see :func:`as_floats`) finite in ``dtype``; the error names the
+    first one that is not. Returns the values in ``dtype`` (not copied when they already
+    are)."""
+    values = as_floats(values, field)
     with np.errstate(over="ignore"):
         cast = np.asarray(values, dtype)
     finite = np.isfinite(cast)
     if not finite.all():
-        i = int(np.argmin(finite))
-        raise InputError(f"value {i + 1} ({float(values[i])!r}) is not finite in "
+        i = int(np.argmin(finite.ravel()))
+        raise InputError(f"value {i + 1} ({float(values.ravel()[i])!r}) is not finite in "
                          f"{np.dtype(dtype).name}", field)
     return cast
+
+
+def compute_dtype() -> np.dtype:
+    """float64 when JAX computes in 64 bits (``jax_enable_x64``), else float32."""
+    import jax
+
+    return np.dtype(np.float64 if jax.config.jax_enable_x64 else np.float32)
+
+
+_PLAIN = (numbers.Number, Decimal, np.generic, str, bytes, list, tuple, type(None))
+
+
+def checked_numbers(*names: str):
+    """Decorates a function of numbers: each named argument that is a plain value (a Python or
+    NumPy number, a string, None, a list: not an array, a traced value or a graph's node) is
+    checked by :func:`check_value` in the compute dtype and
+    passed on as a float; anything else (a string, a huge int, NaN) is :class:`InputError`
+    naming the argument. Arrays and traced values pass as they are, so the function still
+    jits and vmaps."""
+    def wrap(f):
+        signature = inspect.signature(f)
+
+        @functools.wraps(f)
+        def checked(*args, **kwargs):
+            bound = signature.bind(*args, **kwargs)
+            for name in names:
+                value = bound.arguments.get(name)
+                if isinstance(value, _PLAIN):
+                    bound.arguments[name] = check_value(value, compute_dtype(), name)
+            return f(*bound.args, **bound.kwargs)
+
+        return checked
+
+    return wrap
 
 
 class Dataset(NamedTuple):
@@ -257,13 +414,13 @@ def synthetic(num_samples: int, noise: float = 0.1, seed: int = 0, w: float = 2.
     draw rounded). ``|x| <= 1`` keeps the lecture's learning rate stable on any number of
     samples.
     """
-    if num_samples < 1:
-        raise InputError(f"must be >= 1, got {num_samples}", "num_samples")
+    num_samples = as_count(num_samples, "num_samples")
+    noise = as_number(noise, "noise")
     if not (math.isfinite(noise) and noise >= 0):
         raise InputError(f"must be a finite number >= 0, got {noise}", "noise")
-    if seed < 0:
-        raise InputError(f"must be >= 0, got {seed}", "seed")
+    seed = as_count(seed, "seed", minimum=0)
     dtype = np.dtype(dtype)
+    noise = check_value(noise, dtype, "noise")  # and finite in the dtype it is drawn in
     x, y = aligned_empty(num_samples, dtype), aligned_empty(num_samples, dtype)
     starts = range(0, num_samples, SYNTHETIC_BLOCK)
     streams = np.random.SeedSequence(seed).spawn(len(starts))

@@ -4,8 +4,9 @@
 
 - **Checked before any work**, all together: no two outputs are the same file, each parent
   folder exists and is writable, no target is a folder, nothing a shell redirect would fail on
-  (a loop of links, a name too long, a file where a folder should be, a deleted working folder
-  under a relative path), and each output's renderer (matplotlib, Graphviz) is present.
+  (a loop of links, a name too long, a file where a folder should be, a name ending in a
+  separator, a deleted working folder under a relative path), and each output's renderer
+  (matplotlib, Graphviz) is present.
 - **Whole or absent.** A file is written to a temporary file beside its target, flushed to disk
   (``fsync``) and only then renamed over the target, so a reader sees the old file or the new
   one, never a part. The temporary file is made at commit time, not before, and every live one is
@@ -127,6 +128,14 @@ def _in_place(path: str, real: str) -> bool:
     return not stat.S_ISREG(mode)
 
 
+def _names_a_folder(path: str) -> bool:
+    """A name that ends in a separator (``newdir/``), or in ``.`` or ``..``, names a folder
+    whether or not it exists: a shell redirect refuses it ("Is a directory"), and so does
+    :meth:`Outputs.check` (a file where the folder should be is "Not a directory", found by
+    ``stat`` first)."""
+    return path.endswith(("/", os.sep)) or os.path.basename(path) in (".", "..")
+
+
 def _is_char_device(path: str) -> bool:
     try:
         return stat.S_ISCHR(os.stat(path).st_mode)
@@ -218,7 +227,7 @@ class Outputs:
             except OSError as e:
                 if e.errno != errno.ENOENT:
                     raise t.fail(f"cannot write ({e.strerror})") from None
-        if os.path.isdir(t.real):
+        if os.path.isdir(t.real) or _names_a_folder(t.path):
             raise t.fail("is a directory")
         if t.in_place:
             if os.path.exists(t.real) and not os.access(t.real, os.W_OK):

@@ -30,6 +30,11 @@ def select(platform: str = "auto", x64: bool = False) -> str:
     try:
         return jax.devices()[0].platform
     except (RuntimeError, AssertionError) as e:  # JAX_PLATFORMS names one it cannot start
+        from lec4_jax.tool import environment
+
+        named = environment.platform_problem()  # the variable at fault, named
+        if named is not None:
+            raise InputError(named) from None
         asked = os.environ.get("JAX_PLATFORMS") or jax.config.jax_platforms or platform
         reason = ((str(e).splitlines() or ["no backend for it is installed"])[0]
                   .split(" (set JAX_PLATFORMS")[0])

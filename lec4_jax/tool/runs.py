@@ -15,10 +15,10 @@ from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
-import numpy as np
 
 from lec4_jax import model as model_lib
 from lec4_jax.tool import training
+from lec4_jax.tool.data import check_array
 from lec4_jax.tool.settings import Settings
 
 
@@ -86,7 +86,7 @@ def run(settings: Settings, x, y, progress=None) -> Run:
     report can say what went non-finite.
     """
     s, dtype = settings, settings.dtype
-    host = (np.asarray(x, dtype), np.asarray(y, dtype), dtype.type(s.learning_rate),
+    host = (check_array(x, dtype, "x"), check_array(y, dtype, "y"), dtype.type(s.learning_rate),
             dtype.type(s.predict_x), {k: dtype.type(v) for k, v in s.init.items()})
     x, y, lr, px, p0 = jax.device_put(host, training.sequential_device())
     n = len(x)

@@ -8,6 +8,15 @@ JSON record echoes it. A notebook builds one directly::
     Settings(learning_rate=1.0)                  # a run that diverges
     Settings(model="affine", init={"w": 1.0, "b": 2.0})
     Settings(model="sigmoid(x*w + b)", init={"b": 0.0})   # a formula: w starts at 1.0
+
+Every field is checked when the record is made, as the scripts check their flags:
+
+>>> Settings(epochs=1e3)
+Traceback (most recent call last):
+lec4_jax.tool.data.InputError: must be a whole number (an int), got 1000.0 (float)
+>>> Settings(grad="numeric")  # doctest: +ELLIPSIS
+Traceback (most recent call last):
+lec4_jax.tool.data.InputError: 'numeric' is not one of autodiff, ...
 """
 
 from __future__ import annotations
@@ -20,7 +29,7 @@ import numpy as np
 
 from lec4_jax import grads, model
 from lec4_jax.tool import limits, training
-from lec4_jax.tool.data import InputError, check_value
+from lec4_jax.tool.data import InputError, as_count, check_choice, check_value, model_of
 
 init_field = model.init_field  # w -> w_init: the one naming rule
 
@@ -48,28 +57,30 @@ class Settings:
     keep_history: bool = True
 
     def __post_init__(self):
-        try:  # a registry name or a formula (lec4_jax.formula), parsed once
-            m = model.get(self.model)
-        except InputError:
-            raise
-        except ValueError as e:
-            raise InputError(str(e), "model") from None
+        """Checks every field as the scripts check their flags: names among their choices,
+        counts whole numbers, numbers finite in the compute dtype; an :class:`InputError`
+        names the field."""
+        m = model_of(self.model)  # a registry name or a formula (lec4_jax.formula), parsed once
         object.__setattr__(self, "model", m)
+        for name in ("x64", "keep_history"):
+            if not isinstance(getattr(self, name), (bool, np.bool_)):
+                raise InputError(f"must be True or False, got {getattr(self, name)!r}", name)
+            object.__setattr__(self, name, bool(getattr(self, name)))
+        if self.init is not None and not isinstance(self.init, Mapping):
+            raise InputError(f"must be a mapping of parameter to value, such as "
+                             f"{dict(m.defaults)}, got {type(self.init).__name__}", "init")
         init = dict(m.defaults if self.init is None else self.init)
         model.check_params(m, init)
-        init = {k: float(init.get(k, m.defaults[k])) for k in m.params}
+        init = {k: check_value(init.get(k, m.defaults[k]), self.dtype, init_field(k))
+                for k in m.params}
         object.__setattr__(self, "init", init)
         for name, choices in (("optimizer", tuple(training.OPTIMIZERS)),
                               ("grad", grads.METHODS), ("loop", training.LOOPS)):
-            if getattr(self, name) not in choices:
-                raise InputError(f"{getattr(self, name)!r} is not one of {', '.join(choices)}",
-                                 name)
-        if int(self.epochs) < 1:
-            raise InputError(f"must be >= 1, got {self.epochs}", "epochs")
-        for name, value in init.items():
-            check_value(value, self.dtype, init_field(name))
-        check_value(self.learning_rate, self.dtype, "learning_rate", positive=True)
-        check_value(self.predict_x, self.dtype, "predict_x")
+            check_choice(getattr(self, name), choices, name)
+        object.__setattr__(self, "epochs", as_count(self.epochs, "epochs"))
+        for name, positive in (("learning_rate", True), ("predict_x", False)):
+            object.__setattr__(self, name, check_value(getattr(self, name), self.dtype, name,
+                                                       positive=positive))
 
     @property
     def dtype(self) -> np.dtype:

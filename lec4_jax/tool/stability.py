@@ -27,6 +27,8 @@ from typing import NamedTuple
 
 import numpy as np
 
+from lec4_jax.tool.data import as_count, check_array
+
 
 def epoch_factor(learning_rate, x) -> np.ndarray:
     """:math:`P(\\mathrm{lr})`, the factor one epoch of SGD multiplies ``w - w*`` by."""
@@ -98,7 +100,8 @@ def stable_learning_rates(x, max_windows: int = 256) -> StableRates:
       max_windows: how many gaps between consecutive poles to search. Each costs one pass over
         ``x`` when a tangent bound shows the whole gap is stable, about a hundred otherwise.
     """
-    c = 2 * np.asarray(x, np.float64).ravel() ** 2
+    max_windows = as_count(max_windows, "max_windows")
+    c = 2 * check_array(x, np.float64, "x").ravel() ** 2
     c = c[c > 0]
     if c.size == 0:  # no step changes w
         return StableRates([(0.0, float("inf"))], True)

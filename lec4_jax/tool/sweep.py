@@ -27,8 +27,9 @@ from jax.experimental import multihost_utils
 from jax.sharding import Mesh, NamedSharding
 from jax.sharding import PartitionSpec as P
 
+from lec4_jax import grads as grads_lib
 from lec4_jax import model as model_lib
-from lec4_jax.tool import data, training
+from lec4_jax.tool import data, limits, training
 
 # Models per chunk and device. On the CPU a chunk's parameters, learning rates and optimizer
 # state stay in cache; an accelerator takes far bigger chunks, so each kernel launch does more.
@@ -106,7 +107,15 @@ def best_fit(result: SweepResult) -> dict[str, float] | None:
 
 
 def learning_rates(lr_min: float, lr_max: float, num: int, spacing: str = "log") -> np.ndarray:
-    """``num`` learning rates from ``lr_min`` to ``lr_max``, log- or linearly spaced."""
+    """``num`` learning rates from ``lr_min`` to ``lr_max``, log- or linearly spaced; each
+    argument checked as ``sweep.py`` checks its flags (:class:`InputError` naming it)."""
+    lr_min = data.check_value(lr_min, np.float64, "lr_min", positive=True)
+    lr_max = data.check_value(lr_max, np.float64, "lr_max", positive=True)
+    num = data.as_count(num, "num", maximum=2**31 - 1)
+    limits.check_memory(8 * num, f"{num:,} learning rates", "num")
+    data.check_choice(spacing, ("log", "linear"), "spacing")
+    if lr_max < lr_min:
+        raise data.InputError(f"must be >= lr_min ({lr_min!r}), got {lr_max!r}", "lr_max")
     if spacing == "log":
         return np.geomspace(lr_min, lr_max, num)
     if spacing == "linear":
@@ -157,7 +166,8 @@ def init_points(model, inits) -> dict[str, np.ndarray]:
     if not isinstance(inits, dict):
         inits = {m.params[0]: inits}
     model_lib.check_params(m, inits)
-    axes = [np.asarray(inits.get(p, [m.defaults[p]]), np.float64).ravel() for p in m.params]
+    axes = [data.check_array(inits.get(p, [m.defaults[p]]), np.float64,
+                             model_lib.init_field(p)).ravel() for p in m.params]
     # np.meshgrid's "ij" product, built axis by axis: a formula may have more parameters than
     # an array may have dimensions (32 or 64)
     n = math.prod(len(a) for a in axes)
@@ -262,10 +272,11 @@ def train_grid(lrs, inits, x, y, *, epochs: int,
         copy to the host, no gathering across hosts).
       progress: ``progress(models_done, models)``, called as each chunk is copied out.
     """
-    dtype = np.dtype(dtype)
+    dtype, (epochs, unroll, chunk, x, y) = np.dtype(dtype), _checked(**locals())
     rule = training.Rule.of(model, grad, optimizer)
-    inits = {p: v.astype(dtype) for p, v in init_points(rule.model, inits).items()}
-    rates = np.asarray(lrs).ravel()  # as given: each chunk is cast to dtype as it is sent
+    inits = {p: data.check_array(v, dtype, model_lib.init_field(p))
+             for p, v in init_points(rule.model, inits).items()}
+    rates = _checked_rates(lrs, dtype)
     n_lr, n_w = len(rates), len(next(iter(inits.values())))
     devices = tuple(jax.devices() if devices is None else devices)
     on_cpu = devices[0].platform == "cpu"
@@ -294,6 +305,30 @@ def train_grid(lrs, inits, x, y, *, epochs: int,
         return result([np.asarray(c)[:n] for c in _gather(run(0))])
     kinds = [dtype] * (len(inits) + 1) + [bool]
     return result(_copied_out(run, starts, size * n_w, kinds, n, progress))
+
+
+def _checked(*, epochs, unroll, chunk, model, grad, optimizer, x, y, dtype, **_):
+    """:func:`train_grid`'s arguments checked as ``sweep.py`` checks its flags: counts whole,
+    names among their choices, data finite in ``dtype``; :class:`InputError` names the one."""
+    epochs, unroll = data.as_count(epochs, "epochs"), data.as_count(unroll, "unroll")
+    chunk = None if chunk is None else data.as_count(chunk, "chunk")
+    for name, value, choices in (("grad", grad, grads_lib.METHODS),
+                                 ("optimizer", optimizer, tuple(training.OPTIMIZERS))):
+        data.check_choice(value, choices, name)
+    data.model_of(model)
+    dtype = np.dtype(dtype)
+    x, y = data.check_array(x, dtype, "x"), data.check_array(y, dtype, "y")
+    limits.check_steps(epochs, len(x))
+    return epochs, unroll, chunk, x, y
+
+
+def _checked_rates(lrs, dtype) -> np.ndarray:
+    """The learning rates as given (float64; cast to ``dtype`` chunk by chunk), each finite in
+    ``dtype``: its two ends checked there, so a large grid is never copied whole."""
+    rates = data.check_array(lrs, np.float64, "lrs").ravel()
+    for edge in (rates.min(initial=0.0), rates.max(initial=0.0)):
+        data.check_value(float(edge), dtype, "lrs")
+    return rates
 
 
 def _chunk_rates(part: np.ndarray, size: int, dtype) -> np.ndarray:

@@ -1,9 +1,10 @@
 """Per-sample SGD on the lecture's model: one jitted update step, and the whole run.
 
 The run visits the samples in order, epoch after epoch, exactly as the lecture's PyTorch loop
-does. That loop is written once, :func:`scan_samples`: :func:`train` compiles it as one
-:func:`jax.lax.scan` (``loop="scan"``) or drives the same body, jitted, step by step from Python
-(``loop="python"``); both return the same :class:`History`. The sweep runs it too, vmapped.
+does. That loop is written once, :func:`scan_samples`; :func:`history` returns it as a
+:class:`History`, compiled as one :func:`jax.lax.scan` (``loop="scan"``: ``runs.run`` compiles
+the run and its summary as one program) or with the same body, jitted, driven step by step from
+Python (``loop="python"``); both give the same history. The sweep runs it too, vmapped.
 
 The learning rate is an argument of every function, never a closure constant, so ``jax.vmap`` can
 batch it.
@@ -65,11 +66,6 @@ def _optimizer_factory(name: str) -> Callable[[Any], optax.GradientTransformatio
         return OPTIMIZERS[name]
     except KeyError:
         raise ValueError(f"unknown optimizer {name!r}; choose from {sorted(OPTIMIZERS)}") from None
-
-
-def make_optimizer(name: str, learning_rate) -> optax.GradientTransformation:
-    """An optax optimizer by name. ``sgd`` applies the lecture's ``w - lr * grad``."""
-    return _optimizer_factory(name)(learning_rate)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -180,8 +176,8 @@ def scan_samples(params, x, y, learning_rate, *, epochs: int, rule: Rule,
                  python: bool = False):
     """The per-sample loop, written once: epoch after epoch, the samples in order.
 
-    ``train`` runs it fenced (the step compiles alike in the loop and alone); the sweep runs it
-    vmapped over models, unfenced and unrolled (``unroll`` steps fused into each loop
+    :func:`history` runs it fenced (the step compiles alike in the loop and alone); the sweep
+    runs it vmapped over models, unfenced and unrolled (``unroll`` steps fused into each loop
     iteration; several short epochs per iteration when an epoch has fewer samples). With
     ``python`` the same body is jitted and driven step by step from Python.
 
@@ -247,44 +243,6 @@ def sequential_device():
         return jax.devices()[0]
 
 
-def train(params, x, y, learning_rate, *, epochs: int,
-          model: model_lib.Model | str = model_lib.LECTURE, grad: str = "autodiff",
-          optimizer: str = "sgd", loop: str = "scan", keep_history: bool = True,
-          device=None) -> History:
-    """Trains per sample, in order, for ``epochs`` epochs.
-
-    Args:
-      params: the initial parameters, a dict such as ``{"w": 1.0}`` (see
-        :data:`lec4_jax.model.MODELS`).
-      x, y: 1-D arrays of samples, in the compute dtype.
-      learning_rate: a scalar, traced (not baked in), so it can be vmapped.
-      epochs: how many passes over the data.
-      model: a :class:`~lec4_jax.model.Model`, or its name in :data:`lec4_jax.model.MODELS`.
-      grad: one of :data:`lec4_jax.grads.METHODS`.
-      optimizer: one of :data:`OPTIMIZERS`.
-      loop: ``"scan"`` compiles the whole run as one ``lax.scan``; ``"python"`` calls the jitted
-        step once per step.
-      keep_history: with ``False`` the per-step fields are None (a long run then needs no
-        memory for them).
-      device: where to run (default: JAX's default device); see :func:`sequential_device`.
-
-    Returns:
-      The :class:`History` of the run.
-    """
-    x, y = jnp.asarray(x), jnp.asarray(y)
-    learning_rate = jnp.asarray(learning_rate, x.dtype)
-    params = jax.tree.map(lambda p: jnp.asarray(p, x.dtype), params)
-    if device is not None:
-        params, x, y, learning_rate = jax.device_put((params, x, y, learning_rate), device)
-    if loop not in LOOPS:
-        raise ValueError(f"unknown loop {loop!r}; choose from {LOOPS}")
-    options = dict(epochs=epochs, rule=Rule.of(model, grad, optimizer),
-                   keep_history=keep_history)
-    if loop == "python":
-        return history(params, x, y, learning_rate, python=True, **options)
-    return _train_compiled(params, x, y, learning_rate, **options)
-
-
 STATIC = ("epochs", "rule", "keep_history", "progress")  # of history()
 
 
@@ -302,9 +260,6 @@ def history(params, x, y, learning_rate, *, epochs, rule, keep_history, progress
     epoch_index = jnp.repeat(jnp.arange(epochs, dtype=jnp.int32), len(x))
     return History(epoch_index, jnp.tile(x, epochs), jnp.tile(y, epochs), *flat, epoch_loss,
                    first_bad, final)
-
-
-_train_compiled = jax.jit(history, static_argnames=STATIC)
 
 
 def diverged_at(history: History) -> int | None:
