@@ -42,6 +42,7 @@ from lec4_jax.grammar import (  # noqa: F401
     short,
     size,
     tree,
+    zero_in_float32,
 )
 from lec4_jax.symbolic import Expr
 from lec4_jax.tool.data import InputError, check_value
@@ -117,8 +118,9 @@ def _predict(order: list[Expr], params, x):
 
 def parse_init(text: str, model: model_lib.Model | str) -> dict[str, float]:
     """``"w=1,b=0"`` as ``{"w": 1.0, "b": 0.0}`` for the model's parameters; an unknown name,
-    not a number, a repeated name or a value not finite in float32 is a :class:`FormulaError`
-    with field ``init``.
+    not a number (ASCII only, as in a formula), a repeated name, a value not finite in float32
+    or a nonzero one that is 0 there (``1e-50``, refused in the formula's words) is a
+    :class:`FormulaError` with field ``init``.
 
     >>> parse_init("w=-0.5", "x*w + b")
     {'w': -0.5}
@@ -137,8 +139,8 @@ def parse_init(text: str, model: model_lib.Model | str) -> dict[str, float]:
                                f"parameters: {', '.join(m.params)})", "init")
         if name in out:
             raise FormulaError(f"{name} is given twice", "init")
-        try:
-            value = float(number)
+        try:  # ASCII only, as a formula's numbers: float() would also read '１' or '١'
+            value = float(number) if number.isascii() else float("?")
         except ValueError:
             raise FormulaError(f"{name}={short(number)!r}: not a number", "init") from None
         if not math.isfinite(value):
@@ -147,6 +149,9 @@ def parse_init(text: str, model: model_lib.Model | str) -> dict[str, float]:
             check_value(value, np.float32, "init")
         except InputError as e:
             raise FormulaError(f"{name}={number}: {e}", "init") from None
+        refusal = zero_in_float32(number, value)
+        if refusal:
+            raise FormulaError(f"{name}={short(number)}: {refusal}", "init")
         out[name] = value
     return out
 

@@ -114,12 +114,29 @@ def _number(node: ast.AST, text: str) -> float | None:
     except (InputError, OverflowError):
         piece = ast.get_source_segment(text, node) or str(value)
         raise FormulaError(f"the number {short(piece)} is not finite in float32") from None
-    if np.float32(value) == 0:
-        piece = ast.get_source_segment(text, node) or str(value)
-        if re.search(r"[1-9]", re.split(r"[eE]", piece)[0]):  # 1e-50, not 0 or 0e5
-            raise FormulaError(f"the number {short(piece)} is 0 in float32 (smallest: "
-                               f"{np.finfo(np.float32).smallest_subnormal:.6g})")
+    if np.float32(value) == 0:  # only then the piece as written (reading it costs a scan)
+        refusal = zero_in_float32(ast.get_source_segment(text, node) or str(value), value)
+        if refusal:
+            raise FormulaError(refusal)
     return sign * float(value)
+
+
+def zero_in_float32(piece: str, value: float) -> str | None:
+    """Why a number written as ``piece`` (``1e-50``, not ``0`` or ``0e5``) is refused: it is
+    not 0 but becomes 0 in float32; None for any other number. The formula's numbers and
+    ``--init``'s are refused in these words.
+
+    >>> zero_in_float32("1e-50", 1e-50)
+    'the number 1e-50 is 0 in float32 (smallest: 1.4013e-45)'
+    >>> zero_in_float32("0e5", 0.0) is None, zero_in_float32("1e-40", 1e-40) is None
+    (True, True)
+    """
+    with np.errstate(over="ignore"):  # beyond float32: inf, not 0 (refused elsewhere)
+        zero = np.float32(value) == 0
+    if not zero or not re.search(r"[1-9]", re.split(r"[eE]", piece)[0]):
+        return None
+    return (f"the number {short(piece)} is 0 in float32 (smallest: "
+            f"{np.finfo(np.float32).smallest_subnormal:.6g})")
 
 
 def _reject(node: ast.AST, text: str) -> FormulaError:
@@ -245,6 +262,7 @@ def tree(text: str) -> tuple[Expr, list[Expr], tuple[str, ...]]:
         else:
             raise _reject(node, text)
     (root,) = done
+    _check_constants(table.order)
     params = tuple(dict.fromkeys(n for *_, n in sorted(names) if n != "x"))
     if len(params) > MAX_PARAMS:
         raise FormulaError(f"the formula has {len(params)} parameters ({short(', '.join(params))}"
@@ -254,6 +272,25 @@ def tree(text: str) -> tuple[Expr, list[Expr], tuple[str, ...]]:
                            "(e.g. x*w + b)")
     return root, table.order, params
 
+
+
+def _check_constants(order: list[Expr]) -> None:
+    """Refuses a part made of numbers alone (``1e38*1e38``, ``log(-1)``, ``exp(100)``) whose
+    value is not finite in float32, the dtype the model computes in: as a literal beyond
+    float32 is refused, rather than a model that is inf or nan whatever its parameters."""
+    values: dict[int, np.float32] = {}
+    with np.errstate(all="ignore"):
+        for e in order:  # children before parents
+            if e.op == "num":
+                values[id(e)] = np.float32(e.value)
+            elif e.args and all(id(a) in values for a in e.args):
+                args = [values[id(a)] for a in e.args]
+                ops = symbolic.NUMPY_OPS
+                v = np.float32(ops["pow"](*args, e.value) if e.op == "pow" else ops[e.op](*args))
+                if not np.isfinite(v):
+                    raise FormulaError(f"the part {short(e.text)}, numbers alone, is "
+                                       f"{float(v)} in float32, not a finite number")
+                values[id(e)] = v
 
 
 def size(text: str) -> int:

@@ -5,13 +5,15 @@ every combination of the ``--<param>_init_values`` given (``--init``'s value, el
 default, for the others).
 
 Each model is trained exactly as ``scripts/train.py`` would train it (the same step), vmapped,
-chunked, and sharded over every visible device, on one host or several. Exit status: 0, or 2 for
-a bad flag, file, number or environment (docs/contract.md).
+chunked, and sharded over every visible device, on one host or several. Exit status: 0; 1 when
+the loss is not finite at any starting point (as train.py); 2 for a bad flag, file, number or
+environment (docs/contract.md).
 """
 
 import math
 import time
 
+import numpy as np
 from absl import flags
 
 import _cli
@@ -81,6 +83,19 @@ def _grid_axes(settings: Settings) -> tuple[dict[str, list[float]], int]:
     return inits, n_models
 
 
+def _fail_if_no_finite_start(m, inits, dataset, dtype) -> None:
+    """Exit 1, as train.py does, when the loss is not finite at any of the grid's starting
+    points: no config took a step, so there is nothing to measure or analyse."""
+    losses = sweep.start_losses(m, inits, dataset.x, dataset.y, dtype)
+    if np.isfinite(losses).any():
+        return
+    points = sweep.init_points(m, inits)
+    where = ("the starting point " + ", ".join(f"{p}={v[0]:g}" for p, v in points.items())
+             if len(losses) == 1 else f"every one of the {len(losses):,} starting points")
+    _cli.fail(f"every config diverged: the loss is not finite at {where}, before any step "
+              f"({report.NOT_FINITE_WHY}); nothing to measure", _cli.EXIT_FAILED)
+
+
 def main(_):
     from lec4_jax.tool import plots
 
@@ -114,7 +129,9 @@ def main(_):
                               progress=_cli.progress_line("model")
                               if _PROGRESS.value and long and lead else None)
     seconds = time.perf_counter() - start
-    rates = stability.for_model(m, dataset.x, float(lrs.max()), sweep.best_fit(result))
+    if result.diverged.all():
+        _fail_if_no_finite_start(m, inits, dataset, dtype)
+    rates = stability.for_model(m, dataset.x, float(lrs.max()), sweep.best_fit(result), dtype)
     extra = None  # for the plot: extra rates that trace each stable window and its edges
     extra_lrs = sweep.refined_rates(rates.intervals, lrs.min(), lrs.max()) if _PLOT.value else []
     if len(extra_lrs):  # every process takes part, as in the main grid

@@ -85,7 +85,7 @@ def main(_):
         out.commit("--html", lambda: stepthrough.page(run, _LANG.value))
     if run.diverged_at is not None:
         start = ("" if run.diverged_at else "the loss is not finite at the starting point, "
-                 "before any step (a log of a number <= 0, a division by zero, an overflow); ")
+                 f"before any step ({report.NOT_FINITE_WHY}); ")
         _cli.fail(f"{report.divergence_message(run)}; {start}"
                   f"{report.stability_note(dataset.x, settings)}", _cli.EXIT_FAILED)
     if not math.isfinite(run.loss_after):  # every step finite, the last one's loss is not

@@ -231,6 +231,8 @@ def test_init_is_the_registry_flags_other_spelling(servers, tmp_path):
     (["--model=x*w", "--init=w=one"], "--init: "),                   # not a number
     (["--model=x*w", "--init=w=1,w=2"], "--init: "),                 # repeated
     (["--model=x*w", "--init=w=inf"], "--init: "),                   # not finite
+    (["--model=x*w", "--init=w=１"], "--init: w='１': not a number"),  # not ASCII
+    (["--model=x*w", "--init=w=1e-50"], "--init: w=1e-50: the number 1e-50 is 0 in float32"),
     (["--model=x*w + b", "--init=w=2", "--w_init=3"], "--init: "),   # set twice
     (["--model=x*v", "--w_init=2"], "--w_init: "),                   # not this model's
 ])
@@ -262,6 +264,7 @@ BAD = [
     "linaer",                            # a registry name mistyped: not a constant model
     "x*exp",                             # a function used as a name
     "x*w; import os",                    # two statements
+    "1e38*1e38*w",                       # numbers alone beyond float32
 ]
 
 
@@ -367,13 +370,41 @@ def test_sweep_a_formula_of_the_most_parameters_allowed(servers, tmp_path):
 
 
 def test_sweep_where_every_rate_diverges_says_none_is_stable_not_nan(servers, tmp_path):
-    # log(x*w - 10) is nan at the start at every rate: "the largest stable one below it nan"
-    code, out, err = run(servers, "sweep.py", ["--model=log(x*w - 10)", "--num_lr=3",
-                                               "--epochs=1"], tmp_path)
+    # every rate outside x*w's stable windows on the lecture's data ((0, 0.204) or
+    # (0.477, 0.519)): it said "the largest stable one below it nan"
+    code, out, err = run(servers, "sweep.py", ["--model=x*w", "--num_lr=3", "--lr_min=0.3",
+                                               "--epochs=3"], tmp_path)
     assert code == 0, err
     (line,) = [x for x in out.splitlines() if x.startswith("measured:")]
     assert line.startswith("measured: 3 of 3 configs diverged") and "nan" not in line
     assert line.endswith("and no smaller one is stable")
+
+
+@pytest.mark.parametrize("args, where", [
+    (["--model=log(x*w)", "--init=w=-1"], "the starting point w=-1,"),
+    (["--model=log(x*w)", "--w_init_values=-1,-2"], "every one of the 2 starting points,"),
+    (["--model=log(x*w - 10)"], "the starting point w=1,")])
+def test_sweep_from_a_start_where_the_loss_is_not_finite_fails_as_train_does(servers, tmp_path,
+                                                                             args, where):
+    # log(x*w) at w=-1: every config diverges before any step, nothing to measure or analyse.
+    # That was exit 0 and "not analysed"; now one line and exit 1, as train.py's run from
+    # there (test_a_formula_that_blows_up_ends_as_a_diverging_run), and no --output left.
+    code, out, err = run(servers, "sweep.py", [*args, "--num_lr=3",
+                                               "--epochs=1", "--output=s.csv"], tmp_path)
+    assert code == 1 and out == "", err
+    (line,) = err.splitlines()
+    assert line == (f"sweep.py: error: every config diverged: the loss is not finite at {where} "
+                    "before any step (a log of a number <= 0, a division by zero, an overflow); "
+                    "nothing to measure"), line
+    assert not (tmp_path / "work" / "s.csv").exists()
+
+
+def test_sweep_with_one_finite_start_among_non_finite_ones_runs(servers, tmp_path):
+    # w=-1 diverges at once, w=2 trains: the sweep measures both and exits 0
+    code, out, err = run(servers, "sweep.py", ["--model=log(x*w)", "--w_init_values=-1,2",
+                                               "--num_lr=2", "--epochs=1"], tmp_path)
+    assert code == 0, err
+    assert "measured: 2 of 4 configs diverged" in out
 
 
 def test_a_run_whose_final_mean_loss_overflows_ends_as_a_diverging_run(servers, tmp_path):

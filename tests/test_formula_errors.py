@@ -79,6 +79,13 @@ CLASSES = {
         ("10**400*w", "exponent 400"), ("1e999*w", "the number 1e999 is not finite in float32"),
         ("1e39*w", "1e39 is not finite in float32"), ("1e-50*w", "1e-50 is 0 in float32"),
         ("9" * 400 + "*w", "not finite in float32"),
+        # a part of numbers alone that overflows or is undefined in float32 (the compute
+        # dtype; 1e38*1e38 and exp(100) are finite in float64): refused as a literal is
+        ("1e38*1e38*w", "the part 1e+38*1e+38, numbers alone, is inf in float32"),
+        ("exp(100)*x*w", "the part exp(100), numbers alone, is inf in float32"),
+        ("w + log(-1)", "the part log(-1), numbers alone, is nan in float32"),
+        ("x*w/(1/0)", "the part 1/0, numbers alone, is inf in float32"),
+        ("-(1e20**2)*w", "the part 1e+20**2, numbers alone, is inf"),
         ("x*" * 60 + "w", None), ("(" * 51 + "w" + ")" * 51, "brackets nest more than 50"),
         ("w+" * 2500 + "w", "characters long; at most 5000"),
         ("w*" * 1001 + "w", "more than 2000 parts"), ("-" * 4999 + "w", "is not a formula"),
@@ -112,11 +119,26 @@ def test_every_class_of_bad_formula_is_one_line_naming_the_piece(kind, text, wan
     ("w=1e39", "not finite in float32"), ("w", "'w' is not name=value"),
     ("w=1,,b=2", "'' is not name=value"), ("=1", "'=1' is not name=value"),
     ("w=0x10", "not a number"), ("w=1=2", "not a number"),
+    # ASCII numbers only, as in a formula (Python's float() reads full-width and Arabic-Indic
+    # digits); a nonzero number that is 0 in float32, refused as the formula's 1e-50 is
+    ("w=１", "w='１': not a number"), ("w=١", "not a number"), ("w=1.５", "not a number"),
+    ("w=1e-50", "w=1e-50: the number 1e-50 is 0 in float32 (smallest: 1.4013e-45)"),
+    ("w=-1e-400", "the number -1e-400 is 0 in float32"),
 ])
 def test_a_bad_init_is_one_line_with_field_init(text, want):
     with pytest.raises(FormulaError) as e:
         formula.parse_init(text, "x*w + b")
     assert want in str(e.value) and e.value.field == "init"
+
+
+def test_init_and_a_formula_refuse_a_number_lost_in_float32_in_the_same_words():
+    with pytest.raises(FormulaError) as in_formula:
+        formula.parse("1e-50*x*w")
+    with pytest.raises(FormulaError) as in_init:
+        formula.parse_init("w=1e-50", "x*w")
+    assert str(in_init.value) == "w=1e-50: " + str(in_formula.value)
+    # what float32 keeps stays: 0 written as 0 or 0e5, and the subnormal 1e-40
+    assert formula.parse_init("w=0e5,b=1e-40", "x*w + b") == {"w": 0.0, "b": 1e-40}
 
 
 def test_no_formula_is_ever_run(monkeypatch):
@@ -141,9 +163,10 @@ def test_no_formula_is_ever_run(monkeypatch):
 
 def test_a_formula_that_blows_up_computes_inf_or_nan_and_raises_nothing():
     # log of a negative number, a division by zero, an overflow: numbers, for the CLI to call
-    # a divergence; never Python's ZeroDivisionError or OverflowError
-    for text in ("log(x - 2)*w", "w/(x - 1)", "w + 1/0", "(2**64)**64*w", "exp(1000)*w",
-                 "(x - 3)**0.5*w"):
+    # a divergence; never Python's ZeroDivisionError or OverflowError (a part of numbers alone
+    # that does so, w + 1/0, is refused at parse: "out of bounds" above)
+    for text in ("log(x - 2)*w", "w/(x - 1)", "w + 1/(x - 1)", "(x*2**64)**64*w",
+                 "exp(1000*x)*w", "(x - 3)**0.5*w"):
         m = formula.parse(text)
         for method in grads.METHODS:
             loss, g = grads.loss_and_grad(m, method)({"w": np.float32(1.0)}, np.float32(1.0),

@@ -274,3 +274,18 @@ def test_exact_hits_sit_on_a_floor_that_a_log_axis_can_show():
         assert ax.get_ylim()[0] <= exact[0] < ax.get_ylim()[1]
         if len(inits) > 1:
             assert exact[0] < labelled(ax, "w_init=1").get_ydata().min()
+
+
+@pytest.mark.parametrize("formula, shape", [
+    ("x*w", "parabola"), ("(x + x**2)*w", "parabola"),
+    ("log(x*w)", "loss curve"), ("x*w**2", "loss curve"), ("sigmoid(x*w)", "loss curve")])
+def test_the_landscape_calls_a_samples_loss_a_parabola_only_where_it_is_one(formula, shape):
+    # Each sample's loss (f(x) w - y)^2 is a parabola in w only where the model is linear in
+    # its parameter (has_least_squares); log(x*w) or x*w**2 gives some other curve. The legend
+    # says which, from the model's capability.
+    run = runs.run(Settings(model=formula, epochs=2), *LECTURE)
+    target = {"w": 1.0} if run.model.has_least_squares else None
+    ax = plots.landscape_figure(run, *LECTURE, target, "t").axes[0]
+    (note,) = [t.get_text() for t in ax.texts if t.get_text().startswith("each dot")]
+    assert f"on its sample's {shape};" in note
+    assert ("parabola" in note) == (shape == "parabola")

@@ -325,3 +325,26 @@ def test_a_linearised_two_parameter_formula_matches_brute_force_training_near_it
 
     assert distance(edge * 0.98) < 1e-6
     assert not distance(edge * 1.02) < 1e-3
+
+
+@pytest.mark.parametrize("text, x, dtype, why", [
+    # 1/(x - x): the feature is inf at every input; that said "the inputs' squares are beyond
+    # float64's range"
+    ("w/(x - x)", [1.0, 2.0], np.float32, "is not finite at some input: a division by zero"),
+    ("log(x)*w", [0.0, 2.0], np.float64, "is not finite at some input"),
+    # x**40 at 10 is 1e40: finite in float64, where it gave "(0, 1e-80) (analytic)", but inf
+    # in float32, where the model computes: its loss is inf at every learning rate
+    ("x**40*w", [1.0, 10.0], np.float32, "overflows float32 at some input"),
+])
+def test_features_not_finite_in_the_compute_dtype_are_not_analysed_and_say_so(text, x, dtype,
+                                                                              why):
+    rates = stability.for_model(text, x, 1.0, dtype=dtype)
+    assert (rates.method, rates.intervals) == ("not analysed", [])
+    assert rates.why.startswith("the model's slope in its parameters ") and why in rates.why
+    assert "squares" not in rates.why
+
+
+def test_features_finite_in_the_compute_dtype_are_analysed_as_before():
+    # the same x**40*w in float64 (--x64): analysed exactly, lr < 1/(2 * 1e80)
+    rates = stability.for_model("x**40*w", [10.0], 1.0, dtype=np.float64)
+    assert rates.method == "analytic" and rates.intervals[0][1] == pytest.approx(0.5e-80)

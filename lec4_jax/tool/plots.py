@@ -355,7 +355,7 @@ def mean_loss(model, x, y, target: dict[str, float] | None, grids: dict[str, np.
     return out
 
 
-MAX_CURVES = 8  # samples' parabolas drawn on a linear landscape; the first distinct ones
+MAX_CURVES = 8  # samples' loss curves drawn on a one-parameter landscape: the first distinct
 
 
 def _loss64(m, params, x, y) -> np.ndarray:
@@ -367,8 +367,8 @@ def _loss64(m, params, x, y) -> np.ndarray:
 
 
 def _sample_curves(ax, m, x, y, grid) -> dict:
-    """Each distinct sample's parabola (x_i w − y_i)², the first :data:`MAX_CURVES` of them in
-    the data's order; their colours by sample."""
+    """Each distinct sample's loss curve (the parabola (x_i w − y_i)² for the lecture's model),
+    the first :data:`MAX_CURVES` of them in the data's order; their colours by sample."""
     pairs, first = np.unique(np.stack([x, y], axis=1), axis=0, return_index=True)
     colors = {}
     for xi, yi in pairs[np.argsort(first)][:MAX_CURVES]:
@@ -411,8 +411,15 @@ def _curve_landscape(ax, m, h, n, x, y, target):
     ax.set_xlabel(p)
     ax.set_ylabel("loss")
     ax.legend(loc="upper center", fontsize=8)
-    ax.text(0.01, 0.01, "each dot: w before a step, on its sample's parabola;\nits tick: the "
-            "tangent, slope = that step's gradient", transform=ax.transAxes, fontsize=8)
+    ax.text(0.01, 0.01, f"each dot: {p} before a step, on {_sample_curve_words(m)};\nits "
+            "tick: the tangent, slope = that step's gradient", transform=ax.transAxes,
+            fontsize=8)
+
+
+def _sample_curve_words(m) -> str:
+    """What each sample's loss is along the model's one parameter: a parabola where the model is
+    w·f(x) (:attr:`Model.has_least_squares`), any other curve otherwise (log(x*w), x*w**2)."""
+    return "its sample's parabola" if m.has_least_squares else "its sample's loss curve"
 
 
 def _contour_landscape(ax, m, h, n, x, y, target):

@@ -18,6 +18,9 @@ import numpy as np
 
 from lec4_jax.walkthrough import fmt  # noqa: F401 (written once, in the lesson)
 
+# Why a loss may not be finite before any step: what train.py and sweep.py say about it
+NOT_FINITE_WHY = "a log of a number <= 0, a division by zero, an overflow"
+
 
 def finite_steps(run) -> int:
     """Steps of the history before the first non-finite one: every one when there is none
@@ -144,7 +147,8 @@ def stability_note(x, settings) -> str:
     """Which learning rates plain SGD is stable for on inputs ``x`` (see :mod:`stability`)."""
     from lec4_jax.tool import stability
 
-    rates = stability.for_model(settings.model, x, 4 * settings.learning_rate)
+    rates = stability.for_model(settings.model, x, 4 * settings.learning_rate,
+                                dtype=settings.dtype)
     note = (f"with this data, plain SGD's stable learning rates are {stable_spans(rates)}"
             if rates.method == "not analysed" else
             f"with this data, plain SGD is stable for learning rates in {stable_spans(rates)} "

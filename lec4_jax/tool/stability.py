@@ -247,7 +247,8 @@ def linearised_features(model, x, at: dict[str, float]) -> np.ndarray:
         return np.stack([np.asarray(jac[p], np.float64) for p in m.params], axis=1)
 
 
-def for_model(model, x, lr_max: float, at: dict[str, float] | None = None) -> StableRates:
+def for_model(model, x, lr_max: float, at: dict[str, float] | None = None,
+              dtype=np.float64) -> StableRates:
     """The stable learning rates of plain per-sample SGD on ``model`` (a
     :class:`~lec4_jax.model.Model` or its name) with inputs ``x``: exact for a model of one
     feature, the lecture's (:func:`stable_learning_rates`), else numerical up to ``lr_max``
@@ -256,7 +257,14 @@ def for_model(model, x, lr_max: float, at: dict[str, float] | None = None) -> St
     model not linear in its parameters unless ``at`` gives a fit to linearise it at
     (:func:`linearised_features`; then numerical, and the method says where), beyond
     :data:`NUMERICAL_MAX_SAMPLES` samples, or when a squared input or feature norm lies
-    outside :data:`SQUARES` (its square, or the step it causes, overflows float64)."""
+    outside :data:`SQUARES` (its square, or the step it causes, overflows float64). A model
+    whose features (dy_hat/d(each parameter)) are not finite at some input, in float64 or in
+    the compute ``dtype`` (``w/(x - x)``; ``x**40*w`` at x = 10 in float32), is not analysed
+    either, and ``why`` says so: its loss there is not finite whatever the learning rate.
+
+    >>> for_model("x**40*w", [10.0], 1.0, dtype=np.float32).why
+    "the model's slope in its parameters overflows float32 at some input"
+    """
     from lec4_jax import model as model_lib
 
     m = model_lib.get(model)
@@ -264,6 +272,14 @@ def for_model(model, x, lr_max: float, at: dict[str, float] | None = None) -> St
     if m.has_least_squares:
         with np.errstate(all="ignore"):
             phi = np.stack(m.features(np.asarray(x, np.float64).ravel()), axis=1)
+            in_dtype = phi.astype(dtype)
+        if not np.isfinite(phi).all():
+            return StableRates([], False, "not analysed", "the model's slope in its parameters "
+                               "is not finite at some input: a division by zero, a log of a "
+                               "number <= 0 or an overflow")
+        if not np.isfinite(in_dtype).all():
+            return StableRates([], False, "not analysed", "the model's slope in its parameters "
+                               f"overflows {np.dtype(dtype).name} at some input")
     elif at is None or not all(np.isfinite(at[p]) for p in m.params):
         return StableRates([], False, "not analysed", m.why_no_least_squares)
     else:  # no closed form: SGD linearised at ``at`` (a fit), its stable rates found numerically

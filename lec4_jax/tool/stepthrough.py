@@ -372,7 +372,7 @@ def _health(run, f) -> dict:
 
         s = run.settings
         x = np.asarray(run.history.x[:run.num_samples], np.float64)
-        rates = stability.for_model(s.model, x, 4 * s.learning_rate)
+        rates = stability.for_model(s.model, x, 4 * s.learning_rate, dtype=s.dtype)
         spans = " ∪ ".join(f"({lo:.6g}, {hi:.6g})" for lo, hi in rates.intervals) or "∅"
         out["stable"] = {"spans": spans + ("" if rates.complete else " …"),
                          "analysed": rates.method != "not analysed", "why": rates.why}

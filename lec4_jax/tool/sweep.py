@@ -179,6 +179,22 @@ def init_points(model, inits) -> dict[str, np.ndarray]:
     return points
 
 
+def start_losses(model, inits, x, y, dtype=jnp.float32) -> np.ndarray:
+    """The mean loss over the data at each of the grid's initial points (:func:`init_points`),
+    in ``dtype``: from a point where it is not finite (``log(x*w)`` at ``w=-1``) every config
+    diverges before its first step, whatever its learning rate.
+
+    >>> start_losses("x*w", {"w": [1.0, 2.0]}, [1.0, 2.0, 3.0], [2.0, 4.0, 6.0]).tolist()
+    [4.6666669845581055, 0.0]
+    """
+    dtype = np.dtype(dtype)
+    m = model_lib.get(model)
+    points = {p: v.astype(dtype) for p, v in init_points(m, inits).items()}
+    one = functools.partial(training.mean_loss, x=np.asarray(x, dtype), y=np.asarray(y, dtype),
+                            model=m, in_order=True)
+    return np.asarray(jax.jit(lambda pts: jax.lax.map(one, pts, batch_size=4096))(points))
+
+
 def _train_one(params, lr, x, y, *, rule, epochs, unroll):
     """One model: :func:`lec4_jax.tool.training.scan_samples`, the loop train.py runs, unfenced
     and unrolled (one pass over a chunk's models does several steps per load and store)."""
