@@ -27,7 +27,7 @@ from lec4_jax import model as model_lib
 from lec4_jax.tool.data import InputError
 from lec4_jax.tool.report import fmt, steps_shown
 
-MAX_STEPS = 20_000  # 0.26 kB a step (linear) to 0.49 kB (quadratic): a page of 5 to 10 MB
+MAX_STEPS = 20_000  # 0.29 kB a step (linear) to 0.52 kB (quadratic): a page of 6 to 10 MB
 TOLERANCE = 1e-3  # the quiz: within 0.1 % of JAX's number, or of the step's largest gradient
 
 
@@ -38,7 +38,7 @@ def labels(lang: str) -> dict[str, str]:
 
 def check_size(steps: int) -> None:
     if steps > MAX_STEPS:
-        raise InputError(f"the page holds at most {MAX_STEPS:,} steps (0.26 to 0.49 kB each); this "
+        raise InputError(f"the page holds at most {MAX_STEPS:,} steps (0.29 to 0.52 kB each); this "
                          f"run has {steps:,}: train fewer epochs or samples", "html")
 
 
