@@ -185,7 +185,9 @@ def test_the_formula_x_w_trains_as_the_registrys_linear_bit_for_bit(jit):
 @pytest.mark.skipif(platform.machine() not in ("x86_64", "AMD64"), reason="an x86 ISA flag")
 def test_jitted_polynomial_formulas_without_fma_are_bit_exact():
     cases = list(POLYNOMIAL.items())
-    env = dict(os.environ, XLA_FLAGS="--xla_cpu_max_isa=AVX", JAX_PLATFORMS="cpu")
+    env = dict(os.environ, XLA_FLAGS="--xla_cpu_max_isa=AVX", JAX_PLATFORMS="cpu",
+               PYTHONPATH=os.pathsep.join(filter(None, [os.path.dirname(__file__),
+                                                        os.environ.get("PYTHONPATH")])))
     proc = subprocess.run([sys.executable, "-c", _SCRIPT, json.dumps(cases)], check=True,
                           capture_output=True, text=True, env=env)
     for (text, c), got in zip(cases, json.loads(proc.stdout)):
