@@ -183,5 +183,3 @@ def sample(nodes: int = 1000) -> str:
             return " + ".join(terms)
     raise AssertionError("unreachable")  # pragma: no cover
 
-
-bench_formula = sample  # the name scripts/_bench_formula.py times the parser with

@@ -64,10 +64,10 @@ def sweep_pair(num_models: int, repeats: int) -> tuple[float, float]:
 
 
 def long_formula(nodes: int = PARSE_NODES) -> str:
-    """A valid formula of about ``nodes`` nodes (:func:`lec4_jax.formula.bench_formula`)."""
+    """A valid formula of about ``nodes`` nodes (:func:`lec4_jax.formula.sample`)."""
     from lec4_jax import formula
 
-    return formula.bench_formula(nodes)
+    return formula.sample(nodes)
 
 
 def parse_seconds(text: str, repeats: int) -> float:
