@@ -700,3 +700,33 @@ def test_the_step_axis_is_spaced_by_the_smallest_round_number_for_four_parts():
         want = next(n for n in round_numbers if n >= last / 4)
         assert stepthrough._step_spacing(last) == want, last
     assert stepthrough._step_spacing(32) == 10
+
+
+def test_a_step_where_the_walk_and_jax_grad_disagree_is_named(monkeypatch):
+    # The page names the steps where the handwritten walk's dloss/dparameter differs from
+    # jax.grad's: here step 4, on one parameter of two (b), planted into jax.grad's side.
+    walks = stepthrough._walks
+
+    def planted(model, params, x, y):
+        *rest, want = walks(model, params, x, y)
+        want = {k: np.array(v) for k, v in want.items()}
+        want["b"][4] += 1
+        return (*rest, want)
+
+    monkeypatch.setattr(stepthrough, "_walks", planted)
+    data = embedded(stepthrough.page(runs.run(Settings(model="affine"), *LECTURE)))
+    assert len(data["steps"]) == 60 and data["disagree"] == [4]
+
+
+@pytest.mark.parametrize("formula, node, local", [
+    # a sum of two calls is bracketed as a denominator, as one call is not
+    ("x/(exp(w) + exp(b))", "y_hat", ["1/(exp(w) + exp(b))", "−x/(exp(w) + exp(b))²"]),
+    ("x/exp(w)", "y_hat", ["1/exp(w)", "−x/exp(w)²"]),
+    ("log(exp(w)*exp(x))*b", "log(exp(w)*exp(x))", ["1/(exp(w)*exp(x))"]),
+    ("log(sigmoid(x*w))", "y_hat", ["1/sigmoid(x*w)"]),
+    ("(exp(w)*x)**3", "y_hat", ["3·(exp(w)*x)^2"]),
+])
+def test_each_local_gradient_brackets_an_operand_of_more_than_one_term(formula, node, local):
+    run = runs.run(Settings(model=formula, epochs=1), *LECTURE)
+    data = embedded(stepthrough.page(run))
+    assert data["nodes"][node_index(data)[node]]["local"] == local

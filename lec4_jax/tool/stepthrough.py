@@ -166,10 +166,26 @@ def _layout(nodes) -> dict[str, tuple[int, int]]:
 # d(node)/d(each input) as the page writes it (the quiz's hint, the explanation), for every op
 # the engine records: one text per input, constants included (the page drops theirs).
 def _operand(name: str) -> str:
-    """A node's name as an operand of ``/`` or a power: bracketed unless one name or call."""
-    call = name[:1].isalpha() and name.endswith(")") and name.find("(") > 0 \
-        and name[:name.find("(")].isidentifier()
-    return name if name.isidentifier() or call else f"({name})"
+    """A node's name as an operand of ``/`` or a power: bracketed unless one name or one call
+    (``exp(w)``; ``exp(w) + exp(b)`` is two calls and is bracketed).
+
+    >>> [_operand(n) for n in ("w", "exp(w)", "x*w", "exp(w) + exp(b)")]
+    ['w', 'exp(w)', '(x*w)', '(exp(w) + exp(b))']
+    """
+    return name if name.isidentifier() or _one_call(name) else f"({name})"
+
+
+def _one_call(name: str) -> bool:
+    """Whether ``name`` is a function's name and one bracket that closes at its end."""
+    head, bracket, _ = name.partition("(")
+    if not (bracket and head.isidentifier()):
+        return False
+    depth = 0
+    for end, c in enumerate(name[len(head):], len(head)):
+        depth += (c == "(") - (c == ")")
+        if depth == 0:
+            return end == len(name) - 1
+    return False
 
 
 _LOCAL_RULES = {
@@ -274,7 +290,8 @@ def _charts(steps, names, params, dtype) -> dict:
         out[chart] = {"lo": lo, "hi": hi if hi > lo else lo + 1, "ticks": ticks}
     last = len(steps) - 1
     spacing = _step_spacing(last)
-    ticks = [t for t in range(0, last + 1, spacing) if t == 0 or last - t >= spacing / 2]
+    # 0 is kept by the test too: spacing < last unless there is one step, and that one is last
+    ticks = [t for t in range(0, last + 1, spacing) if last - t >= spacing / 2]
     out["step_ticks"] = [str(t) for t in sorted({*ticks, last})]
     return out
 
@@ -284,9 +301,9 @@ LOG_SPAN = 1e3  # a loss spanning three decades or more is drawn on a log axis
 
 def _log_axis(lo: float, hi: float) -> dict:
     """A log axis from the power of ten at or below ``lo`` to the one at or above ``hi``, ticks
-    at powers of ten (every k-th decade, at most 5 ticks)."""
+    at powers of ten (every k-th decade, at most 5 ticks). The caller's ``hi`` is at least
+    ``LOG_SPAN`` times ``lo``: three decades or more."""
     a, b = math.floor(math.log10(lo)), math.ceil(math.log10(hi))
-    b = max(b, a + 1)
     every = max(1, math.ceil((b - a) / 4))
     b = a + every * math.ceil((b - a) / every)  # the last tick at or above hi
     ticks = [f"1e{k}" if k else "1" for k in range(a, b + 1, every)]
@@ -349,6 +366,9 @@ def _optimizer_state(run, n: int) -> dict[str, dict[str, np.ndarray]]:
         _, carry = opt.update(pg[1], carry, pg[0])
         return carry, carry
 
+    # equivalent mutant (NumberReplacer): optax's init takes the parameters' shapes and dtypes,
+    # not their values: every state kept here (trace, mu, nu, sum_of_squares, count) starts at
+    # zero or at the rule's constant.
     first = {k: v[0] for k, v in params.items()}
     with np.errstate(all="ignore"):
         _, states = jax.device_get(jax.lax.scan(body, opt.init(first), (params, grads)))
