@@ -314,6 +314,9 @@ def join_guarded(join, what: str) -> None:
         try:
             _, status = os.waitpid(pid, 0)
             break
+        # equivalent mutant (ExceptionReplacer): never raised since PEP 475: os.waitpid goes on
+        # waiting by itself after a signal whose handler returns, as _on_signal does here; one
+        # that raises ends the wait with its own exception.
         except InterruptedError:
             continue
     joined = os.read(ready_r, 1) == b"1"

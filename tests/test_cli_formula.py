@@ -234,12 +234,17 @@ def test_init_is_the_registry_flags_other_spelling(servers, tmp_path):
     (["--model=x*w", "--init=w=１"], "--init: w='１': not a number"),  # not ASCII
     (["--model=x*w", "--init=w=1e-50"], "--init: w=1e-50: the number 1e-50 is 0 in float32"),
     (["--model=x*w + b", "--init=w=2", "--w_init=3"], "--init: "),   # set twice
+    (["--model=x*w + b", "--init=b=2,w=1", "--w_init=3", "--b_init=1"],
+     "--init: sets b, and so does --b_init: give it once"),          # two set twice: the first
     (["--model=x*v", "--w_init=2"], "--w_init: "),                   # not this model's
 ])
 def test_a_bad_init_is_one_line(servers, tmp_path, script, args, start):
     if script == "sweep.py" and args[-1] == "--w_init=3":
         args = [*args[:-1], "--w_init_values=3"]
         start = "--init: "
+    if script == "sweep.py" and args[-1] == "--b_init=1":  # sweep.py's flags take lists
+        args = [*args[:2], "--w_init_values=3", "--b_init_values=1"]
+        start = start.replace("--b_init", "--b_init_values")
     if script == "sweep.py" and args[-1] == "--w_init=2":
         args, start = [args[0], "--w_init_values=2"], "--w_init_values: "
     one_line(*run(servers, script, args, tmp_path), script, start)

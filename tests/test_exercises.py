@@ -67,8 +67,11 @@ def test_a_blank_is_not_answered_yet():
     for blank in (None, ..., {"w": None, "b": None}):
         verdict = exercises.check("bias", blank, "en")
         assert verdict.status == "blank" and not verdict.ok
-        assert verdict.startswith("not answered yet: ")
+        assert verdict.startswith("not answered yet: write a dict, {\"w\": ..., \"b\": ...}, ")
     assert exercises.check("lecture_x2", None, "ko").startswith("아직 답을 적지 않았습니다")
+    # one number wanted: the blank asks for a number, not a dict
+    assert exercises.check("lecture_x2", ..., "en").startswith(
+        "not answered yet: write one number, such as -1.5, in place of ...")
 
 
 def test_a_partial_answer_or_a_lone_number_for_several_parameters():

@@ -151,3 +151,40 @@ def test_error_warning_filters_become_default_and_the_others_keep_their_order():
                           text=True, env=BASE_ENV, timeout=60)
     assert (proc.returncode, proc.stderr) == (0, "")
     assert proc.stdout == "['shown once', 'always', 'always']\n"
+
+
+def test_a_progress_line_says_how_far_in_whole_percent(capfd, monkeypatch):
+    import _cli
+
+    monkeypatch.setattr(sys, "argv", ["train.py"])
+    report = _cli.progress_line("epoch")
+    for done, total in ((5_000, 100_000), (2, 3), (100_000, 100_000), (0, 0)):
+        report(done, total)
+    assert capfd.readouterr() == ("", "train.py: epoch 5,000 of 100,000 (5%)\n"
+                                  "train.py: epoch 2 of 3 (66%)\n"
+                                  "train.py: epoch 100,000 of 100,000 (100%)\n"
+                                  "train.py: epoch 0 of 0 (0%)\n")
+
+
+_LEAVE = """
+import sys
+sys.path.insert(0, sys.argv[1])
+import _cli
+import jax
+sys.argv = ["sweep.py"]
+def gone():
+    raise RuntimeError("the coordinator is gone")
+jax.process_count = lambda: 2
+jax.distributed.shutdown = gone
+print("swept", flush=True)
+_cli._exit_now({code})
+"""
+
+
+def test_a_multi_host_run_whose_cluster_is_gone_at_its_end_exits_with_its_own_code():
+    # Leaving the cluster is best effort: a coordinator already gone changes neither the code
+    # nor the output.
+    for code in (0, 1):
+        proc = subprocess.run([sys.executable, "-c", _LEAVE.format(code=code), str(SCRIPTS)],
+                              capture_output=True, text=True, env=BASE_ENV, timeout=60)
+        assert (proc.returncode, proc.stdout, proc.stderr) == (code, "swept\n", "")
