@@ -51,6 +51,7 @@ def grad_by_hand(w, x, y):
     y_hat = x * w                       # forward:  y_hat = x * w
     s = y_hat - y                       #           s = y_hat - y       (loss = s * s)
     dloss_ds = s + s                    # backward: d(s*s)/ds = s + s   (s feeds the product twice)
+    # equivalent mutant (ReplaceBinaryOperator_Mul_Div): times 1.0 and over 1.0 are both exact
     dloss_dyhat = dloss_ds * 1.0        #           ds/dy_hat = 1
     return dloss_dyhat * x              #           dy_hat/dw = x, so dloss/dw = 2x(xw - y)
 

@@ -147,7 +147,7 @@ LINEAR = Model(name="linear", params=("w",), predict=_linear, closed_form=_linea
                features=lambda x: [x])
 AFFINE = Model(name="affine", params=("w", "b"), predict=_affine, closed_form=_affine_grads,
                formula="y_hat = x*w + b", defaults={"w": 1.0, "b": 0.0},
-               example=(1.0, 2.0, {"w": 1.0, "b": 2.0}),  # the lecture's bias exercise
+               example=(1.0, 2.0, {"w": 1.0, "b": 2.0}),  # s = 1 + 2 - 2 = 1
                features=lambda x: [x, np.ones_like(x)])
 QUADRATIC = Model(name="quadratic", params=("w2", "w1", "b"), predict=_quadratic,
                   closed_form=_quadratic_grads, formula="y_hat = x^2*w2 + x*w1 + b",

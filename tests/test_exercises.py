@@ -8,6 +8,7 @@ from decimal import Decimal
 from fractions import Fraction
 
 import jax
+import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -77,7 +78,15 @@ def test_a_blank_is_not_answered_yet():
 def test_a_partial_answer_or_a_lone_number_for_several_parameters():
     assert exercises.check("bias", {"w": 6.0}, "en") == (
         'give a value for b too, as {"w": ..., "b": ...}')
-    assert exercises.check("bias", 3.0, "en").status == "wrong"
+    assert exercises.check("bias", 3.0, "en") == (
+        'this graph has several parameters: give one value for each, as {"w": ..., "b": ...}')
+
+
+def test_an_answer_is_quoted_whole_up_to_24_characters_and_cut_after():
+    assert exercises.short("a" * 22) == repr("a" * 22)  # 24 characters: whole
+    assert exercises.short("a" * 23) == "'" + "a" * 22 + "…"  # 25: cut to 24, the last one …
+    assert exercises.short(10**40) == "1" + "0" * 22 + "…"
+    assert exercises.short(np.zeros((2, 2))) == "[[0. 0.] [0. 0.]]"  # on one line
 
 
 def test_both_languages_by_default():

@@ -3,6 +3,7 @@
 import jax
 import jax.numpy as jnp
 import numpy as np
+import pytest
 
 from lec4_jax import model
 
@@ -68,6 +69,19 @@ def test_examples_are_the_lectures_and_the_exercises_points():
         x, y, params = m.example
         grads = jax.grad(m.loss)({k: jnp.float32(v) for k, v in params.items()}, x, y)
         assert all(grads[k] != 0 for k in m.params), m.name  # every gradient nonzero
+        # and, as the lecture's, a residual of one: loss 1, so every number walked stays small
+        assert m.loss({k: jnp.float32(v) for k, v in params.items()}, x, y) == 1.0, m.name
+
+
+def test_the_lectures_forward_and_loss_refuse_what_is_not_a_number():
+    from lec4_jax.tool.data import InputError
+
+    for call, field in [(lambda: model.forward(1.0, "two"), "x"),
+                        (lambda: model.forward(float("nan"), 1.0), "w"),
+                        (lambda: model.loss(1.0, 1.0, 1e39), "y")]:
+        with pytest.raises(InputError) as e:
+            call()
+        assert e.value.field == field
 
 
 def test_least_squares_recovers_each_models_parameters_by_name():
