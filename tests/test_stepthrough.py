@@ -730,3 +730,14 @@ def test_each_local_gradient_brackets_an_operand_of_more_than_one_term(formula, 
     run = runs.run(Settings(model=formula, epochs=1), *LECTURE)
     data = embedded(stepthrough.page(run))
     assert data["nodes"][node_index(data)[node]]["local"] == local
+
+
+def test_a_loss_spanning_three_decades_or_more_is_drawn_on_a_log_axis():
+    def loss_axis(losses):
+        steps = [{"values": [str(v)], "next": {}} for v in losses]
+        return stepthrough._charts(steps, ["loss"], [], np.float32)["loss"]
+
+    assert loss_axis([1000.0, 1.0]) == {"lo": 1.0, "hi": 1000.0, "log": True,
+                                        "ticks": ["1", "1e1", "1e2", "1e3"]}
+    assert loss_axis([1e5, 0.5])["ticks"] == ["1e-1", "1e1", "1e3", "1e5"]  # every other decade
+    assert "log" not in loss_axis([999.9, 1.0]) and "log" not in loss_axis([1.0, 2.0])

@@ -290,8 +290,9 @@ def _charts(steps, names, params, dtype) -> dict:
         out[chart] = {"lo": lo, "hi": hi if hi > lo else lo + 1, "ticks": ticks}
     last = len(steps) - 1
     spacing = _step_spacing(last)
-    # 0 is kept by the test too: spacing < last unless there is one step, and that one is last
-    ticks = [t for t in range(0, last + 1, spacing) if last - t >= spacing / 2]
+    # a tick at least half a spacing before the last step, which has its own: 0 is one of them
+    # (spacing < last unless there is one step, and that one is last)
+    ticks = [t for t in range(0, last, spacing) if last - t >= spacing / 2]
     out["step_ticks"] = [str(t) for t in sorted({*ticks, last})]
     return out
 
