@@ -722,6 +722,7 @@ def test_a_step_where_the_walk_and_jax_grad_disagree_is_named(monkeypatch):
     # a sum of two calls is bracketed as a denominator, as one call is not
     ("x/(exp(w) + exp(b))", "y_hat", ["1/(exp(w) + exp(b))", "−x/(exp(w) + exp(b))²"]),
     ("x/exp(w)", "y_hat", ["1/exp(w)", "−x/exp(w)²"]),
+    ("x/(b*exp(w))", "y_hat", ["1/(b*exp(w))", "−x/(b*exp(w))²"]),  # a product ending in a call
     ("log(exp(w)*exp(x))*b", "log(exp(w)*exp(x))", ["1/(exp(w)*exp(x))"]),
     ("log(sigmoid(x*w))", "y_hat", ["1/sigmoid(x*w)"]),
     ("(exp(w)*x)**3", "y_hat", ["3·(exp(w)*x)^2"]),
@@ -741,3 +742,21 @@ def test_a_loss_spanning_three_decades_or_more_is_drawn_on_a_log_axis():
                                         "ticks": ["1", "1e1", "1e2", "1e3"]}
     assert loss_axis([1e5, 0.5])["ticks"] == ["1e-1", "1e1", "1e3", "1e5"]  # every other decade
     assert "log" not in loss_axis([999.9, 1.0]) and "log" not in loss_axis([1.0, 2.0])
+
+
+def test_an_optimizer_state_holding_more_shows_what_the_page_knows(monkeypatch):
+    # An optimizer added to the registry whose state holds its hyperparameters too (optax's
+    # inject_hyperparams): the page shows its count, the one field it has a symbol for, and
+    # leaves the learning rate kept in the state out.
+    import jax.numpy as jnp
+    import optax
+
+    from lec4_jax.tool import training
+
+    injected = optax.inject_hyperparams(optax.sgd)
+    monkeypatch.setitem(training.OPTIMIZERS, "sgd_injected",
+                        lambda lr: injected(learning_rate=jnp.asarray(lr)))
+    run = runs.run(Settings(optimizer="sgd_injected", epochs=2), *LECTURE)
+    state = stepthrough._optimizer_state(run, 6)
+    assert list(state) == ["t"] and list(state["t"]) == [""]
+    np.testing.assert_array_equal(state["t"][""], [1, 2, 3, 4, 5, 6])
