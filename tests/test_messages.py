@@ -188,3 +188,24 @@ def test_a_multi_host_run_whose_cluster_is_gone_at_its_end_exits_with_its_own_co
         proc = subprocess.run([sys.executable, "-c", _LEAVE.format(code=code), str(SCRIPTS)],
                               capture_output=True, text=True, env=BASE_ENV, timeout=60)
         assert (proc.returncode, proc.stdout, proc.stderr) == (code, "swept\n", "")
+
+
+_BUFFERED = """
+import sys
+sys.path.insert(0, sys.argv[1])
+import _cli
+sys.argv = ["train.py"]
+print("predict (AT) 4 8.0")  # held in stdout's buffer: stdout is a pipe
+sys.stderr.write("no newline yet")  # held in stderr's buffer until a newline
+_cli._exit_now(0)
+"""
+
+
+def test_what_a_script_printed_reaches_its_reader_though_the_teardown_is_skipped():
+    # os._exit skips the interpreter's flush at exit; _exit_now flushes first. Buffered as a
+    # user's shell has it: without PYTHONUNBUFFERED, which a CI machine may set.
+    env = {k: v for k, v in BASE_ENV.items() if k != "PYTHONUNBUFFERED"}
+    proc = subprocess.run([sys.executable, "-c", _BUFFERED, str(SCRIPTS)], capture_output=True,
+                          text=True, env=env, timeout=60)
+    assert (proc.returncode, proc.stdout, proc.stderr) == (
+        0, "predict (AT) 4 8.0\n", "no newline yet")
