@@ -760,3 +760,14 @@ def test_an_optimizer_state_holding_more_shows_what_the_page_knows(monkeypatch):
     state = stepthrough._optimizer_state(run, 6)
     assert list(state) == ["t"] and list(state["t"]) == [""]
     np.testing.assert_array_equal(state["t"][""], [1, 2, 3, 4, 5, 6])
+
+
+@pytest.mark.parametrize("steps, ticks", [
+    (1, ["0"]), (2, ["0", "1"]), (5, ["0", "1", "2", "3", "4"]),
+    (6, ["0", "2", "4", "5"]),    # 4 is half a spacing from the last step: kept
+    (7, ["0", "2", "4", "6"]), (11, ["0", "5", "10"]),
+    (13, ["0", "5", "12"]),       # 10 is less than half a spacing from 12: left out
+])
+def test_a_step_tick_at_least_half_a_spacing_from_the_last_is_kept(steps, ticks):
+    rows = [{"values": ["1.0"], "next": {}}] * steps
+    assert stepthrough._charts(rows, ["loss"], [], np.float32)["step_ticks"] == ticks
