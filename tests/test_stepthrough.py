@@ -684,6 +684,8 @@ def test_the_charts_axes_start_at_step_0_and_span_the_loss(settings, steps, step
     (5.0, 5.0, ["4.0", "4.5", "5.0", "5.5", "6.0"]),   # one value: a unit either side
     (-0.3, 0.1, ["-0.3", "-0.2", "-0.1", "0", "0.1"]),  # -0.0 is written 0
     (1e-7, 3e-7, ["1e-07", "1.5e-07", "2e-07", "2.5e-07", "3e-07"]),
+    # from 1e-4 up, fixed notation to the step's decimals; below it, three significant digits
+    (0.0, 1.5e-4, ["0", "5e-05", "0.00010", "0.00015"]),
     (2e6, 9e6, ["2e+06", "4e+06", "6e+06", "8e+06", "1e+07"]),
     (-1.7e308, 1.7e308, []),                             # wider than the largest float
     (0.0, float("inf"), []),
