@@ -49,6 +49,8 @@ def _ulps(a, b, dtype) -> int | None:
         return None
     ints = np.int32 if np.dtype(dtype).itemsize == 4 else np.int64
     ordered = [int(v.view(ints)) for v in (a, b)]
+    # equivalent mutant (ReplaceComparisonOperator_GtE_Lt): the map with the test flipped is
+    # iinfo.min less this one, so every difference only changes its sign
     ordered = [o if o >= 0 else np.iinfo(ints).min - o for o in ordered]
     return abs(ordered[0] - ordered[1])
 
