@@ -166,44 +166,36 @@ def _layout(nodes) -> dict[str, tuple[int, int]]:
 
 
 # d(node)/d(each input) as the page writes it (the quiz's hint, the explanation), for every op
-# the engine records: one text per input, constants included (the page drops theirs).
-def _operand(name: str) -> str:
-    """A node's name as an operand of ``/`` or a power: bracketed unless one name or one call
-    (``exp(w)``; ``exp(w) + exp(b)`` is two calls and is bracketed).
-
-    >>> [_operand(n) for n in ("w", "exp(w)", "x*w", "exp(w) + exp(b)")]
-    ['w', 'exp(w)', '(x*w)', '(exp(w) + exp(b))']
-    """
-    return name if name.isidentifier() or _one_call(name) else f"({name})"
-
-
-def _one_call(name: str) -> bool:
-    """Whether ``name`` is a function's name and one bracket that closes at its end."""
-    head, bracket, _ = name.partition("(")
-    if not (bracket and head.isidentifier()):
-        return False
-    depth = 0
-    for end, c in enumerate(name[len(head):], len(head)):
-        depth += (c == "(") - (c == ")")
-        if depth == 0:
-            return end == len(name) - 1
-    return False
-
-
+# the engine records: one text per input, constants included (the page drops theirs). The ops
+# in _AFTER_SLASH_OR_POWER write their input after ``/`` or before ``^``, where it is bracketed
+# unless it stands alone (see _input_text).
 _LOCAL_RULES = {
     "add": lambda a, b: ["1", "1"],
     "sub": lambda a, b: ["1", "−1"],
     "neg": lambda a: ["−1"],
     "mul": lambda a, b: [b, a],  # the product's local gradient is the other factor
-    "square": lambda a: [f"2·{_operand(a)}"],
-    "pow": lambda a, *, exponent: [f"{exponent}·{_operand(a)}^{exponent - 1}"],
-    "div": lambda a, b: [f"1/{_operand(b)}", f"−{_operand(a)}/{_operand(b)}²"],
+    "square": lambda a: [f"2·{a}"],
+    "pow": lambda a, *, exponent: [f"{exponent}·{a}^{exponent - 1}"],
+    "div": lambda a, b: [f"1/{b}", f"−{a}/{b}²"],
     "exp": lambda a: [f"exp({a})"],
-    "log": lambda a: [f"1/{_operand(a)}"],
+    "log": lambda a: [f"1/{a}"],
     "tanh": lambda a: [f"1 − tanh({a})²"],
     "sigmoid": lambda a: [f"sigmoid({a})·(1 − sigmoid({a}))"],
     "relu": lambda a: [f"1 if {a} > 0, else 0"],
 }
+_AFTER_SLASH_OR_POWER = frozenset({"square", "pow", "div", "log"})
+
+
+def _input_text(node, operand: bool) -> str:
+    """An input as the page writes it: its name, or a constant's value. As an operand of ``/``
+    or a power it is bracketed unless the graph says it stands alone: a named node (``w``,
+    ``y_hat``) or one function's node (``exp(w)``, not ``exp(w) + exp(b)``)."""
+    if node.name == "const":
+        text, alone = f"{float(np.asarray(node.value)):g}", False
+    else:
+        text = node.name
+        alone = text.isidentifier() or (not node.is_leaf and node.primitive.name in cr.FUNCTIONS)
+    return f"({text})" if operand and not alone else text
 
 
 def _local_texts(node) -> list[str]:
@@ -214,10 +206,14 @@ def _local_texts(node) -> list[str]:
     >>> w = cr.walk(m.loss, dict.fromkeys(m.params, np.float32(1)), np.float32(1), np.float32(1))
     >>> [_local_texts(n) for n in w.graph.nodes if not n.is_leaf][2]
     ['sigmoid(x*w + b)·(1 − sigmoid(x*w + b))']
+    >>> m = model_lib.get("x/(exp(w) + exp(b))")
+    >>> w = cr.walk(m.loss, dict.fromkeys(m.params, np.float32(1)), np.float32(1), np.float32(1))
+    >>> [_local_texts(n) for n in w.graph.nodes if n.name == "y_hat"]
+    [['1/(exp(w) + exp(b))', '−x/(exp(w) + exp(b))²']]
     """
-    text = [i.name if i.name != "const" else f"{float(np.asarray(i.value)):g}"
-            for i in node.inputs]
-    rules = _LOCAL_RULES[node.primitive.name](*text, **node.params)
+    op = node.primitive.name
+    text = [_input_text(i, op in _AFTER_SLASH_OR_POWER) for i in node.inputs]
+    rules = _LOCAL_RULES[op](*text, **node.params)
     return [r for r, i in zip(rules, node.inputs) if i.name != "const"]
 
 
