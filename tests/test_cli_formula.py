@@ -3,6 +3,7 @@ runs them (a fork server per script: a run costs a fork, not a Python start-up).
 
 import json
 import os
+import re
 import shutil
 
 import numpy as np
@@ -239,14 +240,11 @@ def test_init_is_the_registry_flags_other_spelling(servers, tmp_path):
     (["--model=x*v", "--w_init=2"], "--w_init: "),                   # not this model's
 ])
 def test_a_bad_init_is_one_line(servers, tmp_path, script, args, start):
-    if script == "sweep.py" and args[-1] == "--w_init=3":
-        args = [*args[:-1], "--w_init_values=3"]
-        start = "--init: "
-    if script == "sweep.py" and args[-1] == "--b_init=1":  # sweep.py's flags take lists
-        args = [*args[:2], "--w_init_values=3", "--b_init_values=1"]
-        start = start.replace("--b_init", "--b_init_values")
-    if script == "sweep.py" and args[-1] == "--w_init=2":
-        args, start = [args[0], "--w_init_values=2"], "--w_init_values: "
+    if script == "sweep.py":  # its --<p>_init flags are --<p>_init_values, which take lists
+        def values(text):
+            return re.sub(r"(--\w+_init)\b", r"\1_values", text)
+
+        args, start = [values(a) for a in args], values(start)
     one_line(*run(servers, script, args, tmp_path), script, start)
 
 
