@@ -303,11 +303,63 @@ def relu(a, *, name=None):
     return _apply(RELU, a, name=name)
 
 
+# How tightly a piece of text binds, loosest first: a node's expression here and a formula's
+# canonical text (symbolic.py) put brackets by this one scale.
+ADD_BINDS, MUL_BINDS, UNARY_BINDS, POW_BINDS, ATOM_BINDS = 1, 2, 3, 4, 5
+_PRECEDENCE = {"add": ADD_BINDS, "sub": ADD_BINDS, "mul": MUL_BINDS, "div": MUL_BINDS,
+               "neg": UNARY_BINDS, "square": POW_BINDS, "pow": POW_BINDS}
+
+
+def fmt_number(value: float) -> str:
+    """A number as a formula's text writes it: ``2``, ``0.5``, ``1e-07``."""
+    return str(int(value)) if float(value).is_integer() and abs(value) < 1e16 else repr(value)
+
+
+def precedence(node: Node) -> int:
+    """``ATOM_BINDS`` for a node written as one piece (a name, ``exp(w)``, a number not below
+    0), else its op's precedence (``x*w`` binds as a product)."""
+    if node.name == "const":
+        return UNARY_BINDS if float(np.asarray(node.value)) < 0 else ATOM_BINDS
+    if node.is_leaf or node.name.isidentifier() or node.primitive.name in FUNCTIONS:
+        return ATOM_BINDS
+    return _PRECEDENCE[node.primitive.name]
+
+
+def operands(node: Node) -> list[tuple[str, bool]]:
+    """Each input as the node's expression writes it: its name (a constant, its number), and
+    whether it is bracketed there.
+
+    >>> def f(p, x, y):
+    ...     root = power(add(x, p["w"], name="x + w"), 0.5, name="(x + w)**0.5")
+    ...     return square(sub(mul(root, -2.0, name="(x + w)**0.5*-2"), y, name="y_hat"))
+    >>> w = walk(f, {"w": 1.0}, 1.0, 2.0)
+    >>> [operands(n) for n in w.graph.nodes if n.primitive in (POW, MUL)]
+    [[('x + w', True)], [('(x + w)**0.5', False), ('-2', False)]]
+    >>> [expression(n) for n in w.graph.nodes if n.primitive in (POW, MUL)]
+    ['(x + w)^0.5', '(x + w)**0.5 * -2']
+    """
+    texts = [fmt_number(float(np.asarray(i.value))) if i.name == "const" else i.name
+             for i in node.inputs]
+    binds = [precedence(i) for i in node.inputs]
+    if node.primitive.name in ("add", "sub", "mul", "div"):  # left to right, as Python reads
+        p = _PRECEDENCE[node.primitive.name]
+        wrap = [binds[0] < p, binds[1] <= p]
+    elif node.primitive is NEG:
+        wrap = [binds[0] <= UNARY_BINDS]
+    elif node.primitive in (SQUARE, POW):
+        wrap = [binds[0] <= POW_BINDS]
+    else:
+        wrap = [False]  # a function's argument has its own brackets
+    return list(zip(texts, wrap))
+
+
 def expression(node: Node) -> str:
-    """The node as a formula of its inputs' names, e.g. ``y_hat - y``, ``exp(a)``, ``a^3``."""
-    names = [i.name for i in node.inputs]
+    """The node as a formula of its inputs' names, e.g. ``y_hat - y``, ``exp(a)``, ``a^3``,
+    ``(x + w)^0.5``: an input bracketed where its precedence needs it, a constant as its
+    number."""
     if node.is_leaf:
         return node.name
+    names = [f"({t})" if wrap else t for t, wrap in operands(node)]
     if node.primitive in (ADD, SUB, MUL, DIV):
         return f" {node.primitive.symbol} ".join(names)
     (operand,) = names  # the other ops have one input

@@ -26,13 +26,16 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-ADD, MUL, UNARY, POW, ATOM = 1, 2, 3, 4, 5  # precedence, loosest first
+# precedence, loosest first, and a number's spelling: the canonical text here and a graph node's
+# expression (chain_rule.expression) bracket and write numbers alike
+from lec4_jax.chain_rule import ADD_BINDS as ADD
+from lec4_jax.chain_rule import ATOM_BINDS as ATOM
+from lec4_jax.chain_rule import MUL_BINDS as MUL
+from lec4_jax.chain_rule import POW_BINDS as POW
+from lec4_jax.chain_rule import UNARY_BINDS as UNARY
+from lec4_jax.chain_rule import fmt_number
+
 _INFIX = {"add": (" + ", ADD), "sub": (" - ", ADD), "mul": ("*", MUL), "div": ("/", MUL)}
-
-
-def fmt_number(value: float) -> str:
-    """A number as the canonical text writes it: ``2``, ``0.5``, ``1e-07``."""
-    return str(int(value)) if float(value).is_integer() and abs(value) < 1e16 else repr(value)
 
 
 class Expr:

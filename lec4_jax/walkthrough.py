@@ -208,9 +208,16 @@ def first_non_finite(walk: cr.Walk) -> str | None:
 
 def node_label(walk: cr.Walk, node: cr.Node, dtype="float32", lang: str | None = None) -> str:
     """A node's three lines: its formula, its value, and dloss/d(node)."""
-    what = node.name if node.is_leaf else f"{node.name} = {cr.expression(node)}"
+    formula = cr.expression(node)
+    what = node.name if _plain(formula) == _plain(node.name) else f"{node.name} = {formula}"
+    d = node.name if cr.precedence(node) == cr.ATOM_BINDS else f"({node.name})"
     return (f"{what}\n{_words(lang)['value']} {fmt(node.value, dtype)}\n"
-            f"dloss/d{node.name} {fmt(walk.grad(node), dtype)}")
+            f"dloss/d{d} {fmt(walk.grad(node), dtype)}")
+
+
+def _plain(text: str) -> str:
+    """A formula's text without spaces, powers written ^: a node named by its own formula."""
+    return text.replace(" ", "").replace("**", "^")
 
 
 def layout(walk: cr.Walk) -> dict[int, tuple[int, int]]:

@@ -24,6 +24,7 @@ import torch
 from hypothesis import assume, example, given, settings
 from hypothesis import strategies as st
 
+from lec4_jax import chain_rule as cr
 from lec4_jax import formula, grads, symbolic
 
 EXAMPLES = int(os.environ.get("LEC4_FORMULA_EXAMPLES", "150"))  # more for a deeper search
@@ -125,6 +126,37 @@ def test_a_drawn_formula_parses_back_from_its_name(text):
     m = formula.parse(text)
     assert formula.parse(m.name) is m and m.formula == f"y_hat = {m.name}"
     assert set(m.params) <= {"w", "b", "c"} and m.params
+
+
+@settings(max_examples=100, deadline=None)
+@given(FORMULAS)
+@example("(x + w)**0.5*2 - 1")
+@example("-(x*w)/-2 - (b - x)**3")
+def test_each_nodes_expression_of_its_inputs_is_its_own_formula(text):
+    # a node's expression (the graph's labels, the page's) brackets by precedence and writes a
+    # constant as its number: written out, it is the node's own canonical text, which parses
+    # back to the same tree
+    # (a part of numbers alone, exp(0.5), is one constant in the graph: there its value)
+    m = formula.parse(text)
+    parts, todo = {}, [m.expression]
+    while todo:
+        e = todo.pop()
+        parts[e.text] = e
+        todo += e.args
+
+    def numbers_alone(e):
+        return e.op != "var" and all(numbers_alone(a) for a in e.args)
+
+    one = np.float32(1)
+    with np.errstate(all="ignore"):
+        walk = cr.walk(m.loss, dict.fromkeys(m.params, one), one, one)
+    for n in walk.graph.nodes:
+        own = m.name if n.name == "y_hat" else n.name
+        if n.is_leaf or n.name in ("s", "loss") or any(
+                numbers_alone(a) and a.op != "num" for a in parts[own].args):
+            continue
+        written = cr.expression(n).replace(" * ", "*").replace(" / ", "/").replace("^", "**")
+        assert written == own, n
 
 
 @pytest.mark.parametrize("text", ["x*w", "x*w + b", "(x + x**2)*w - b/3", "w*exp(x) + c*x"])

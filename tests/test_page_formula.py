@@ -3,6 +3,8 @@ Chromium: the quiz's graded hints name each op's own local gradient (the formula
 stepthrough.py, its number from the engine's rule, ``cr.local_grads``), a value used twice sums
 its paths, and the page fits 1280×720 with no axe violations. Skips without Chromium."""
 
+import re
+
 import numpy as np
 import pytest
 from test_page_classroom import answer, axe_script
@@ -23,6 +25,8 @@ HINTS = {
         "1 + x·w": "∂ŷ/∂(1 + x·w) = −exp(x·w)/(1 + x·w)²",
         "exp(x·w)": "∂ŷ/∂exp(x·w) = 1/(1 + x·w)",
         "x·w": "∂exp(x·w)/∂(x·w) = exp(x·w), ∂(1 + x·w)/∂(x·w) = 1"},
+    "(x*w)**2/2": {  # a number divides unbracketed; a power of 2's local gradient has no ^1
+        "(x·w)²": "∂ŷ/∂((x·w)²) = 1/2", "x·w": "∂((x·w)²)/∂(x·w) = 2·(x·w)"},
 }
 # the local gradient's number, from the forward values of step i: {node: f(values)}
 NUMBERS = {
@@ -66,6 +70,28 @@ def test_every_hint_names_the_ops_own_local_gradient(driver, pages, model, lang)
         assert " = " + want.split(" = ")[-1] not in rule  # the first try: the rule, no local
     for rule, local, text in hints.values():
         assert "?" not in rule + local + text and "′" not in local + text
+
+
+FORWARD = """const s = D.steps[arguments[0]], out = {};
+D.nodes.forEach((n, k) => { if (n.args) out[NAME[k]] = [label(n), forwardText(k, s)]; });
+return out;"""
+
+
+def test_each_nodes_formula_brackets_by_precedence_and_keeps_its_constants(driver, tmp_path):
+    # the graph's box and the forward line: (x + w)^0.5, not x + w^0.5; the constants 2 and 1 in
+    # place, in the formula and among the numbers; a node named by its formula not repeated
+    page = tmp_path / "page.html"
+    run = runs.run(Settings(model="(x + w)**0.5*2 - 1", epochs=2), *LECTURE)
+    page.write_text(stepthrough.page(run, "en"), encoding="utf-8")
+    open_page(driver, page, "#step=3")
+    shown = driver.execute_script(FORWARD, 3)
+    n = r"-?\d+(\.\d+)?(e[+-]?\d+)?"
+    want = {"x + w": ("x + w", rf"x \+ w = {n} \+ {n} = {n}"),
+            "(x + w)^0.5": ("(x + w)^0.5", rf"\(x \+ w\)\^0\.5 = \({n}\)\^0\.5 = {n}"),
+            "(x + w)^0.5·2": ("(x + w)^0.5·2", rf"\(x \+ w\)\^0\.5·2 = {n} · 2 = {n}"),
+            "ŷ": ("ŷ = (x + w)^0.5·2 − 1", rf"ŷ = \(x \+ w\)\^0\.5·2 − 1 = {n} − 1 = {n}")}
+    for node, (label, forward) in want.items():
+        assert shown[node][0] == label and re.fullmatch(forward, shown[node][1]), shown[node]
 
 
 @pytest.mark.parametrize("model", NUMBERS)

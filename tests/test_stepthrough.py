@@ -730,6 +730,10 @@ def test_a_step_where_the_walk_and_jax_grad_disagree_is_named(monkeypatch):
     ("log(exp(w)*exp(x))*b", "log(exp(w)*exp(x))", ["1/(exp(w)*exp(x))"]),
     ("log(sigmoid(x*w))", "y_hat", ["1/sigmoid(x*w)"]),
     ("(exp(w)*x)**3", "y_hat", ["3·(exp(w)*x)^2"]),
+    ("(exp(w)*x)**2", "y_hat", ["2·(exp(w)*x)"]),         # no power of 1
+    ("x*w/2", "y_hat", ["1/2"]),                          # a number stands alone...
+    ("x*w/-2", "y_hat", ["1/(-2)"]),                      # ...unless its sign reads as an op
+    ("2/(x*w)", "y_hat", ["−2/(x*w)²"]),
 ])
 def test_each_local_gradient_brackets_an_operand_of_more_than_one_term(formula, node, local):
     run = runs.run(Settings(model=formula, epochs=1), *LECTURE)

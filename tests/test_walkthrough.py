@@ -306,3 +306,16 @@ def test_an_example_cannot_be_changed_in_place():
 
     with pytest.raises(dataclasses.FrozenInstanceError):
         wt.Example.of("linear").x = 2.0
+
+
+def test_a_formula_nodes_label_brackets_by_precedence_and_is_not_repeated():
+    # a node named by its own formula shows it once; one named otherwise (y_hat) shows its
+    # expression, brackets where precedence needs them and constants as their numbers; the
+    # gradient's name is bracketed unless one piece
+    walk = wt.explain(wt.Example.of("(x + w)**0.5*2 - 1"))
+    first = {n.name: wt.node_label(walk, n).splitlines() for n in walk.graph.nodes}
+    assert first["x + w"][0] == "x + w" and first["x + w"][2].startswith("dloss/d(x + w) ")
+    assert first["(x + w)**0.5"][0] == "(x + w)**0.5"
+    assert first["(x + w)**0.5"][2].startswith("dloss/d((x + w)**0.5) ")
+    assert first["y_hat"][0] == "y_hat = (x + w)**0.5*2 - 1"
+    assert first["y_hat"][2].startswith("dloss/dy_hat ")

@@ -168,14 +168,16 @@ def _layout(nodes) -> dict[str, tuple[int, int]]:
 # d(node)/d(each input) as the page writes it (the quiz's hint, the explanation), for every op
 # the engine records: one text per input, constants included (the page drops theirs). The ops
 # in _AFTER_SLASH_OR_POWER write their input after ``/`` or before ``^``, where it is bracketed
-# unless it stands alone (see _input_text).
+# unless it is one piece: a name, one function's call (``exp(w)``, not ``exp(w) + exp(b)``) or a
+# number not below 0 (``1/2``, ``1/(-2)``).
 _LOCAL_RULES = {
     "add": lambda a, b: ["1", "1"],
     "sub": lambda a, b: ["1", "−1"],
     "neg": lambda a: ["−1"],
     "mul": lambda a, b: [b, a],  # the product's local gradient is the other factor
     "square": lambda a: [f"2·{a}"],
-    "pow": lambda a, *, exponent: [f"{exponent}·{a}^{exponent - 1}"],
+    "pow": lambda a, *, exponent: [f"{exponent}·{a}" if exponent == 2 else
+                                   f"{exponent}·{a}^{exponent - 1}"],
     "div": lambda a, b: [f"1/{b}", f"−{a}/{b}²"],
     "exp": lambda a: [f"exp({a})"],
     "log": lambda a: [f"1/{a}"],
@@ -184,18 +186,6 @@ _LOCAL_RULES = {
     "relu": lambda a: [f"1 if {a} > 0, else 0"],
 }
 _AFTER_SLASH_OR_POWER = frozenset({"square", "pow", "div", "log"})
-
-
-def _input_text(node, operand: bool) -> str:
-    """An input as the page writes it: its name, or a constant's value. As an operand of ``/``
-    or a power it is bracketed unless the graph says it stands alone: a named node (``w``,
-    ``y_hat``) or one function's node (``exp(w)``, not ``exp(w) + exp(b)``)."""
-    if node.name == "const":
-        text, alone = f"{float(np.asarray(node.value)):g}", False
-    else:
-        text = node.name
-        alone = text.isidentifier() or (not node.is_leaf and node.primitive.name in cr.FUNCTIONS)
-    return f"({text})" if operand and not alone else text
 
 
 def _local_texts(node) -> list[str]:
@@ -212,7 +202,8 @@ def _local_texts(node) -> list[str]:
     [['1/(exp(w) + exp(b))', '−x/(exp(w) + exp(b))²']]
     """
     op = node.primitive.name
-    text = [_input_text(i, op in _AFTER_SLASH_OR_POWER) for i in node.inputs]
+    text = [f"({t})" if op in _AFTER_SLASH_OR_POWER and cr.precedence(i) < cr.ATOM_BINDS else t
+            for (t, _), i in zip(cr.operands(node), node.inputs)]
     rules = _LOCAL_RULES[op](*text, **node.params)
     return [r for r, i in zip(rules, node.inputs) if i.name != "const"]
 
@@ -233,12 +224,14 @@ def _structure(model: str) -> list[dict]:
             continue
         node = {"name": n.name, "op": "param" if n.name in m.params else
                 ("input" if n.is_leaf else n.primitive.name),
-                "inputs": [i.name for i in n.inputs if i.name != "const"]}
+                "inputs": [i.name for i in n.inputs if i.name != "const"],
+                "alone": cr.precedence(n) == cr.ATOM_BINDS}  # unbracketed in d/d(...)
         if "exponent" in n.params:
             node["exponent"] = str(n.params["exponent"])
-            node["exponent_less_1"] = str(n.params["exponent"] - 1)
         if not n.is_leaf:
             node["local"] = _local_texts(n)
+            # its expression: each input (a constant, its number) and whether it is bracketed
+            node["args"], node["wrap"] = map(list, zip(*cr.operands(n)))
         nodes.append(node)
     place = _layout(nodes)
     for node in nodes:
