@@ -250,6 +250,31 @@ def test_the_numbers_are_sized_for_the_room(driver, pages, width, height):
         assert view["scroll_h"] <= height and view["scroll_w"] <= width
 
 
+GAPS = """const gaps = [];
+for (const tr of document.querySelectorAll("#update tr")) {
+  const cells = [...tr.children].map(c => {
+    const r = document.createRange();
+    r.selectNodeContents(c);
+    return [r.getBoundingClientRect(), parseFloat(getComputedStyle(c).fontSize)];
+  });
+  for (let j = 1; j < cells.length; j++)
+    gaps.push((cells[j][0].left - cells[j - 1][0].right) / cells[j][1]);
+}
+return gaps;"""
+
+
+@pytest.mark.parametrize("width,height", [(1280, 720), (1920, 1080)])
+@pytest.mark.parametrize("page", [("linear", "ko"), ("adam", "en")])
+def test_the_update_tables_numbers_do_not_run_together(driver, pages, page, width, height):
+    # a minus sign or a digit against the number before it reads as one number from the back
+    # row: at least a third of a character's height between two cells' texts, in either mode
+    with viewport(driver, width, height):
+        for state in ("#step=5", "#step=5&present"):
+            open_page(driver, pages[page], state)
+            gaps = driver.execute_script(GAPS)
+            assert gaps and min(gaps) >= 0.28, (state, gaps)
+
+
 @pytest.mark.parametrize("model", model_lib.MODELS)
 def test_browser_zoom_makes_the_numbers_larger(driver, pages, model):
     # Zooming 1280×720 to 125 % and 150 % leaves 1024×576 and 853×480 CSS px, each CSS px
